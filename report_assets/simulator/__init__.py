@@ -1,0 +1,1 @@
+"""A faithful, deterministic simulator of the Vipps MobilePay Report API (see shared NOTES.md)."""

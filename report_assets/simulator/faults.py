@@ -1,0 +1,66 @@
+"""Fault injection: the bad hours of a production API, on demand and reproducible."""
+
+from __future__ import annotations
+
+import random
+import threading
+from dataclasses import asdict, dataclass, fields
+
+FAULT_KINDS = ("429", "500", "503", "slow", "cut", "malformed")
+
+
+@dataclass(frozen=True)
+class FaultSettings:
+    """Fractions of report responses that fail each way, and how the failures look."""
+
+    rate_429: float = 0.0
+    rate_500: float = 0.0  # 500 with errorCode 10001 (transient)
+    rate_503: float = 0.0
+    rate_slow: float = 0.0
+    rate_cut: float = 0.0  # headers and half the body, then the connection drops
+    rate_malformed: float = 0.0  # 200 with a body that is not JSON
+    slow_seconds: float = 2.0
+    retry_after_seconds: float = 1.0
+    token_ttl_seconds: float | None = None  # tokens die this soon, whatever expires_in says
+    max_consecutive: int = 2  # the same request never fails more often than this in a row
+    seed: int = 0
+
+    def rate(self, kind: str) -> float:
+        return float(getattr(self, f"rate_{kind}"))
+
+    def as_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, object]) -> FaultSettings:
+        known = {f.name for f in fields(cls)}
+        unknown = set(values) - known
+        if unknown:
+            raise ValueError(f"unknown fault settings: {sorted(unknown)}")
+        return cls(**values)  # type: ignore[arg-type]
+
+
+class FaultPicker:
+    """Decides, per request, whether and how it fails; thread-safe and seeded."""
+
+    def __init__(self, settings: FaultSettings) -> None:
+        self.settings = settings
+        self._rng = random.Random(settings.seed)
+        self._lock = threading.Lock()
+        self._streak: dict[str, int] = {}
+        self.injected: dict[str, int] = dict.fromkeys(FAULT_KINDS, 0)
+
+    def pick(self, request_key: str) -> str | None:
+        with self._lock:
+            if self._streak.get(request_key, 0) >= self.settings.max_consecutive:
+                self._streak.pop(request_key, None)
+                return None
+            draw = self._rng.random()
+            for kind in FAULT_KINDS:
+                draw -= self.settings.rate(kind)
+                if draw < 0:
+                    self._streak[request_key] = self._streak.get(request_key, 0) + 1
+                    self.injected[kind] += 1
+                    return kind
+            self._streak.pop(request_key, None)
+            return None

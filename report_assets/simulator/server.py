@@ -1,0 +1,108 @@
+"""Starting the simulator: in a thread of this process (tests) or as its own process (jobs, benchmarks)."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import httpx
+import uvicorn
+
+from report_assets.simulator.app import SimulatorState, build_app
+
+
+def bind_loopback(port: int = 0) -> socket.socket:
+    """A listening socket on 127.0.0.1: connections queue in its backlog before the server accepts them."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", port))
+    sock.listen(512)
+    return sock
+
+
+class ThreadedSimulator:
+    """The simulator's ASGI app under uvicorn in a background thread, on a free loopback port."""
+
+    def __init__(self, state: SimulatorState, port: int = 0) -> None:
+        self.state = state
+        self._socket = bind_loopback(port)
+        self.port: int = self._socket.getsockname()[1]
+        config = uvicorn.Config(build_app(state), log_level="warning", access_log=False, lifespan="off",
+                                timeout_keep_alive=30)
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(target=self._run, name=f"simulator-{self.port}", daemon=True)
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def _run(self) -> None:
+        asyncio.run(self._server.serve(sockets=[self._socket]))
+
+    def start(self) -> ThreadedSimulator:
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self._socket.close()
+
+    def __enter__(self) -> ThreadedSimulator:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+@dataclass
+class SimulatorProcess:
+    """``python -m report_assets.simulator`` as a child process, on its own core."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    @classmethod
+    def start(cls, args: Sequence[str] = (), port: int = 0) -> SimulatorProcess:
+        sock = bind_loopback(port)
+        port = sock.getsockname()[1]
+        # The child inherits the listening socket, so the port is ours from this moment on.
+        process = subprocess.Popen(
+            [sys.executable, "-m", "report_assets.simulator", "--fd", str(sock.fileno()), *args],
+            pass_fds=[sock.fileno()],
+            env={**os.environ, "PYTHONUNBUFFERED": "1"},
+        )
+        sock.close()
+        return cls(process, port)
+
+    def control(self, **changes: object) -> dict[str, object]:
+        response = httpx.post(f"{self.base_url}/_simulator/control", json=changes, timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+    def stats(self) -> dict[str, object]:
+        return httpx.get(f"{self.base_url}/_simulator/stats", timeout=30).json()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait()
+
+    def __enter__(self) -> SimulatorProcess:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
