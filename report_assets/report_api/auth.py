@@ -28,7 +28,7 @@ SendFn = Callable[[Callable[[], httpx.Response], ReadContext], httpx.Response]
 @dataclass(frozen=True)
 class Token:
     value: str
-    expires_at: float  # time.monotonic() seconds
+    expires_at: float  # seconds on the provider's monotonic clock
 
     def __repr__(self) -> str:
         return f"Token(expires_at={self.expires_at:.0f})"
@@ -46,8 +46,11 @@ def parse_expires_in(value: object) -> float:
 
 
 class TokenProvider:
-    def __init__(self, settings: ApiSettings, http: httpx.Client, send: SendFn) -> None:
+    def __init__(
+        self, settings: ApiSettings, http: httpx.Client, send: SendFn, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self._settings = settings
+        self._clock = clock
         self._http = http
         self._send = send
         self._lock = threading.Lock()
@@ -57,7 +60,7 @@ class TokenProvider:
     def get(self) -> str:
         with self._lock:
             token = self._token
-            if token is None or time.monotonic() >= token.expires_at:
+            if token is None or self._clock() >= token.expires_at:
                 token = self._token = self._fetch()
             return token.value
 
@@ -109,7 +112,7 @@ class TokenProvider:
             raise AuthenticationError(f"the token endpoint ({s.flow} flow) sent an empty access_token")
         margin = min(REFRESH_MARGIN_SECONDS, lifetime / 5)
         log.info("Fetched a Report API access token (%s flow), valid for %.0f s", s.flow, lifetime)
-        return Token(value=value, expires_at=time.monotonic() + lifetime - margin)
+        return Token(value=value, expires_at=self._clock() + lifetime - margin)
 
     def _refusal_message(self, response: httpx.Response) -> str:
         flow = self._settings.flow

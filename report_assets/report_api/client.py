@@ -10,6 +10,7 @@ import json
 import logging
 import struct
 import tempfile
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
@@ -109,7 +110,13 @@ def date_text(value: date | str) -> str:
 
 
 class ReportApiClient:
-    def __init__(self, settings: ApiSettings, *, transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        settings: ApiSettings,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.settings = settings
         self._secrets = settings.secrets()
         self._http = httpx.Client(
@@ -121,7 +128,7 @@ class ReportApiClient:
             ),
             transport=transport,
         )
-        self.tokens = TokenProvider(settings, self._http, self._send)
+        self.tokens = TokenProvider(settings, self._http, self._send, clock)
 
     def __repr__(self) -> str:
         return f"ReportApiClient(base_url={self.settings.base_url!r}, flow={self.settings.flow!r})"

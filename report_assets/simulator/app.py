@@ -18,6 +18,7 @@ from collections import Counter, OrderedDict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+from urllib.parse import parse_qs
 from zoneinfo import ZoneInfo
 
 from starlette.applications import Starlette
@@ -26,7 +27,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from report_assets.simulator.faults import FaultPicker, FaultSettings
+from report_assets.simulator.faults import Corruption, FaultPicker, FaultSettings, corrupt_page
 from report_assets.simulator.generator import SECOND_US, LedgerGenerator
 from report_assets.simulator.render import render_day
 from report_assets.simulator.world import Credentials, LedgerSpec, World
@@ -92,6 +93,7 @@ class SimulatorState:
         self.accessible: set[str] = {spec.ledger_id for spec in world.ledgers}
         self.generators = {spec.ledger_id: LedgerGenerator(world.seed, spec) for spec in world.ledgers}
         self.tokens: dict[str, tuple[str, datetime]] = {}
+        self.corruptions: list[Corruption] = []
         self.stats = Stats()
         self._cache: OrderedDict[tuple[str, str, date, bool], ServedDay] = OrderedDict()
         self._cached_entries = 0
@@ -145,6 +147,14 @@ class SimulatorState:
             self.accessible = set(changes["accessible_ledgers"])
         if "faults" in changes:
             self.faults = FaultPicker(FaultSettings.from_dict(changes["faults"]))
+        if "corruptions" in changes:
+            self.corruptions = [Corruption(**c) for c in changes["corruptions"]]
+
+    def corrupted(self, body: str, ledger_id: str, topic: str, ledger_date: str, page: int) -> str:
+        for corruption in self.corruptions:
+            if corruption.matches(ledger_id, topic, ledger_date, page):
+                return corrupt_page(body, corruption.kind)
+        return body
 
 
 def problem(status: int, title: str, detail: str, instance: str) -> JSONResponse:
@@ -213,12 +223,12 @@ def build_app(state: SimulatorState) -> Starlette:
         lifetime = STANDARD_TOKEN_SECONDS if flow == "standard" else PARTNER_TOKEN_SECONDS
         ttl = state.faults.settings.token_ttl_seconds
         token = secrets.token_urlsafe(32)
-        state.tokens[token] = (flow, state.clock.now() + timedelta(seconds=min(lifetime, ttl or lifetime)))
+        alive = lifetime if ttl is None else min(lifetime, ttl)
+        state.tokens[token] = (flow, state.clock.now() + timedelta(seconds=alive))
         state.stats.tokens_issued[flow] += 1
         return token, lifetime - 2
 
     async def standard_token(request: Request) -> Response:
-        state.stats.requests["accesstoken"] += 1
         creds = state.credentials
         key = request.headers.get("ocp-apim-subscription-key")
         if key is None:
@@ -237,7 +247,6 @@ def build_app(state: SimulatorState) -> Starlette:
         })
 
     async def partner_token(request: Request) -> Response:
-        state.stats.requests["miami-token"] += 1
         creds = state.credentials
         if "ocp-apim-subscription-key" in request.headers:
             return problem(400, "Bad Request", "The accounting-partner token endpoint takes no subscription key",
@@ -247,8 +256,8 @@ def build_app(state: SimulatorState) -> Starlette:
             client_id, _, client_secret = base64.b64decode(auth.removeprefix("Basic ")).decode().partition(":")
         except (binascii.Error, UnicodeDecodeError):
             client_id = client_secret = ""
-        form = await request.form()
-        if form.get("grant_type") != "client_credentials":
+        form = parse_qs((await request.body()).decode(errors="replace"))
+        if form.get("grant_type") != ["client_credentials"]:
             return problem(400, "Bad Request", "grant_type must be client_credentials", request.url.path)
         if not auth.startswith("Basic ") or client_id != creds.client_id or client_secret != creds.client_secret:
             return JSONResponse({"code": "Unauthorized", "message": "Please check your API keys"}, 401)
@@ -266,7 +275,6 @@ def build_app(state: SimulatorState) -> Starlette:
         }
 
     async def ledgers(request: Request) -> Response:
-        state.stats.requests["ledgers"] += 1
         if (refusal := check_token(request)) is not None:
             return refusal
         cursor = request.query_params.get("cursor")
@@ -303,7 +311,6 @@ def build_app(state: SimulatorState) -> Starlette:
         return gdpr
 
     async def dates(request: Request) -> Response:
-        state.stats.requests["dates"] += 1
         if (refusal := check_token(request)) is not None:
             return refusal
         target = report_target(request)
@@ -327,12 +334,13 @@ def build_app(state: SimulatorState) -> Starlette:
         tail = f',"cursor":"{encode_cursor({"offset": offset + len(items)})}"' if has_more else ""
         open_ = "true" if state.is_open(spec, day) else "false"
         body = f'{{"items":[{",".join(items)}],"hasMore":{"true" if has_more else "false"}{tail},"tryLater":{open_}}}'
+        page = offset // state.world.page_size + 1
+        body = state.corrupted(body, spec.ledger_id, topic, day.isoformat(), page)
         state.stats.entries_served += len(items)
         return Response(body.encode(), media_type="application/json",
                         headers={"Vipps-Feed-Page-Size": str(state.world.page_size)})
 
     async def feed(request: Request) -> Response:
-        state.stats.requests["feed"] += 1
         if (refusal := check_token(request)) is not None:
             return refusal
         target = report_target(request)
@@ -395,6 +403,13 @@ def build_app(state: SimulatorState) -> Starlette:
     return with_faults_and_stats(app, state)
 
 
+def endpoint_name(path: str) -> str:
+    """The statistics' name for a path: dates, feed, ledgers, accesstoken, miami-token."""
+    if path.startswith("/report/"):
+        return "feed" if path.endswith("/feed") else "dates"
+    return {"/settlement/v1/ledgers": "ledgers", "/accesstoken/get": "accesstoken"}.get(path, "miami-token")
+
+
 def with_faults_and_stats(app: Starlette, state: SimulatorState) -> Any:
     """Wraps the report endpoints: counts connections and concurrency, and injects the configured faults."""
 
@@ -404,8 +419,10 @@ def with_faults_and_stats(app: Starlette, state: SimulatorState) -> Any:
             return
         path: str = scope["path"]
         stats = state.stats
-        if scope.get("client"):
-            stats.connections.add(tuple(scope["client"]))  # type: ignore[arg-type]
+        if not path.startswith("/_simulator/"):
+            stats.requests[endpoint_name(path)] += 1
+            if scope.get("client"):
+                stats.connections.add(tuple(scope["client"]))  # type: ignore[arg-type]
         stats.in_flight += 1
         stats.max_in_flight = max(stats.max_in_flight, stats.in_flight)
         try:

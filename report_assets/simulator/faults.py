@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 from dataclasses import asdict, dataclass, fields
@@ -64,3 +65,57 @@ class FaultPicker:
                     return kind
             self._streak.pop(request_key, None)
             return None
+
+
+CORRUPTION_KINDS = (
+    "not-json", "items-missing", "items-not-list", "has-more-string", "try-later-string",
+    "amount-not-integer", "balance-mismatch", "chain-broken", "currency-change", "unknown-field",
+)
+
+
+@dataclass(frozen=True)
+class Corruption:
+    """A page that breaks the contract every time it is served: what a client must refuse, not retry away."""
+
+    ledger_id: str
+    topic: str
+    ledger_date: str  # or "feed"
+    page: int
+    kind: str
+
+    def __post_init__(self) -> None:
+        if self.kind not in CORRUPTION_KINDS:
+            raise ValueError(f"unknown corruption {self.kind!r}; one of {CORRUPTION_KINDS}")
+
+    def matches(self, ledger_id: str, topic: str, ledger_date: str, page: int) -> bool:
+        return (self.ledger_id, self.topic, self.ledger_date, self.page) == (ledger_id, topic, ledger_date, page)
+
+
+def corrupt_page(body: str, kind: str) -> str:
+    if kind == "not-json":
+        return body[: len(body) // 2]
+    page = json.loads(body)
+    items = page.get("items") or []
+    middle = items[len(items) // 2] if items else {}
+    if kind == "items-missing":
+        del page["items"]
+    elif kind == "items-not-list":
+        page["items"] = {"0": middle}
+    elif kind == "has-more-string":
+        page["hasMore"] = str(page.get("hasMore", False)).lower()
+    elif kind == "try-later-string":
+        page["tryLater"] = str(page["tryLater"]).lower()
+    elif kind == "amount-not-integer":
+        middle["amount"] = middle["amount"] + 0.5
+    elif kind == "balance-mismatch":
+        middle["balanceAfter"] += 1
+    elif kind == "chain-broken":
+        middle["balanceBefore"] += 100
+        middle["balanceAfter"] += 100
+    elif kind == "currency-change":
+        middle["currency"] = "SEK"
+    elif kind == "unknown-field":
+        for item in items:
+            item["settlementBatch"] = {"id": "b-1", "extra": [1, 2]}
+        page["serverHint"] = "ignored"
+    return json.dumps(page, ensure_ascii=False)

@@ -1,0 +1,99 @@
+"""Shared fixtures: a real simulator on loopback, and clients pointed at it."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import pytest
+
+from report_assets.report_api import ApiSettings, ReportApiClient, RetrySettings, Secret
+from report_assets.simulator.app import SimClock, SimulatorState
+from report_assets.simulator.faults import FaultSettings
+from report_assets.simulator.server import ThreadedSimulator
+from report_assets.simulator.world import (
+    DEFAULT_CLIENT_ID,
+    DEFAULT_CLIENT_SECRET,
+    DEFAULT_SUBSCRIPTION_KEY,
+    World,
+    default_ledgers,
+)
+
+# A Wednesday at 12:00 UTC: 13:00 in Oslo and Copenhagen, 14:00 in Helsinki.
+FROZEN_NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
+FAST_RETRY = RetrySettings(max_attempts=6, max_total_seconds=60, initial_backoff=0.01, max_backoff=0.05)
+
+
+class Sim:
+    """A running simulator plus helpers to steer it the way a test needs."""
+
+    def __init__(self, server: ThreadedSimulator) -> None:
+        self.server = server
+        self.state = server.state
+        self.base_url = server.base_url
+
+    def control(self, **changes: Any) -> dict[str, Any]:
+        response = httpx.post(f"{self.base_url}/_simulator/control", json=changes)
+        response.raise_for_status()
+        return response.json()
+
+    def stats(self) -> dict[str, Any]:
+        return httpx.get(f"{self.base_url}/_simulator/stats").json()
+
+
+SimFactory = Callable[..., Sim]
+
+
+@pytest.fixture
+def start_simulator() -> Iterator[SimFactory]:
+    servers: list[ThreadedSimulator] = []
+
+    def start(world: World | None = None, faults: FaultSettings | None = None, **world_changes: Any) -> Sim:
+        world = world or World(ledgers=default_ledgers(3, 200))
+        if world_changes:
+            world = replace(world, **world_changes)
+        server = ThreadedSimulator(SimulatorState(world, faults=faults, clock=SimClock(FROZEN_NOW))).start()
+        servers.append(server)
+        return Sim(server)
+
+    yield start
+    for server in servers:
+        server.stop()
+
+
+@pytest.fixture
+def sim(start_simulator: SimFactory) -> Sim:
+    """Three ledgers of about 200 captures a weekday: small enough to read many days quickly."""
+    return start_simulator()
+
+
+def settings_for(sim: Sim, **overrides: Any) -> ApiSettings:
+    values: dict[str, Any] = {
+        "client_id": DEFAULT_CLIENT_ID,
+        "client_secret": Secret(DEFAULT_CLIENT_SECRET),
+        "subscription_key": Secret(DEFAULT_SUBSCRIPTION_KEY),
+        "base_url": sim.base_url,
+        "retry": FAST_RETRY,
+        "timeout_seconds": 10.0,
+    }
+    if overrides.get("flow") == "partner":
+        values["subscription_key"] = None
+    values.update(overrides)
+    return ApiSettings(**values)
+
+
+@pytest.fixture
+def make_client(sim: Sim) -> Iterator[Callable[..., ReportApiClient]]:
+    clients: list[ReportApiClient] = []
+
+    def make(target: Sim | None = None, **overrides: Any) -> ReportApiClient:
+        client = ReportApiClient(settings_for(target or sim, **overrides))
+        clients.append(client)
+        return client
+
+    yield make
+    for client in clients:
+        client.close()
