@@ -18,6 +18,7 @@ from report_assets.simulator.world import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,
     DEFAULT_SUBSCRIPTION_KEY,
+    Credentials,
     World,
     default_ledgers,
 )
@@ -51,11 +52,17 @@ SimFactory = Callable[..., Sim]
 def start_simulator() -> Iterator[SimFactory]:
     servers: list[ThreadedSimulator] = []
 
-    def start(world: World | None = None, faults: FaultSettings | None = None, **world_changes: Any) -> Sim:
+    def start(
+        world: World | None = None,
+        faults: FaultSettings | None = None,
+        credentials: Credentials | None = None,
+        **world_changes: Any,
+    ) -> Sim:
         world = world or World(ledgers=default_ledgers(3, 200))
         if world_changes:
             world = replace(world, **world_changes)
-        server = ThreadedSimulator(SimulatorState(world, faults=faults, clock=SimClock(FROZEN_NOW))).start()
+        state = SimulatorState(world, credentials=credentials, faults=faults, clock=SimClock(FROZEN_NOW))
+        server = ThreadedSimulator(state).start()
         servers.append(server)
         return Sim(server)
 

@@ -72,6 +72,7 @@ class LedgerDay:
     pages: int
     entry_count: int
     page_size: int | None
+    bytes_fetched: int
     currency: str | None
     closing_balance: int | None
     unknown_entry_types: dict[str, int]
@@ -266,6 +267,7 @@ class ReportApiClient:
             cursor: str | None = None
             page_no = 0
             page_size: int | None = None
+            bytes_fetched = 0
             while True:
                 page_no += 1
                 params = {"includeGDPRSensitiveData": "true"} if include_gdpr else {}
@@ -279,6 +281,7 @@ class ReportApiClient:
                 size_header = response.headers.get("Vipps-Feed-Page-Size")
                 if size_header and size_header.isdigit():
                     page_size = int(size_header)
+                bytes_fetched += len(response.content)
                 spool.write(struct.pack("<I", len(response.content)))
                 spool.write(response.content)
                 if not page.has_more:
@@ -295,6 +298,7 @@ class ReportApiClient:
             pages=page_no,
             entry_count=validator.entry_count,
             page_size=page_size,
+            bytes_fetched=bytes_fetched,
             currency=validator.currency,
             closing_balance=validator.last_balance,
             unknown_entry_types=dict(validator.unknown_entry_types),
