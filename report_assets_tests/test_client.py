@@ -130,7 +130,7 @@ def test_today_is_open_and_paging_continues_while_it_is(start_simulator: SimFact
     with client.read_date("302321", "funds", "2026-11-25") as today:
         assert today.is_open and today.pages > 1  # hasMore and tryLater together: keep paging now
         morning = today.entries()
-    assert 0 < len(morning) and all(e["time"] <= "2026-11-25T12:00:00" for e in morning)
+    assert len(morning) > 0 and all(e["time"] <= "2026-11-25T12:00:00" for e in morning)
     sim.control(advance_seconds=3 * 3600)
     with client.read_date("302321", "funds", "2026-11-25") as later:
         assert later.is_open and later.entries()[: len(morning)] == morning
@@ -201,7 +201,7 @@ def test_a_large_day_streams_through_a_spool_on_disk(start_simulator: SimFactory
 def test_a_ledger_these_keys_may_not_read_is_an_access_error_not_an_empty_day(sim: Sim, make_client) -> None:
     sim.control(accessible_ledgers=["302321"])
     client = make_client()
-    with pytest.raises(LedgerAccessError, match="Check that the keys.*MSN") as raised:
+    with pytest.raises(LedgerAccessError, match=r"Check that the keys.*MSN") as raised:
         client.read_date("405512", "funds", CLOSED_DAY)
     assert "ledger 405512" in str(raised.value) and "not an empty day" in str(raised.value)
     assert [lg.ledger_id for lg in client.list_ledgers()] == ["302321"]
@@ -209,7 +209,7 @@ def test_a_ledger_these_keys_may_not_read_is_an_access_error_not_an_empty_day(si
 
 
 def test_an_input_validation_error_is_not_retried(sim: Sim, make_client) -> None:
-    with pytest.raises(RequestRejectedError, match="10002|topic: must be funds or fees"):
+    with pytest.raises(RequestRejectedError, match=r"topic: must be funds or fees"):
         make_client().read_date("302321", "payments", CLOSED_DAY)
     assert sim.stats()["requests"]["dates"] == 1
 

@@ -15,7 +15,7 @@ from report_assets.report_api.entry_schema import ENTRY_TYPES_BY_TOPIC
 from report_assets.simulator.generator import LedgerGenerator, iter_dates
 from report_assets.simulator.server import SimulatorProcess
 from report_assets.simulator.world import World, default_ledgers
-from report_assets_tests.conftest import Sim, SimFactory
+from report_assets_tests.conftest import Sim
 
 TIME_FORMAT = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}Z$")
 MONTH = (date(2026, 10, 1), date(2026, 10, 31))

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import pytest
 
 from report_assets.report_api.errors import PageValidationError
@@ -35,9 +37,8 @@ def test_a_bad_page_raises_an_error_naming_where_and_nothing_is_handed_on(
                                 "kind": kind}])
     client = make_client(paged)
     handed_on: list[dict] = []
-    with pytest.raises(PageValidationError) as raised:
-        with client.read_date("302321", "funds", DAY) as day:
-            handed_on.extend(entry for page_items in day.iter_pages() for entry in page_items)
+    with pytest.raises(PageValidationError) as raised, client.read_date("302321", "funds", DAY) as day:
+        handed_on.extend(entry for page_items in day.iter_pages() for entry in page_items)
     message = str(raised.value)
     assert f"ledger 302321, topic funds, date {DAY}, page {page}" in message
     assert EXPECTED_PROBLEM[kind] in message
@@ -53,7 +54,7 @@ def test_the_same_day_reads_whole_once_the_bad_page_is_gone(paged: Sim, make_cli
         client.read_date("302321", "fees", DAY)
     paged.control(corruptions=[])
     entries = client.read_date("302321", "fees", DAY).entries()
-    assert all(b["balanceBefore"] == a["balanceAfter"] for a, b in zip(entries, entries[1:], strict=False))
+    assert all(b["balanceBefore"] == a["balanceAfter"] for a, b in itertools.pairwise(entries))
 
 
 def test_a_persistently_malformed_body_is_retried_then_reported_as_a_bad_page(paged: Sim, make_client) -> None:

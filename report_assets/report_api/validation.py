@@ -92,7 +92,9 @@ class EntryStreamValidator:
             self.unknown_entry_types[entry_type] += 1
         date = item.get("ledgerDate")
         if self.ledger_date is not None and date != self.ledger_date:
-            raise self.fail(page, f"entry {index} (pspReference {psp}): ledgerDate {date!r} on a {self.ledger_date} page")
+            raise self.fail(
+                page, f"entry {index} (pspReference {psp}): ledgerDate {date!r} on a {self.ledger_date} page"
+            )
         if not isinstance(date, str) or len(date) != 10:
             raise self.fail(page, f"entry {index} (pspReference {psp}): ledgerDate is {date!r}")
         time = item.get("time")

@@ -53,21 +53,22 @@ def parser() -> argparse.ArgumentParser:
     clock.add_argument("--open-date", type=date.fromisoformat, action="append", default=[],
                        help="a past ledger date held open (tryLater), e.g. on monthly settlement; repeatable")
     creds = p.add_argument_group("credentials accepted (both token flows)")
-    creds.add_argument("--client-id", default=DEFAULT_CLIENT_ID)
-    creds.add_argument("--client-secret", default=DEFAULT_CLIENT_SECRET)
-    creds.add_argument("--subscription-key", default=DEFAULT_SUBSCRIPTION_KEY)
+    creds.add_argument("--client-id", default=DEFAULT_CLIENT_ID, help="client_id the token endpoints accept")
+    creds.add_argument("--client-secret", default=DEFAULT_CLIENT_SECRET, help="client_secret they accept")
+    creds.add_argument("--subscription-key", default=DEFAULT_SUBSCRIPTION_KEY,
+                       help="Ocp-Apim-Subscription-Key accepted (standard flow)")
     faults = p.add_argument_group("fault injection (fractions of report responses)")
     for kind in FAULT_KINDS:
         faults.add_argument(f"--rate-{kind}", type=float, default=0.0, help={
             "429": "429 Too Many Requests with Retry-After", "500": "500 with errorCode 10001",
             "503": "503 Service Unavailable", "slow": "answered after --slow-seconds",
             "cut": "connection dropped mid-body", "malformed": "200 with a body that is not JSON"}[kind])
-    faults.add_argument("--slow-seconds", type=float, default=2.0)
+    faults.add_argument("--slow-seconds", type=float, default=2.0, help="delay of a slow response")
     faults.add_argument("--retry-after", type=float, default=1.0, help="Retry-After seconds sent with 429")
     faults.add_argument("--token-ttl", type=float, help="tokens expire after this many seconds, despite expires_in")
     faults.add_argument("--max-consecutive-faults", type=int, default=2,
                         help="the same request never fails more often than this in a row")
-    faults.add_argument("--fault-seed", type=int, default=0)
+    faults.add_argument("--fault-seed", type=int, default=0, help="seed of the fault draws")
     return p
 
 

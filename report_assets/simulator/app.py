@@ -242,7 +242,8 @@ def build_app(state: SimulatorState) -> Starlette:
         now = int(state.clock.now().timestamp())
         return JSONResponse({
             "token_type": "Bearer", "expires_in": str(expires_in), "ext_expires_in": str(expires_in),
-            "expires_on": str(now + expires_in), "not_before": str(now), "resource": "00000002-0000-0000-c000-000000000000",
+            "expires_on": str(now + expires_in), "not_before": str(now),
+            "resource": "00000002-0000-0000-c000-000000000000",
             "access_token": token,
         })
 
