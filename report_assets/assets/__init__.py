@@ -1,0 +1,1 @@
+"""The project's assets: raw ledgers now, summaries later."""

@@ -1,0 +1,57 @@
+"""The data directory: the Parquet lake, the warehouse and the lake views, and which source filled it.
+
+Simulator and production data must never meet in one directory, so the first write claims the
+directory for its source and every later write checks the claim.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+ENV_DATA_DIR = "REPORT_ASSETS_DATA_DIR"
+SOURCE_MARKER = ".source"
+
+
+class MixedSourcesError(RuntimeError):
+    """Writing simulator data into production's directory, or the other way round."""
+
+
+def default_data_dir() -> Path:
+    configured = os.environ.get(ENV_DATA_DIR)
+    return Path(configured).resolve() if configured else PROJECT_ROOT / "data"
+
+
+@dataclass(frozen=True)
+class DataDir:
+    root: Path
+
+    @property
+    def lake(self) -> Path:
+        return self.root / "lake"
+
+    @property
+    def warehouse(self) -> Path:
+        return self.root / "warehouse.duckdb"
+
+    @property
+    def lake_views(self) -> Path:
+        return self.root / "lake_views.duckdb"
+
+    def claimed_source(self) -> str | None:
+        marker = self.root / SOURCE_MARKER
+        return marker.read_text().strip() if marker.exists() else None
+
+    def claim(self, source: str) -> None:
+        """Marks the directory as holding ``source`` data, refusing if it holds the other kind."""
+        claimed = self.claimed_source()
+        if claimed is None:
+            self.root.mkdir(parents=True, exist_ok=True)
+            (self.root / SOURCE_MARKER).write_text(source + "\n")
+        elif claimed != source:
+            raise MixedSourcesError(
+                f"{self.root} holds {claimed} data; refusing to write {source} data into it. "
+                f"Point {ENV_DATA_DIR} at another directory for {source} data (or move the old one away)."
+            )

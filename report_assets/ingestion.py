@@ -1,0 +1,139 @@
+"""Fetching ledger-days into the lake and the warehouse, many at a time, each replaced whole.
+
+Per ledger-day: the client validates every page, the pages stream into the day's Parquet file
+(atomic rename), and then one DuckDB transaction replaces the day's rows. Only after both is the
+partition reported materialized, so a failure anywhere leaves the ledger-day to be fetched again.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pyarrow as pa
+
+from report_assets.assets.partitions import LedgerDay
+from report_assets.data_dir import DataDir
+from report_assets.report_api import ReportApiClient
+from report_assets.storage.lake import DayStamp, ParquetLake, page_to_batch
+from report_assets.storage.schema import arrow_schema
+from report_assets.storage.warehouse import ensure_ledger_table, open_for_write, replace_slice
+
+TABLE_OF_TOPIC = {"funds": "funds_ledger", "fees": "fees_ledger"}
+WAREHOUSE_BATCH = 256  # ledger-days written per warehouse connection, so others get a turn at the lock
+ENV_CRASH_AT = "REPORT_ASSETS_CRASH_AT"  # tests only: kill the process at a named point
+
+
+def crash_point(name: str) -> None:
+    """Lets a test kill the process at an exact point of a write, to prove nothing is lost."""
+    if os.environ.get(ENV_CRASH_AT) == name:
+        os._exit(70)
+
+
+@dataclass
+class FetchedDay:
+    topic: str
+    day: LedgerDay
+    path: Path
+    rows: int
+    is_open: bool
+    pages: int
+    bytes_fetched: int
+    currency: str | None
+    opening_balance: int | None
+    closing_balance: int | None
+    amount_by_entry_type: dict[str, int]
+    unknown_entry_types: dict[str, int]
+
+
+@dataclass
+class FailedDay:
+    topic: str
+    day: LedgerDay
+    error: str
+
+
+@dataclass
+class IngestOptions:
+    source: str
+    include_gdpr: bool = False
+    workers: int = 8
+    fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+
+def fetch_to_lake(client: ReportApiClient, lake: ParquetLake, topic: str, day: LedgerDay,
+                  options: IngestOptions) -> FetchedDay:
+    schema = arrow_schema(options.include_gdpr)
+    amounts: Counter[str] = Counter()
+    balances: list[int] = []
+    with client.read_date(day.ledger_id, topic, day.ledger_date, include_gdpr=options.include_gdpr) as read:
+        stamp = DayStamp(day.ledger_id, read.is_open, options.fetched_at, options.source)
+
+        def batches() -> Iterator[pa.RecordBatch]:
+            position = 1
+            for items in read.iter_pages():
+                if items and not balances:
+                    balances.append(items[0]["balanceBefore"])
+                for item in items:
+                    amounts[item["entryType"]] += item["amount"]
+                yield page_to_batch(items, stamp, position, schema, options.include_gdpr)
+                position += len(items)
+
+        path, rows = lake.write_day(topic, day.ledger_id, day.ledger_date, schema, batches())
+    return FetchedDay(topic, day, path, rows, read.is_open, read.pages, read.bytes_fetched, read.currency,
+                      balances[0] if balances else None, read.closing_balance, dict(amounts),
+                      read.unknown_entry_types)
+
+
+def write_to_warehouse(data: DataDir, fetched: list[FetchedDay], include_gdpr: bool,
+                       say: Callable[[str], None], on_written: Callable[[FetchedDay], None]) -> None:
+    with open_for_write(data.warehouse, say=say) as connection:
+        for table in sorted({TABLE_OF_TOPIC[f.topic] for f in fetched}):
+            ensure_ledger_table(connection, table, include_gdpr)
+        for day in fetched:
+            crash_point("after-parquet")
+            replace_slice(connection, TABLE_OF_TOPIC[day.topic], day.day.ledger_id, day.day.ledger_date, day.path,
+                          before_commit=lambda: crash_point("inside-duckdb"))
+            on_written(day)
+
+
+def ingest(client: ReportApiClient, data: DataDir, topics: Iterable[str], days: Iterable[LedgerDay],
+           options: IngestOptions, say: Callable[[str], None],
+           on_written: Callable[[FetchedDay], None]) -> list[FailedDay]:
+    """Fetches every (topic, day) over a bounded pool; returns the ledger-days that failed."""
+    data.claim(options.source)
+    lake = ParquetLake(data.lake)
+    jobs = [(topic, day) for day in days for topic in topics]
+    failed: list[FailedDay] = []
+    pending: list[FetchedDay] = []
+    with ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="fetch") as pool:
+        queue = iter(jobs)
+        running: dict[Future[FetchedDay], tuple[str, LedgerDay]] = {}
+
+        def submit_next() -> None:
+            job = next(queue, None)
+            if job is not None:
+                running[pool.submit(fetch_to_lake, client, lake, job[0], job[1], options)] = job
+
+        for _ in range(options.workers * 2):  # a bounded window: memory does not grow with the backfill
+            submit_next()
+        while running:
+            done, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in done:
+                topic, day = running.pop(future)
+                try:
+                    pending.append(future.result())
+                except Exception as exc:
+                    failed.append(FailedDay(topic, day, str(exc)))
+                submit_next()
+            if len(pending) >= WAREHOUSE_BATCH:
+                write_to_warehouse(data, pending, options.include_gdpr, say, on_written)
+                pending = []
+    if pending:
+        write_to_warehouse(data, pending, options.include_gdpr, say, on_written)
+    return failed

@@ -1,0 +1,112 @@
+"""Dagster resources: the Report API (production keys, or the embedded simulator) and the data directory."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import dagster as dg
+from pydantic import Field
+
+from report_assets.data_dir import DataDir, default_data_dir
+from report_assets.report_api import ApiSettings, ReportApiClient, Secret, settings_from_env
+from report_assets.report_api.settings import (
+    ENV_BASE_URL,
+    ENV_CLIENT_ID,
+    ENV_CLIENT_SECRET,
+    ENV_MSN,
+    ENV_SUBSCRIPTION_KEY,
+    PRODUCTION_BASE_URL,
+    is_loopback_host,
+)
+from report_assets.simulator.server import SimulatorProcess
+from report_assets.simulator.world import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_SUBSCRIPTION_KEY
+
+SIMULATOR = "simulator"
+PRODUCTION = "production"
+
+
+class ReportApiResource(dg.ConfigurableResource):
+    """Reads the Report API: production with the keys from the environment, else the simulator.
+
+    In simulator mode with no ``base_url``, each run starts its own simulator process with the
+    default world (the data depends only on the seed, so every process serves the same data).
+    """
+
+    source: str = Field(default=SIMULATOR, description="'production' or 'simulator'")
+    base_url: str | None = Field(default=None, description="API base URL; a running simulator's in tests")
+    client_id: str | None = None
+    client_secret: str | None = None
+    subscription_key: str | None = None
+    merchant_serial_number: str | None = None
+    token_flow: str = "standard"
+    include_gdpr_data: bool = Field(default=False, description="fetch names, phone numbers and messages")
+    max_connections: int = Field(default=8, description="concurrent ledger-day reads and HTTP connections")
+    simulator_args: list[str] = Field(default_factory=list, description="options for the embedded simulator")
+
+    def settings(self, base_url: str) -> ApiSettings:
+        if self.source == PRODUCTION:
+            return ApiSettings(
+                client_id=self.client_id or "",
+                client_secret=Secret(self.client_secret or ""),
+                subscription_key=Secret(self.subscription_key) if self.subscription_key else None,
+                flow=self.token_flow,  # type: ignore[arg-type]
+                merchant_serial_number=self.merchant_serial_number,
+                base_url=base_url,
+                max_connections=self.max_connections,
+            )
+        return ApiSettings(
+            client_id=DEFAULT_CLIENT_ID,
+            client_secret=Secret(DEFAULT_CLIENT_SECRET),
+            subscription_key=Secret(DEFAULT_SUBSCRIPTION_KEY),
+            base_url=base_url,
+            max_connections=self.max_connections,
+        )
+
+    @contextmanager
+    def client(self) -> Iterator[ReportApiClient]:
+        if self.source == PRODUCTION or self.base_url:
+            with ReportApiClient(self.settings(self.base_url or PRODUCTION_BASE_URL)) as client:
+                yield client
+            return
+        with SimulatorProcess.start(self.simulator_args) as simulator, \
+                ReportApiClient(self.settings(simulator.base_url)) as client:
+            yield client
+
+
+class DataDirResource(dg.ConfigurableResource):
+    """Where the Parquet lake, the warehouse and the lake views live."""
+
+    path: str = Field(default_factory=lambda: str(default_data_dir()))
+
+    def data_dir(self) -> DataDir:
+        return DataDir(Path(self.path))
+
+
+def report_api_from_env() -> ReportApiResource:
+    """Production when credentials are set (read through EnvVar, so never stored in run config),
+    the embedded simulator when none is, and a load error naming what is missing when some are."""
+    settings = settings_from_env()  # raises ConfigurationError on partial credentials
+    if settings is None:
+        base_url = os.environ.get(ENV_BASE_URL)
+        if base_url:
+            host = urlsplit(base_url).hostname or ""
+            if not is_loopback_host(host):
+                raise dg.DagsterInvalidDefinitionError(
+                    f"{ENV_BASE_URL} points at {base_url} but no credentials are set: set {ENV_CLIENT_ID}, "
+                    f"{ENV_CLIENT_SECRET} and {ENV_SUBSCRIPTION_KEY} for production, or unset {ENV_BASE_URL} "
+                    "to use the embedded simulator."
+                )
+        return ReportApiResource(source=SIMULATOR, base_url=base_url or None)
+    return ReportApiResource(
+        source=PRODUCTION,
+        base_url=settings.base_url,
+        client_id=dg.EnvVar(ENV_CLIENT_ID),
+        client_secret=dg.EnvVar(ENV_CLIENT_SECRET),
+        subscription_key=dg.EnvVar(ENV_SUBSCRIPTION_KEY) if settings.subscription_key else None,
+        merchant_serial_number=dg.EnvVar(ENV_MSN) if settings.merchant_serial_number else None,
+        token_flow=settings.flow,
+    )

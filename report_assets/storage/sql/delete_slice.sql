@@ -1,0 +1,1 @@
+DELETE FROM {table} WHERE ledger_id = $ledger_id AND ledger_date = $ledger_date;

@@ -1,0 +1,102 @@
+"""The DuckDB warehouse: ledger tables replaced one ledger-day per transaction.
+
+DuckDB lets one process write a database file at a time, and a process holding it open blocks every
+other open. Writers therefore hold a connection only while writing and, when the file is locked by
+another run or an analyst's session, wait and retry with a log line saying so. Analysts who want no
+part in that use the lake views database (``lake_views.duckdb``), which reads the Parquet files and
+holds no lock on the warehouse.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import duckdb
+
+from report_assets.storage.schema import column_definitions_sql, ledger_columns
+from report_assets.storage.sql_files import quote_literal, sql
+
+log = logging.getLogger(__name__)
+
+
+class WarehouseLockedError(RuntimeError):
+    """The warehouse stayed locked by another process for longer than we were willing to wait."""
+
+
+def is_lock_error(exc: Exception) -> bool:
+    return "lock" in str(exc).lower()
+
+
+@contextmanager
+def open_for_write(
+    path: Path,
+    max_wait_seconds: float = 1800.0,
+    say: Callable[[str], None] = log.warning,
+) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A read-write connection, waiting (with backoff) while another process holds the file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    started = time.monotonic()
+    delay = 0.2
+    attempt = 0
+    while True:
+        attempt += 1
+        try:
+            connection = duckdb.connect(str(path))
+            break
+        except duckdb.IOException as exc:
+            if not is_lock_error(exc):
+                raise
+            waited = time.monotonic() - started
+            if waited + delay > max_wait_seconds:
+                raise WarehouseLockedError(
+                    f"{path} stayed locked by another process for {waited:.0f} s ({exc}). Close any DuckDB "
+                    "session that has the warehouse open (analysts can query lake_views.duckdb instead), "
+                    "then re-run: nothing was written."
+                ) from None
+            say(f"{path.name} is locked by another process (attempt {attempt}); waiting {delay:.1f} s, "
+                f"then trying again. Analysts: query lake_views.duckdb to leave the warehouse free.")
+            time.sleep(delay)
+            delay = min(10.0, delay * 2) * (0.75 + random.random() / 2)
+    try:
+        yield connection
+    finally:
+        connection.close()
+
+
+def ensure_ledger_table(connection: duckdb.DuckDBPyConnection, table: str, include_gdpr: bool) -> None:
+    connection.execute(sql("create_ledger_table", table=table, columns=column_definitions_sql(include_gdpr)))
+    existing = {row[0] for row in connection.execute(
+        "SELECT column_name FROM duckdb_columns() WHERE table_name = $table", {"table": table}).fetchall()}
+    for column in ledger_columns(include_gdpr):
+        if column.name not in existing:  # e.g. GDPR columns switched on later
+            connection.execute(f"ALTER TABLE {table} ADD COLUMN {column.name} {column.duckdb_type}")
+    for column in ledger_columns(include_gdpr):
+        connection.execute(f"COMMENT ON COLUMN {table}.{column.name} IS {quote_literal(column.description)}")
+
+
+def replace_slice(connection: duckdb.DuckDBPyConnection, table: str, ledger_id: str, ledger_date: str,
+                  parquet_path: Path, before_commit: Callable[[], None] | None = None) -> None:
+    """Replaces one ledger-day with the rows of its Parquet file, in one transaction."""
+    connection.execute("BEGIN TRANSACTION")
+    try:
+        connection.execute(sql("delete_slice", table=table), {"ledger_id": ledger_id, "ledger_date": ledger_date})
+        connection.execute(sql("insert_slice", table=table), {"path": str(parquet_path)})
+        if before_commit is not None:
+            before_commit()
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+
+
+def write_lake_views(views_path: Path, globs: dict[str, str]) -> None:
+    """A small database of views over the Parquet lake: it never locks the warehouse."""
+    views_path.parent.mkdir(parents=True, exist_ok=True)
+    with duckdb.connect(str(views_path)) as connection:
+        for table, glob in globs.items():
+            connection.execute(sql("lake_view", table=table, glob=quote_literal(glob)))
