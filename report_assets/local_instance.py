@@ -40,5 +40,5 @@ def seed_ledger_partitions(ledger_ids: list[str]) -> None:
                        if not instance.has_dynamic_partition(LEDGER_PARTITIONS_NAME, i)]
             if missing:
                 instance.add_dynamic_partitions(LEDGER_PARTITIONS_NAME, missing)
-    except Exception as exc:  # noqa: BLE001 - seeding is a convenience; the discovery sensor does it too
+    except Exception as exc:
         log.warning("Could not register the simulator's ledgers as partitions: %s", exc)

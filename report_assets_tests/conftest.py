@@ -56,12 +56,13 @@ def start_simulator() -> Iterator[SimFactory]:
         world: World | None = None,
         faults: FaultSettings | None = None,
         credentials: Credentials | None = None,
+        now: datetime = FROZEN_NOW,
         **world_changes: Any,
     ) -> Sim:
         world = world or World(ledgers=default_ledgers(3, 200))
         if world_changes:
             world = replace(world, **world_changes)
-        state = SimulatorState(world, credentials=credentials, faults=faults, clock=SimClock(FROZEN_NOW))
+        state = SimulatorState(world, credentials=credentials, faults=faults, clock=SimClock(now))
         server = ThreadedSimulator(state).start()
         servers.append(server)
         return Sim(server)
