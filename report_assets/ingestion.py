@@ -1,7 +1,8 @@
 """Fetching ledger-days into the lake and the warehouse, many at a time, each replaced whole.
 
 Per ledger-day: the client validates every page, the pages stream into the day's Parquet file
-(atomic rename), and then one DuckDB transaction replaces the day's rows. Only after both is the
+(atomic rename), and then a DuckDB transaction replaces the day's rows (one transaction per batch
+of ledger-days, so a year's backfill is not thousands of tiny transactions). Only after both is the
 partition reported materialized, so a failure anywhere leaves the ledger-day to be fetched again.
 """
 
@@ -22,7 +23,7 @@ from report_assets.data_dir import DataDir
 from report_assets.report_api import ReportApiClient
 from report_assets.storage.lake import DayStamp, ParquetLake, page_to_batch
 from report_assets.storage.schema import arrow_schema
-from report_assets.storage.warehouse import ensure_ledger_table, open_for_write, replace_slice
+from report_assets.storage.warehouse import ensure_ledger_table, open_for_write, replace_slices
 
 TABLE_OF_TOPIC = {"funds": "funds_ledger", "fees": "fees_ledger"}
 WAREHOUSE_BATCH = 256  # ledger-days written per warehouse connection, so others get a turn at the lock
@@ -95,11 +96,13 @@ def write_to_warehouse(data: DataDir, fetched: list[FetchedDay], include_gdpr: b
     with open_for_write(data.warehouse, say=say) as connection:
         for table in sorted({TABLE_OF_TOPIC[f.topic] for f in fetched}):
             ensure_ledger_table(connection, table, include_gdpr)
-        for day in fetched:
-            crash_point("after-parquet")
-            replace_slice(connection, TABLE_OF_TOPIC[day.topic], day.day.ledger_id, day.day.ledger_date, day.path,
-                          before_commit=lambda: crash_point("inside-duckdb"))
-            on_written(day)
+        crash_point("after-parquet")
+        for topic, table in TABLE_OF_TOPIC.items():
+            slices = [(f.day.ledger_id, f.day.ledger_date, f.path) for f in fetched if f.topic == topic]
+            if slices:
+                replace_slices(connection, table, slices, before_commit=lambda: crash_point("inside-duckdb"))
+    for day in fetched:  # reported only once stored in both places
+        on_written(day)
 
 
 def ingest(client: ReportApiClient, data: DataDir, topics: Iterable[str], days: Iterable[LedgerDay],

@@ -79,7 +79,9 @@ def print_summary(data: DataDir, success: bool, run_id: str) -> None:
   DuckDB warehouse {data.warehouse}   (tables funds_ledger, fees_ledger)
   Lake views       {data.lake_views}   (same tables as views over Parquet; holds no lock on the warehouse)
 
-Query it:   .venv/bin/python -c "import duckdb; duckdb.connect('{data.lake_views}').sql('SELECT entry_type, count(*), sum(amount) FROM funds_ledger GROUP BY 1').show()"
+Query it (no lock on the warehouse):
+  .venv/bin/python -c "import duckdb; duckdb.connect('{data.lake_views}').sql(
+    'SELECT entry_type, count(*), sum(amount) FROM funds_ledger GROUP BY 1').show()"
 Open the UI: make ui   (runs `dagster dev` here), then browse http://127.0.0.1:3000 -> Assets""")
 
 

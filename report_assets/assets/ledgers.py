@@ -48,7 +48,6 @@ def materialization(fetched: FetchedDay, source: str, include_gdpr: bool) -> dg.
         metadata={
             "dagster/row_count": fetched.rows,
             "dagster/table_name": f"warehouse.main.{table}",
-            "dagster/column_schema": dagster_table_schema(include_gdpr),
             "is_open": fetched.is_open,
             "ledger_date_status": "open (more can land; fetched again later)" if fetched.is_open else "closed",
             "source": source,
@@ -83,9 +82,6 @@ def ledger_entries(context: dg.AssetExecutionContext, report_api: ReportApiResou
 
     def on_written(fetched: FetchedDay) -> None:
         context.log_event(materialization(fetched, source, report_api.include_gdpr_data))
-        state = "OPEN" if fetched.is_open else "closed"
-        context.log.info(f"{TABLE_OF_TOPIC[fetched.topic]} {fetched.day.key}: {fetched.rows} rows, {state}, "
-                         f"from the {source}")
 
     options = IngestOptions(source=source, include_gdpr=report_api.include_gdpr_data,
                             workers=report_api.max_connections)

@@ -6,7 +6,6 @@ cached token serve every concurrent (ledger, topic, date) read.
 
 from __future__ import annotations
 
-import json
 import logging
 import struct
 import tempfile
@@ -17,6 +16,7 @@ from datetime import date
 from typing import IO, Any
 
 import httpx
+import orjson
 
 from report_assets import __version__
 from report_assets.report_api.auth import TokenProvider, is_subscription_key_refusal
@@ -46,7 +46,8 @@ SYSTEM_HEADERS = {
     "Vipps-System-Plugin-Name": "report-assets-client",
     "Vipps-System-Plugin-Version": __version__,
 }
-# A ledger-day's validated pages stay in memory up to this size, then spill to a temporary file.
+# A ledger-day's validated pages stay in memory (parsed, and as raw bytes) up to this many bytes of
+# response; beyond it the raw pages spill to a temporary file and are parsed again when handed on.
 SPOOL_MEMORY_BYTES = 8 * 1024 * 1024
 
 
@@ -77,12 +78,16 @@ class LedgerDay:
     closing_balance: int | None
     unknown_entry_types: dict[str, int]
     _spool: IO[bytes] = field(repr=False)
+    _parsed: list[list[dict[str, Any]]] | None = field(repr=False, default=None)
 
     def iter_pages(self) -> Iterator[list[dict[str, Any]]]:
+        if self._parsed is not None:  # a small day: the pages parsed while validating are kept
+            yield from self._parsed
+            return
         self._spool.seek(0)
         while header := self._spool.read(4):
             (length,) = struct.unpack("<I", header)
-            yield json.loads(self._spool.read(length))["items"]
+            yield orjson.loads(self._spool.read(length))["items"]
 
     def entries(self) -> list[dict[str, Any]]:
         return [entry for page in self.iter_pages() for entry in page]
@@ -177,8 +182,8 @@ class ReportApiClient:
                 if response.status_code != 200:
                     return None, response
                 try:
-                    return json.loads(response.content), response
-                except ValueError:
+                    return orjson.loads(response.content), response
+                except orjson.JSONDecodeError:
                     problem = "the body is not valid JSON"
                     raise TransientError(problem, final=malformed(problem)) from None
 
@@ -268,6 +273,7 @@ class ReportApiClient:
             page_no = 0
             page_size: int | None = None
             bytes_fetched = 0
+            parsed: list[list[dict[str, Any]]] | None = []
             while True:
                 page_no += 1
                 params = {"includeGDPRSensitiveData": "true"} if include_gdpr else {}
@@ -282,6 +288,10 @@ class ReportApiClient:
                 if size_header and size_header.isdigit():
                     page_size = int(size_header)
                 bytes_fetched += len(response.content)
+                if parsed is not None and bytes_fetched <= SPOOL_MEMORY_BYTES:
+                    parsed.append(page.items)
+                else:
+                    parsed = None
                 spool.write(struct.pack("<I", len(response.content)))
                 spool.write(response.content)
                 if not page.has_more:
@@ -303,6 +313,7 @@ class ReportApiClient:
             closing_balance=validator.last_balance,
             unknown_entry_types=dict(validator.unknown_entry_types),
             _spool=spool,
+            _parsed=parsed,
         )
 
     def iter_feed(

@@ -1,6 +1,7 @@
-"""The DuckDB warehouse: ledger tables replaced one ledger-day per transaction.
+"""The DuckDB warehouse: ledger tables whose ledger-days are replaced whole, never partly.
 
-DuckDB lets one process write a database file at a time, and a process holding it open blocks every
+Each write batch replaces its ledger-days in one transaction. DuckDB lets one process write a
+database file at a time, and a process holding it open blocks every
 other open. Writers therefore hold a connection only while writing and, when the file is locked by
 another run or an analyst's session, wait and retry with a log line saying so. Analysts who want no
 part in that use the lake views database (``lake_views.duckdb``), which reads the Parquet files and
@@ -17,6 +18,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from report_assets.storage.schema import column_definitions_sql, ledger_columns
 from report_assets.storage.sql_files import quote_literal, sql
@@ -79,19 +81,25 @@ def ensure_ledger_table(connection: duckdb.DuckDBPyConnection, table: str, inclu
         connection.execute(f"COMMENT ON COLUMN {table}.{column.name} IS {quote_literal(column.description)}")
 
 
-def replace_slice(connection: duckdb.DuckDBPyConnection, table: str, ledger_id: str, ledger_date: str,
-                  parquet_path: Path, before_commit: Callable[[], None] | None = None) -> None:
-    """Replaces one ledger-day with the rows of its Parquet file, in one transaction."""
+def replace_slices(connection: duckdb.DuckDBPyConnection, table: str, slices: list[tuple[str, str, Path]],
+                   before_commit: Callable[[], None] | None = None) -> None:
+    """Replaces ledger-days (ledger_id, ledger_date, parquet file) with their files' rows, in one transaction:
+    each ledger-day is either wholly the old version or wholly the new one, never a mix or a duplicate."""
+    keys = pa.table({"ledger_id": [s[0] for s in slices],
+                     "ledger_date": pa.array([s[1] for s in slices]).cast(pa.date32())})
+    connection.register("slice_keys", keys)
     connection.execute("BEGIN TRANSACTION")
     try:
-        connection.execute(sql("delete_slice", table=table), {"ledger_id": ledger_id, "ledger_date": ledger_date})
-        connection.execute(sql("insert_slice", table=table), {"path": str(parquet_path)})
+        connection.execute(sql("delete_slices", table=table))
+        connection.execute(sql("insert_slices", table=table), {"paths": [str(s[2]) for s in slices]})
         if before_commit is not None:
             before_commit()
         connection.execute("COMMIT")
     except BaseException:
         connection.execute("ROLLBACK")
         raise
+    finally:
+        connection.unregister("slice_keys")
 
 
 def write_lake_views(views_path: Path, globs: dict[str, str]) -> None:

@@ -1,0 +1,87 @@
+"""A year-long backfill through Dagster on the simulator, against the bare client in the same invocation.
+
+For each size (30 and 365 ledger dates x 10 ledgers, about 1,000 captures a weekday), runs
+``dagster asset materialize --partition-range`` (the single run that a UI backfill of these assets
+launches, thanks to BackfillPolicy.single_run) in a fresh DAGSTER_HOME and data directory, against a
+simulator process over loopback. Prints entries per second, wall time, runs launched, peak memory
+of the run's processes, and the ratio to the bare client rate (bench_client.py's measurement, taken
+here in the same invocation).
+
+    python benchmarks/bench_backfill.py [--days 30 365] [--ledgers 10]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import dagster as dg
+import duckdb
+from dagster._core.instance.ref import InstanceRef
+
+sys.path.insert(0, str(Path(__file__).parent))
+from bench_client import client_run
+
+from report_assets.assets.partitions import LEDGER_PARTITIONS_NAME
+from report_assets.simulator.server import SimulatorProcess
+from report_assets.simulator.world import default_ledgers
+
+LAST_DAY = date(2026, 11, 24)
+
+
+def backfill(days: int, ledgers: int) -> dict[str, float]:
+    ids = sorted(spec.ledger_id for spec in default_ledgers(ledgers))
+    first = LAST_DAY - timedelta(days=days - 1)
+    with tempfile.TemporaryDirectory() as scratch, \
+            SimulatorProcess.start(["--ledgers", str(ledgers)]) as sim:
+        home = Path(scratch) / "home"
+        home.mkdir()
+        (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+        with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+            instance.add_dynamic_partitions(LEDGER_PARTITIONS_NAME, ids)
+        data = Path(scratch) / "data"
+        env = {**{k: v for k, v in os.environ.items() if not k.startswith("REPORT_API_")},
+               "DAGSTER_HOME": str(home), "REPORT_ASSETS_DATA_DIR": str(data), "REPORT_API_BASE_URL": sim.base_url}
+        started = time.perf_counter()
+        completed = subprocess.run(
+            [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "report_assets.definitions",
+             "--select", "*", "--partition-range", f"{first}|{ids[0]}...{LAST_DAY}|{ids[-1]}"],
+            env=env, capture_output=True, text=True)
+        wall = time.perf_counter() - started
+        if completed.returncode != 0:
+            raise SystemExit(completed.stdout[-3000:] + completed.stderr[-3000:])
+        peak_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+        with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+            runs = len(instance.get_runs())
+        with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as connection:
+            entries = sum(connection.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
+                          for t in ("funds_ledger", "fees_ledger"))
+    return {"days": days, "entries": entries, "wall": wall, "rate": entries / wall, "runs": runs,
+            "peak_mib": peak_kib / 1024}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--days", type=int, nargs="+", default=[30, 365])
+    parser.add_argument("--ledgers", type=int, default=10)
+    args = parser.parse_args()
+    client_days = [date(2026, 10, 31) - timedelta(days=i) for i in range(30)][::-1]
+    baseline = client_run(args.ledgers, client_days, workers=8)
+    print(f"bare client (10 ledgers x 30 days, same invocation): {baseline['rate']:,.0f} entries/s")
+    for days in args.days:
+        result = backfill(days, args.ledgers)
+        print(f"backfill {args.ledgers} ledgers x {days} days through Dagster: {result['entries']:,} entries in "
+              f"{result['wall']:.1f} s = {result['rate']:,.0f} entries/s; runs launched: {result['runs']}; "
+              f"peak RSS of a run process: {result['peak_mib']:.0f} MiB; "
+              f"ratio to bare client: {result['rate'] / baseline['rate']:.2f}", flush=True)
+
+
+if __name__ == "__main__":
+    main()
