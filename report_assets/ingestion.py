@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+import duckdb
 import pyarrow as pa
 
 from report_assets.assets.partitions import LedgerDay
@@ -23,7 +24,22 @@ from report_assets.data_dir import DataDir
 from report_assets.report_api import ReportApiClient
 from report_assets.storage.lake import DayStamp, ParquetLake, page_to_batch
 from report_assets.storage.schema import arrow_schema
-from report_assets.storage.warehouse import ensure_ledger_table, open_for_write, replace_slices
+from report_assets.storage.summaries import (
+    SUMMARY_CHECKS,
+    DataCheck,
+    Failure,
+    raw_checks,
+    run_checks,
+    summarize,
+    write_summary_files,
+)
+from report_assets.storage.warehouse import (
+    ensure_ledger_table,
+    ensure_status_table,
+    open_for_write,
+    record_status,
+    replace_slices,
+)
 
 TABLE_OF_TOPIC = {"funds": "funds_ledger", "fees": "fees_ledger"}
 WAREHOUSE_BATCH = 256  # ledger-days written per warehouse connection, so others get a turn at the lock
@@ -64,6 +80,7 @@ class IngestOptions:
     source: str
     include_gdpr: bool = False
     workers: int = 8
+    with_summaries: bool = True
     fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -91,23 +108,63 @@ def fetch_to_lake(client: ReportApiClient, lake: ParquetLake, topic: str, day: L
                       read.unknown_entry_types)
 
 
-def write_to_warehouse(data: DataDir, fetched: list[FetchedDay], include_gdpr: bool,
-                       say: Callable[[str], None], on_written: Callable[[FetchedDay], None]) -> None:
+@dataclass
+class BatchOutcome:
+    """What one warehouse batch stored: the ledger-days, their summaries, and the checks' findings."""
+
+    fetched: list[FetchedDay]
+    summaries: dict[str, pa.Table]  # rows of the batch's ledger-days that passed the blocking checks
+    failures: dict[DataCheck, list[Failure]]
+    summary_paths: dict[str, dict[tuple[str, str], Path]]
+
+
+def check_and_summarize(connection: duckdb.DuckDBPyConnection, data: DataDir, keys: list[tuple[str, str]],
+                        with_summaries: bool) -> tuple[dict[str, pa.Table], dict[DataCheck, list[Failure]],
+                                                       dict[str, dict[tuple[str, str], Path]]]:
+    """Runs the raw checks on ``keys``; ledger-days failing a blocking one get no summaries."""
+    failures = run_checks(connection, keys, raw_checks())
+    blocked = {(f[0], f[1]) for check, found in failures.items() if check.blocking for f in found}
+    clean = [k for k in keys if k not in blocked]
+    if not with_summaries or not clean:
+        return {}, failures, {}
+    summaries = summarize(connection, clean)
+    failures.update(run_checks(connection, clean, SUMMARY_CHECKS))
+    paths = {table: write_summary_files(data.lake, table, rows) for table, rows in summaries.items()}
+    return summaries, failures, paths
+
+
+def write_to_warehouse(data: DataDir, fetched: list[FetchedDay], options: IngestOptions,
+                       say: Callable[[str], None], on_batch: Callable[[BatchOutcome], None]) -> None:
     with open_for_write(data.warehouse, say=say) as connection:
-        for table in sorted({TABLE_OF_TOPIC[f.topic] for f in fetched}):
-            ensure_ledger_table(connection, table, include_gdpr)
+        for table in TABLE_OF_TOPIC.values():  # both, so that checks and summaries can read either
+            ensure_ledger_table(connection, table, options.include_gdpr)
+        ensure_status_table(connection)
         crash_point("after-parquet")
         for topic, table in TABLE_OF_TOPIC.items():
             slices = [(f.day.ledger_id, f.day.ledger_date, f.path) for f in fetched if f.topic == topic]
             if slices:
                 replace_slices(connection, table, slices, before_commit=lambda: crash_point("inside-duckdb"))
-    for day in fetched:  # reported only once stored in both places
-        on_written(day)
+        record_status(connection, [(f.day.ledger_id, f.day.ledger_date, f.topic, f.is_open, f.rows,
+                                    options.fetched_at, options.source) for f in fetched])
+        keys = sorted({(f.day.ledger_id, f.day.ledger_date) for f in fetched})
+        summaries, failures, paths = check_and_summarize(connection, data, keys, options.with_summaries)
+    on_batch(BatchOutcome(fetched, summaries, failures, paths))  # reported only once stored
+
+
+def summarize_stored(data: DataDir, keys: list[tuple[str, str]], say: Callable[[str], None],
+                     on_batch: Callable[[BatchOutcome], None]) -> None:
+    """Recomputes checks and summaries of ledger-days already in the warehouse, fetching nothing."""
+    with open_for_write(data.warehouse, say=say) as connection:
+        for table in TABLE_OF_TOPIC.values():
+            ensure_ledger_table(connection, table, include_gdpr=False)
+        ensure_status_table(connection)
+        summaries, failures, paths = check_and_summarize(connection, data, keys, with_summaries=True)
+    on_batch(BatchOutcome([], summaries, failures, paths))
 
 
 def ingest(client: ReportApiClient, data: DataDir, topics: Iterable[str], days: Iterable[LedgerDay],
            options: IngestOptions, say: Callable[[str], None],
-           on_written: Callable[[FetchedDay], None]) -> list[FailedDay]:
+           on_batch: Callable[[BatchOutcome], None]) -> list[FailedDay]:
     """Fetches every (topic, day) over a bounded pool; returns the ledger-days that failed."""
     data.claim(options.source)
     lake = ParquetLake(data.lake)
@@ -135,8 +192,8 @@ def ingest(client: ReportApiClient, data: DataDir, topics: Iterable[str], days: 
                     failed.append(FailedDay(topic, day, str(exc)))
                 submit_next()
             if len(pending) >= WAREHOUSE_BATCH:
-                write_to_warehouse(data, pending, options.include_gdpr, say, on_written)
+                write_to_warehouse(data, pending, options, say, on_batch)
                 pending = []
     if pending:
-        write_to_warehouse(data, pending, options.include_gdpr, say, on_written)
+        write_to_warehouse(data, pending, options, say, on_batch)
     return failed

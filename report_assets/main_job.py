@@ -21,6 +21,7 @@ from report_assets.data_dir import PROJECT_ROOT, DataDir
 from report_assets.ingestion import TABLE_OF_TOPIC
 from report_assets.local_instance import open_local_instance
 from report_assets.storage.lake import ParquetLake
+from report_assets.storage.summaries import SUMMARY_TABLES
 from report_assets.storage.warehouse import write_lake_views
 
 
@@ -55,10 +56,21 @@ def run(days: int) -> None:
         )
         run_id = result.run_id
     lake = ParquetLake(data.lake)
-    write_lake_views(data.lake_views, {table: lake.glob(topic) for topic, table in TABLE_OF_TOPIC.items()})
+    datasets = {table: topic for topic, table in TABLE_OF_TOPIC.items()} | {t: t for t in SUMMARY_TABLES}
+    write_lake_views(data.lake_views, {table: lake.glob(dataset) for table, dataset in datasets.items()})
     print_summary(data, result.success, run_id)
     if not result.success:
         raise SystemExit(1)
+
+
+SUMMARY_PREVIEW = {
+    "daily_fee_summary": "ledger_id, ledger_date, currency, captured_amount, capture_fees, service_fees, "
+                         "round(effective_fee_rate, 4) AS fee_rate, fees_retained, fees_invoiced, is_final",
+    "daily_payout_summary": "ledger_id, ledger_date, opening_balance, captured_amount, refunded_amount, "
+                            "fees_retained, payout_amount, payout_number, unpaid_balance_carried, is_final",
+    "payouts": "ledger_id, payout_number, covers_from, covers_to, amount, captured_amount, refunded_amount, "
+               "fees_retained, capture_fees_matched, is_final",
+}
 
 
 def print_summary(data: DataDir, success: bool, run_id: str) -> None:
@@ -74,9 +86,13 @@ def print_summary(data: DataDir, success: bool, run_id: str) -> None:
                     f"count(DISTINCT ledger_date) FILTER (WHERE is_open) AS open_dates "
                     f"FROM {table} GROUP BY ledger_id ORDER BY ledger_id"
                 ).show()
+            for table, columns in SUMMARY_PREVIEW.items():
+                print(f"\n{table}: the last rows (amounts in minor units)")
+                connection.sql(f"SELECT {columns} FROM {table} ORDER BY ledger_date DESC, ledger_id LIMIT 6").show()
     print(f"""Where the data is:
   Parquet lake     {data.lake}/{{funds,fees}}/ledger_id=.../ledger_date=.../part-0.parquet
-  DuckDB warehouse {data.warehouse}   (tables funds_ledger, fees_ledger)
+  DuckDB warehouse {data.warehouse}
+                   (tables funds_ledger, fees_ledger, daily_fee_summary, daily_payout_summary, payouts)
   Lake views       {data.lake_views}   (same tables as views over Parquet; holds no lock on the warehouse)
 
 Query it (no lock on the warehouse):

@@ -6,13 +6,23 @@ year of ten ledgers is one run with one simulator or one set of production conne
 
 
 from collections.abc import Iterator
+from typing import Any
 
 import dagster as dg
 
 from report_assets.assets.partitions import LedgerDay, ledger_day_partitions
-from report_assets.ingestion import TABLE_OF_TOPIC, FetchedDay, IngestOptions, ingest
+from report_assets.ingestion import (
+    TABLE_OF_TOPIC,
+    BatchOutcome,
+    FetchedDay,
+    IngestOptions,
+    ingest,
+    summarize_stored,
+)
 from report_assets.resources import SIMULATOR, DataDirResource, ReportApiResource
 from report_assets.storage.schema import dagster_table_schema
+from report_assets.storage.summaries import ALL_CHECKS, SUMMARY_TABLES, DataCheck, Failure
+from report_assets.storage.summary_columns import table_schema
 
 DESCRIPTIONS = {
     "funds": "The funds ledger: what Vipps MobilePay owes the merchant. Captures, refunds, fees retained, "
@@ -38,7 +48,7 @@ def ledger_spec(topic: str) -> dg.AssetSpec:
     )
 
 
-def materialization(fetched: FetchedDay, source: str, include_gdpr: bool) -> dg.AssetMaterialization:
+def ledger_materialization(fetched: FetchedDay, source: str) -> dg.AssetMaterialization:
     table = TABLE_OF_TOPIC[fetched.topic]
     amounts = dict(sorted(fetched.amount_by_entry_type.items()))
     return dg.AssetMaterialization(
@@ -64,29 +74,122 @@ def materialization(fetched: FetchedDay, source: str, include_gdpr: bool) -> dg.
     )
 
 
+SUMMARY_PLOTS = {  # numeric metadata the asset's plots show across partitions
+    "daily_fee_summary": ("captured_amount", "capture_fees", "effective_fee_rate"),
+    "daily_payout_summary": ("captured_amount", "fees_retained", "payout_amount", "closing_balance"),
+    "payouts": ("amount", "captured_amount", "capture_fees_matched"),
+}
+
+
+def markdown_row(row: dict[str, Any]) -> str:
+    shown = {k: v for k, v in row.items() if k not in ("ledger_id", "ledger_date")}
+    return "| field | value |\n|---|---|\n" + "\n".join(f"| {k} | {v} |" for k, v in shown.items())
+
+
+def summary_materializations(table: str, rows: Any, paths: dict[tuple[str, str], Any],
+                             source: str) -> list[dg.AssetMaterialization]:
+    events = []
+    for row in rows.to_pylist():
+        key = (row["ledger_id"], row["ledger_date"].isoformat())
+        metadata: dict[str, Any] = {
+            name: float(row[name] or 0) if name == "effective_fee_rate" else int(row[name] or 0)
+            for name in SUMMARY_PLOTS[table]
+        }
+        metadata.update({
+            "is_final": bool(row["is_final"]), "source": source, "currency": row.get("currency") or "",
+            "the_day": dg.MetadataValue.md(markdown_row(row)),
+            "dagster/table_name": f"warehouse.main.{table}",
+        })
+        if key in paths:
+            metadata["parquet_path"] = dg.MetadataValue.path(str(paths[key]))
+        events.append(dg.AssetMaterialization(asset_key=table, partition=f"{key[1]}|{key[0]}", metadata=metadata,
+                                              description="final" if row["is_final"] else "not final yet"))
+    return events
+
+
+SUMMARY_DESCRIPTIONS = {
+    "daily_fee_summary": "What each ledger-day cost in fees: capture and service fees, corrections, credit notes, "
+                         "fees retained or invoiced, the day's captured amount and the effective fee rate.",
+    "daily_payout_summary": "Where each ledger-day's money went: captures, refunds, disputes, fees retained, "
+                            "corrections, top-ups, the payout scheduled and what stays unpaid.",
+    "payouts": "One row per payout, partitioned by the ledger date it was scheduled: the ledger dates it covers "
+               "and what it is made of, so a bank transfer can be explained line by line.",
+}
+
+
+def summary_spec(table: str) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        key=table, description=SUMMARY_DESCRIPTIONS[table], partitions_def=ledger_day_partitions, skippable=True,
+        deps=["funds_ledger", "fees_ledger"], group_name="summaries", kinds={"parquet", "duckdb"},
+        metadata={"dagster/column_schema": table_schema(table), "dagster/table_name": f"warehouse.main.{table}"},
+    )
+
+
+CHECK_SPECS = [dg.AssetCheckSpec(check.name, asset=check.asset, blocking=check.blocking,
+                                 description=check.description) for check in ALL_CHECKS]
+
+
+def check_results(context: dg.AssetExecutionContext, failures: dict[DataCheck, list[Failure]],
+                  days: int) -> Iterator[dg.AssetCheckResult]:
+    for check in ALL_CHECKS:
+        key = dg.AssetCheckKey(dg.AssetKey(check.asset), check.name)
+        if key not in context.selected_asset_check_keys:
+            continue
+        found = failures.get(check, [])
+        yield dg.AssetCheckResult(
+            asset_key=check.asset, check_name=check.name, passed=not found,
+            severity=dg.AssetCheckSeverity.ERROR if check.blocking else dg.AssetCheckSeverity.WARN,
+            description=("blocks the summaries of the failing ledger-days" if check.blocking and found else None),
+            metadata={
+                "ledger_days_checked": days,
+                "failing_ledger_days": dg.MetadataValue.json(sorted({f"{f[1]}|{f[0]}" for f in found})),
+                "first_failures": dg.MetadataValue.md("\n".join(f"- {f[1]}|{f[0]}: {f[2]}" for f in found[:20])
+                                                      or "none"),
+            },
+        )
+
+
 @dg.multi_asset(
     name="ledger_entries",
-    specs=[ledger_spec("funds"), ledger_spec("fees")],
+    specs=[ledger_spec("funds"), ledger_spec("fees"), *(summary_spec(t) for t in SUMMARY_TABLES)],
+    check_specs=CHECK_SPECS,
     can_subset=True,
     backfill_policy=dg.BackfillPolicy.single_run(),
 )
 def ledger_entries(context: dg.AssetExecutionContext, report_api: ReportApiResource,
-                   data_dir: DataDirResource) -> Iterator[dg.Output]:
-    topics = [t for t, table in TABLE_OF_TOPIC.items() if dg.AssetKey(table) in context.selected_asset_keys]
+                   data_dir: DataDirResource) -> Iterator[dg.AssetCheckResult]:
+    selected = {key.to_user_string() for key in context.selected_asset_keys}
+    topics = [t for t, table in TABLE_OF_TOPIC.items() if table in selected]
+    wanted_summaries = [t for t in SUMMARY_TABLES if t in selected]
     days = sorted(LedgerDay.from_key(key) for key in context.partition_keys)
     source = report_api.source
-    if source == SIMULATOR:
-        context.log.warning("No Report API credentials are set: fetching from the SIMULATOR, not production.")
-    context.log.info(f"Fetching {len(topics)} topic(s) x {len(days)} ledger-day(s) with "
-                     f"{report_api.max_connections} connections from the {source}")
+    failures: dict[DataCheck, list[Failure]] = {}
 
-    def on_written(fetched: FetchedDay) -> None:
-        context.log_event(materialization(fetched, source, report_api.include_gdpr_data))
+    def on_batch(batch: BatchOutcome) -> None:
+        for fetched in batch.fetched:
+            context.log_event(ledger_materialization(fetched, source))
+        for table in wanted_summaries:
+            if table in batch.summaries:
+                for event in summary_materializations(table, batch.summaries[table],
+                                                      batch.summary_paths.get(table, {}), source):
+                    context.log_event(event)
+        for check, found in batch.failures.items():
+            failures.setdefault(check, []).extend(found)
 
-    options = IngestOptions(source=source, include_gdpr=report_api.include_gdpr_data,
-                            workers=report_api.max_connections)
-    with report_api.client() as client:
-        failed = ingest(client, data_dir.data_dir(), topics, days, options, context.log.warning, on_written)
+    data = data_dir.data_dir()
+    failed = []
+    if topics:
+        if source == SIMULATOR:
+            context.log.warning("No Report API credentials are set: fetching from the SIMULATOR, not production.")
+        context.log.info(f"Fetching {len(topics)} topic(s) x {len(days)} ledger-day(s) with "
+                         f"{report_api.max_connections} connections from the {source}")
+        options = IngestOptions(source=source, include_gdpr=report_api.include_gdpr_data,
+                                workers=report_api.max_connections, with_summaries=bool(wanted_summaries))
+        with report_api.client() as client:
+            failed = ingest(client, data, topics, days, options, context.log.warning, on_batch)
+    elif wanted_summaries:
+        summarize_stored(data, [(d.ledger_id, d.ledger_date) for d in days], context.log.warning, on_batch)
+    yield from check_results(context, failures, len(days))
     if failed:
         lines = [f"{TABLE_OF_TOPIC[f.topic]} {f.day.key}: {f.error}" for f in failed[:20]]
         raise dg.Failure(
@@ -94,5 +197,3 @@ def ledger_entries(context: dg.AssetExecutionContext, report_api: ReportApiResou
                         "Re-run the failed partitions. First failures:\n" + "\n".join(lines),
             metadata={"failed_partitions": dg.MetadataValue.json(sorted({f.day.key for f in failed}))},
         )
-    # No outputs: each ledger-day logged its own materialization, with its own metadata, once stored.
-    yield from ()

@@ -102,6 +102,22 @@ def replace_slices(connection: duckdb.DuckDBPyConnection, table: str, slices: li
         connection.unregister("slice_keys")
 
 
+def ensure_status_table(connection: duckdb.DuckDBPyConnection) -> None:
+    connection.execute(sql("create_ledger_day_status"))
+
+
+def record_status(connection: duckdb.DuckDBPyConnection, rows: list[tuple]) -> None:
+    """Which ledger-days were fetched, open or closed, with how many entries."""
+    columns = ["ledger_id", "ledger_date", "topic", "is_open", "entries", "fetched_at", "source"]
+    status = pa.table({name: [row[i] for row in rows] for i, name in enumerate(columns)})
+    status = status.set_column(1, "ledger_date", status.column("ledger_date").cast(pa.date32()))
+    connection.register("status_rows", status)
+    try:
+        connection.execute(sql("upsert_ledger_day_status"))
+    finally:
+        connection.unregister("status_rows")
+
+
 def write_lake_views(views_path: Path, globs: dict[str, str]) -> None:
     """A small database of views over the Parquet lake: it never locks the warehouse."""
     views_path.parent.mkdir(parents=True, exist_ok=True)

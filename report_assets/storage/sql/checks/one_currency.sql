@@ -1,0 +1,9 @@
+-- ERROR: a ledger-day whose entries are in another currency than the rest of the ledger.
+WITH ledger_currency AS (
+    SELECT ledger_id, mode(currency) AS currency FROM {table} GROUP BY ledger_id
+)
+SELECT t.ledger_id, t.ledger_date, '{topic}: ' || count(*) || ' entries in ' || t.currency
+    || ', the ledger is in ' || any_value(c.currency) AS detail
+FROM {table} t JOIN slice_keys USING (ledger_id, ledger_date) JOIN ledger_currency c USING (ledger_id)
+WHERE t.currency != c.currency
+GROUP BY t.ledger_id, t.ledger_date, t.currency;

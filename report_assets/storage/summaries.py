@@ -1,0 +1,171 @@
+"""Daily fee and payout summaries, payouts, and the data checks, computed in DuckDB from SQL files.
+
+Everything here works on the ledger-days registered as ``slice_keys``, so one ledger-day can be
+recomputed alone and a backfill batch is computed in one pass.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, timedelta
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+
+from report_assets.report_api.entry_schema import FEES_ENTRY_TYPES, FUNDS_ENTRY_TYPES, PAYOUT_ENTRY_TYPES
+from report_assets.storage.sql_files import quote_literal, sql
+from report_assets.storage.summary_columns import COLUMNS
+
+SUMMARY_TABLES = ("daily_fee_summary", "daily_payout_summary", "payouts")
+TOPIC_TABLES = {"funds": "funds_ledger", "fees": "fees_ledger"}
+# Recomputed with a ledger-day: the day before (its captures' fees may land today) and the week after
+# (a payout there may cover today).
+DAYS_BEFORE, DAYS_AFTER = 1, 7
+
+
+def sql_list(values: object) -> str:
+    return ", ".join(quote_literal(v) for v in sorted(values))  # type: ignore[call-overload]
+
+
+SQL_LISTS = {
+    "known_funds_types": sql_list(FUNDS_ENTRY_TYPES),
+    "payout_types": sql_list(PAYOUT_ENTRY_TYPES),
+}
+
+
+@contextmanager
+def slice_keys(connection: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]]) -> Iterator[None]:
+    relation = pa.table({"ledger_id": [k[0] for k in keys],
+                         "ledger_date": pa.array([k[1] for k in keys]).cast(pa.date32())})
+    connection.register("slice_keys", relation)
+    try:
+        yield
+    finally:
+        connection.unregister("slice_keys")
+
+
+def with_neighbours(connection: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """The keys plus the stored ledger-days whose summaries they can change."""
+    wanted = set(keys)
+    for ledger_id, day in keys:
+        d = date.fromisoformat(day)
+        wanted.update((ledger_id, (d + timedelta(days=n)).isoformat()) for n in range(-DAYS_BEFORE, DAYS_AFTER + 1))
+    stored = {(r[0], r[1].isoformat()) for r in connection.execute(
+        "SELECT DISTINCT ledger_id, ledger_date FROM ledger_day_status").fetchall()}
+    return sorted(k for k in wanted if k in stored or k in set(keys))
+
+
+def compute(connection: duckdb.DuckDBPyConnection, table: str) -> pa.Table:
+    """A summary's rows; DuckDB sums integers as 128-bit, cast back here: money stays Int64 minor units."""
+    rows = connection.sql(sql(table, **SQL_LISTS)).to_arrow_table()
+    return rows.cast(pa.schema([
+        pa.field(f.name, pa.int64()) if pa.types.is_decimal(f.type) or pa.types.is_integer(f.type) else f
+        for f in rows.schema
+    ]))
+
+
+def replace_summary(connection: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
+    """Replaces the summary rows of the registered ledger-days, in one transaction."""
+    connection.register("summary_rows", rows)
+    try:
+        connection.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM summary_rows LIMIT 0")
+        connection.execute("BEGIN TRANSACTION")
+        connection.execute(f"DELETE FROM {table} USING slice_keys WHERE {table}.ledger_id = slice_keys.ledger_id "
+                           f"AND {table}.ledger_date = slice_keys.ledger_date")
+        connection.execute(f"INSERT INTO {table} BY NAME SELECT * FROM summary_rows")
+        connection.execute("COMMIT")
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    finally:
+        connection.unregister("summary_rows")
+
+
+def summarize(connection: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]]) -> dict[str, pa.Table]:
+    """Recomputes the summaries of ``keys`` (and their neighbours) and returns the rows of ``keys``."""
+    with slice_keys(connection, with_neighbours(connection, keys)):
+        tables = {table: compute(connection, table) for table in SUMMARY_TABLES}
+        for table, rows in tables.items():
+            replace_summary(connection, table, rows)
+            for column, text in COLUMNS[table].items():
+                connection.execute(f"COMMENT ON COLUMN {table}.{column} IS {quote_literal(text)}")
+    wanted = set(keys)
+    return {table: rows.filter(pa.array([(lid, d.isoformat()) in wanted for lid, d in zip(
+        rows.column("ledger_id").to_pylist(), rows.column("ledger_date").to_pylist(), strict=True)]))
+        for table, rows in tables.items()}
+
+
+# -- checks --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DataCheck:
+    asset: str
+    name: str
+    sql_file: str
+    blocking: bool  # ERROR: wrong data, its ledger-day gets no summaries; else WARN: doubtful data
+    description: str
+    topic: str | None = None
+
+
+def raw_checks() -> list[DataCheck]:
+    checks = []
+    for topic, table in TOPIC_TABLES.items():
+        checks += [
+            DataCheck(table, "balance_arithmetic", "balance_arithmetic", True,
+                      "balance_after = balance_before + amount on every entry", topic),
+            DataCheck(table, "chain_within_day", "chain_within_day", True,
+                      "each entry starts where the previous one of its ledger-day ended", topic),
+            DataCheck(table, "chain_from_previous_day", "chain_from_previous_day", True,
+                      "each ledger-day opens where the previous closed day closed", topic),
+            DataCheck(table, "no_duplicates", "no_duplicates", True, "no entry stored twice", topic),
+            DataCheck(table, "one_currency", "one_currency", True, "one currency per ledger", topic),
+            DataCheck(table, "unknown_entry_types", "unknown_entry_types", False,
+                      "entry types NOTES.md does not list (booked by amount, reported)", topic),
+        ]
+    checks += [
+        DataCheck("funds_ledger", "payout_last", "payout_last", True,
+                  "payout-scheduled is the last entry of its day and leaves no negative balance"),
+        DataCheck("funds_ledger", "fees_retained_mirror", "fees_retained_mirror", True,
+                  "fees-retained on funds mirrors the fees ledger (same pspReference, opposite amount)"),
+    ]
+    return checks
+
+
+SUMMARY_CHECKS = [DataCheck("daily_payout_summary", "summary_totals", "summary_totals", True,
+                            "the summary's parts add up to the sum of the raw rows")]
+ALL_CHECKS = [*raw_checks(), *SUMMARY_CHECKS]
+
+Failure = tuple[str, str, str]  # ledger_id, ledger_date, detail
+
+
+def run_checks(connection: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]],
+               checks: list[DataCheck]) -> dict[DataCheck, list[Failure]]:
+    known = {"funds": sql_list(FUNDS_ENTRY_TYPES), "fees": sql_list(FEES_ENTRY_TYPES)}
+    results: dict[DataCheck, list[Failure]] = {}
+    with slice_keys(connection, keys):
+        for check in checks:
+            text = sql(f"checks/{check.sql_file}", table=TOPIC_TABLES.get(check.topic or "", ""),
+                       topic=check.topic or "", known_types=known.get(check.topic or "", ""),
+                       payout_types=SQL_LISTS["payout_types"])
+            results[check] = [(r[0], r[1].isoformat(), r[2]) for r in connection.execute(text).fetchall()]
+    return results
+
+
+def write_summary_files(lake_root: Path, table: str, rows: pa.Table) -> dict[tuple[str, str], Path]:
+    """One Parquet file per ledger-day of each summary, like the raw data."""
+    from report_assets.storage.lake import ParquetLake
+
+    lake = ParquetLake(lake_root)
+    paths = {}
+    days = sorted({(lid, d.isoformat()) for lid, d in zip(
+        rows.column("ledger_id").to_pylist(), rows.column("ledger_date").to_pylist(), strict=True)})
+    ids, dates = rows.column("ledger_id").to_pylist(), [d.isoformat() for d in rows.column("ledger_date").to_pylist()]
+    for ledger_id, day in days:
+        mask = pa.array([i == ledger_id and d == day for i, d in zip(ids, dates, strict=True)])
+        part = rows.filter(mask)
+        paths[(ledger_id, day)], _ = lake.write_day(table, ledger_id, day, part.schema, part.to_batches())
+    return paths
