@@ -191,11 +191,19 @@ def cli_home(tmp_path: Path) -> Path:
     return home
 
 
-def cli_materialize(env: dict[str, str], partition: str, select: str = "funds_ledger") -> subprocess.Popen[str]:
+def cli_materialize(env: dict[str, str], partition: str, select: str = "funds_ledger",
+                    log: Path | None = None) -> subprocess.Popen[str]:
+    """The dagster CLI in its own process; its log is piped to us, or written to ``log``."""
     return subprocess.Popen(
         [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "report_assets.definitions",
          "--select", select, "--partition", partition],
-        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        env=env, stdout=log.open("w") if log else subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+def finish(process: subprocess.Popen[str]) -> int:
+    """Waits for the process, reading all it prints (a full pipe would block it forever)."""
+    process.communicate(timeout=180)
+    return process.returncode
 
 
 @pytest.mark.parametrize("crash_at", ["after-parquet", "inside-duckdb"])
@@ -205,17 +213,17 @@ def test_a_crash_mid_write_leaves_the_previous_version_whole_and_a_rerun_repairs
     home = cli_home(tmp_path)
     key = "2026-11-20|302321"
     first = cli_materialize(cli_env(sim, home, data), key)
-    assert first.wait(timeout=120) == 0, first.stdout.read()
+    assert finish(first) == 0
     old = warehouse_rows(data, "funds_ledger")
     sim.control(advance_seconds=3 * 3600)  # the open day has grown: the next version differs
     crashed = cli_materialize(cli_env(sim, home, data, REPORT_ASSETS_CRASH_AT=crash_at), key)
-    assert crashed.wait(timeout=120) != 0
+    assert finish(crashed) != 0
     assert warehouse_rows(data, "funds_ledger") == old  # the previous version, whole, no duplicates
     new_lake = lake_rows(data, "funds", "302321", "2026-11-20")
     assert len(new_lake) > len(old)  # the lake holds the new version, whole
     assert not list(data.lake.rglob("*.tmp"))
     rerun = cli_materialize(cli_env(sim, home, data), key)
-    assert rerun.wait(timeout=120) == 0
+    assert finish(rerun) == 0
     assert warehouse_rows(data, "funds_ledger") == lake_rows(data, "funds", "302321", "2026-11-20") == new_lake
 
 
@@ -225,7 +233,8 @@ def test_a_run_waits_for_an_analysts_session_and_concurrent_writers_both_succeed
     home = cli_home(tmp_path)
     data.root.mkdir(parents=True)
     analyst = duckdb.connect(str(data.warehouse))  # an analyst's read-write session holds the file
-    runs = [cli_materialize(cli_env(sim, home, data), f"2026-11-1{d}|405512", select="*") for d in (5, 6)]
+    runs = [cli_materialize(cli_env(sim, home, data), "2026-11-15|405512", select="*"),
+            cli_materialize(cli_env(sim, home, data), "2026-11-16|405512", select="*", log=tmp_path / "second.log")]
     waiting = []
     for line in runs[0].stdout:  # read the run's log until it says it is waiting for the lock
         if "is locked by another process" in line:
@@ -233,6 +242,7 @@ def test_a_run_waits_for_an_analysts_session_and_concurrent_writers_both_succeed
             break
     analyst.close()
     assert waiting and "lake_views.duckdb" in waiting[0]
+    runs[0].communicate(timeout=180)  # drain the rest of its log so that it never blocks on a full pipe
     assert [run.wait(timeout=180) for run in runs] == [0, 0]
     dates = {row[1] for row in warehouse_rows(data, "funds_ledger")} | {
         row[1] for row in warehouse_rows(data, "fees_ledger")}
