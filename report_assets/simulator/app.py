@@ -298,6 +298,9 @@ def build_app(state: SimulatorState) -> Starlette:
         return JSONResponse({"items": [ledger_item(s) for s in page], "cursor": next_cursor})
 
     def report_target(request: Request) -> tuple[LedgerSpec, str] | Response:
+        """The ledger and topic of a report call, or the response refusing it."""
+        if (refusal := check_token(request)) is not None:
+            return refusal
         spec = state.world.ledger(request.path_params["ledger_id"])
         if spec is None or spec.ledger_id not in state.accessible:
             return problem(404, "Not Found", "No such ledgerId", request.url.path)
@@ -312,8 +315,6 @@ def build_app(state: SimulatorState) -> Starlette:
         return gdpr
 
     async def dates(request: Request) -> Response:
-        if (refusal := check_token(request)) is not None:
-            return refusal
         target = report_target(request)
         if isinstance(target, Response):
             return target
@@ -342,8 +343,6 @@ def build_app(state: SimulatorState) -> Starlette:
                         headers={"Vipps-Feed-Page-Size": str(state.world.page_size)})
 
     async def feed(request: Request) -> Response:
-        if (refusal := check_token(request)) is not None:
-            return refusal
         target = report_target(request)
         if isinstance(target, Response):
             return target

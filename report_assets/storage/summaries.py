@@ -6,8 +6,6 @@ recomputed alone and a backfill batch is computed in one pass.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -16,8 +14,10 @@ import duckdb
 import pyarrow as pa
 
 from report_assets.report_api.entry_schema import FEES_ENTRY_TYPES, FUNDS_ENTRY_TYPES, PAYOUT_ENTRY_TYPES
+from report_assets.storage.lake import ParquetLake
 from report_assets.storage.sql_files import quote_literal, sql
 from report_assets.storage.summary_columns import COLUMNS
+from report_assets.storage.warehouse import registered, slice_keys, transaction
 
 SUMMARY_TABLES = ("daily_fee_summary", "daily_payout_summary", "payouts")
 TOPIC_TABLES = {"funds": "funds_ledger", "fees": "fees_ledger"}
@@ -30,21 +30,12 @@ def sql_list(values: object) -> str:
     return ", ".join(quote_literal(v) for v in sorted(values))  # type: ignore[call-overload]
 
 
+FEE_LAG_DAYS = 7  # how many ledger dates after its capture a capture fee is looked for
 SQL_LISTS = {
     "known_funds_types": sql_list(FUNDS_ENTRY_TYPES),
     "payout_types": sql_list(PAYOUT_ENTRY_TYPES),
+    "fee_lag_days": str(FEE_LAG_DAYS),
 }
-
-
-@contextmanager
-def slice_keys(connection: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]]) -> Iterator[None]:
-    relation = pa.table({"ledger_id": [k[0] for k in keys],
-                         "ledger_date": pa.array([k[1] for k in keys]).cast(pa.date32())})
-    connection.register("slice_keys", relation)
-    try:
-        yield
-    finally:
-        connection.unregister("slice_keys")
 
 
 def with_neighbours(connection: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]]) -> list[tuple[str, str]]:
@@ -68,25 +59,17 @@ def compute(connection: duckdb.DuckDBPyConnection, table: str) -> pa.Table:
 
 
 def replace_summary(connection: duckdb.DuckDBPyConnection, table: str, rows: pa.Table) -> None:
-    """Replaces the summary rows of the registered ledger-days, in one transaction."""
-    connection.register("summary_rows", rows)
-    try:
-        connection.execute(f"CREATE TABLE IF NOT EXISTS {table} AS SELECT * FROM summary_rows LIMIT 0")
-        connection.execute("BEGIN TRANSACTION")
-        connection.execute(f"DELETE FROM {table} USING slice_keys WHERE {table}.ledger_id = slice_keys.ledger_id "
-                           f"AND {table}.ledger_date = slice_keys.ledger_date")
-        connection.execute(f"INSERT INTO {table} BY NAME SELECT * FROM summary_rows")
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-    finally:
-        connection.unregister("summary_rows")
+    """Replaces the summary rows of the registered ledger-days (``slice_keys``), in one transaction."""
+    with registered(connection, "summary_rows", rows):
+        connection.execute(sql("create_summary_table", table=table))
+        with transaction(connection):
+            connection.execute(sql("delete_slices", table=table))
+            connection.execute(sql("insert_summary_rows", table=table))
 
 
 def summarize(connection: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]]) -> dict[str, pa.Table]:
     """Recomputes the summaries of ``keys`` (and their neighbours) and returns the rows of ``keys``."""
-    with slice_keys(connection, with_neighbours(connection, keys)):
+    with registered(connection, "slice_keys", slice_keys(with_neighbours(connection, keys))):
         tables = {table: compute(connection, table) for table in SUMMARY_TABLES}
         for table, rows in tables.items():
             replace_summary(connection, table, rows)
@@ -146,7 +129,7 @@ def run_checks(connection: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]
                checks: list[DataCheck]) -> dict[DataCheck, list[Failure]]:
     known = {"funds": sql_list(FUNDS_ENTRY_TYPES), "fees": sql_list(FEES_ENTRY_TYPES)}
     results: dict[DataCheck, list[Failure]] = {}
-    with slice_keys(connection, keys):
+    with registered(connection, "slice_keys", slice_keys(keys)):
         for check in checks:
             text = sql(f"checks/{check.sql_file}", table=TOPIC_TABLES.get(check.topic or "", ""),
                        topic=check.topic or "", known_types=known.get(check.topic or "", ""),
@@ -157,8 +140,6 @@ def run_checks(connection: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]
 
 def write_summary_files(lake_root: Path, table: str, rows: pa.Table) -> dict[tuple[str, str], Path]:
     """One Parquet file per ledger-day of each summary, like the raw data."""
-    from report_assets.storage.lake import ParquetLake
-
     lake = ParquetLake(lake_root)
     paths = {}
     days = sorted({(lid, d.isoformat()) for lid, d in zip(

@@ -24,6 +24,7 @@ from report_assets.storage.schema import column_definitions_sql, ledger_columns
 from report_assets.storage.sql_files import quote_literal, sql
 
 log = logging.getLogger(__name__)
+WRITER_MEMORY_LIMIT = "384MB"
 
 
 class WarehouseLockedError(RuntimeError):
@@ -48,7 +49,8 @@ def open_for_write(
     while True:
         attempt += 1
         try:
-            connection = duckdb.connect(str(path))
+            # Bounded, so that a year's backfill stays within the run's memory budget (DuckDB spills to disk).
+            connection = duckdb.connect(str(path), config={"memory_limit": WRITER_MEMORY_LIMIT})
             break
         except duckdb.IOException as exc:
             if not is_lock_error(exc):
@@ -81,25 +83,42 @@ def ensure_ledger_table(connection: duckdb.DuckDBPyConnection, table: str, inclu
         connection.execute(f"COMMENT ON COLUMN {table}.{column.name} IS {quote_literal(column.description)}")
 
 
+@contextmanager
+def registered(connection: duckdb.DuckDBPyConnection, name: str, relation: pa.Table) -> Iterator[None]:
+    """An Arrow table visible to SQL as ``name`` for the duration of the block."""
+    connection.register(name, relation)
+    try:
+        yield
+    finally:
+        connection.unregister(name)
+
+
+def slice_keys(keys: list[tuple[str, str]]) -> pa.Table:
+    """The ledger-days (ledger_id, ledger_date) that SQL files read as ``slice_keys``."""
+    return pa.table({"ledger_id": [k[0] for k in keys],
+                     "ledger_date": pa.array([k[1] for k in keys]).cast(pa.date32())})
+
+
+@contextmanager
+def transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
+    connection.execute("BEGIN TRANSACTION")
+    try:
+        yield
+    except BaseException:
+        connection.execute("ROLLBACK")
+        raise
+    connection.execute("COMMIT")
+
+
 def replace_slices(connection: duckdb.DuckDBPyConnection, table: str, slices: list[tuple[str, str, Path]],
                    before_commit: Callable[[], None] | None = None) -> None:
     """Replaces ledger-days (ledger_id, ledger_date, parquet file) with their files' rows, in one transaction:
     each ledger-day is either wholly the old version or wholly the new one, never a mix or a duplicate."""
-    keys = pa.table({"ledger_id": [s[0] for s in slices],
-                     "ledger_date": pa.array([s[1] for s in slices]).cast(pa.date32())})
-    connection.register("slice_keys", keys)
-    connection.execute("BEGIN TRANSACTION")
-    try:
+    with registered(connection, "slice_keys", slice_keys([(s[0], s[1]) for s in slices])), transaction(connection):
         connection.execute(sql("delete_slices", table=table))
         connection.execute(sql("insert_slices", table=table), {"paths": [str(s[2]) for s in slices]})
         if before_commit is not None:
             before_commit()
-        connection.execute("COMMIT")
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
-    finally:
-        connection.unregister("slice_keys")
 
 
 def ensure_status_table(connection: duckdb.DuckDBPyConnection) -> None:
@@ -111,11 +130,8 @@ def record_status(connection: duckdb.DuckDBPyConnection, rows: list[tuple]) -> N
     columns = ["ledger_id", "ledger_date", "topic", "is_open", "entries", "fetched_at", "source"]
     status = pa.table({name: [row[i] for row in rows] for i, name in enumerate(columns)})
     status = status.set_column(1, "ledger_date", status.column("ledger_date").cast(pa.date32()))
-    connection.register("status_rows", status)
-    try:
+    with registered(connection, "status_rows", status):
         connection.execute(sql("upsert_ledger_day_status"))
-    finally:
-        connection.unregister("status_rows")
 
 
 def write_lake_views(views_path: Path, globs: dict[str, str]) -> None:

@@ -1,7 +1,7 @@
 -- One row per ledger-day in slice_keys: what the day cost in fees.
 -- Costs are positive numbers (minor units); credit notes and corrections are signed as booked on the
 -- fees ledger (positive reduces what the merchant owes). The effective fee rate matches each of the
--- day's captures to its capture fee on pspReference, wherever (whichever date) the fee landed.
+-- day's captures to its capture fee on pspReference, on whichever of the next {fee_lag_days} dates it landed.
 WITH fees AS (
     SELECT f.* FROM fees_ledger f JOIN slice_keys k USING (ledger_id, ledger_date)
 ), fee_days AS (
@@ -29,6 +29,8 @@ WITH fees AS (
     SELECT c.ledger_id, c.ledger_date, -sum(f.amount) AS fees_of_captures
     FROM captures c JOIN fees_ledger f
         ON f.ledger_id = c.ledger_id AND f.psp_reference = c.psp_reference AND f.entry_type = 'capture-fee'
+        -- a late fee lands within days, not months: bounding the dates lets DuckDB skip the rest of the table
+        AND f.ledger_date BETWEEN c.ledger_date AND c.ledger_date + {fee_lag_days}
     GROUP BY c.ledger_id, c.ledger_date
 ), status AS (
     SELECT ledger_id, ledger_date,

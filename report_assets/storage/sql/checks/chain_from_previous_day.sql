@@ -1,15 +1,18 @@
 -- ERROR: a ledger-day that does not open where the previous stored, closed day of the ledger closed.
-WITH days AS (
+WITH wanted AS (  -- the checked ledger-days and the day before each
+    SELECT ledger_id, ledger_date FROM slice_keys
+    UNION SELECT ledger_id, ledger_date - 1 FROM slice_keys
+), days AS (
     SELECT ledger_id, ledger_date, arg_min(balance_before, position) AS opening,
         arg_max(balance_after, position) AS closing
-    FROM {table} GROUP BY ledger_id, ledger_date
-), ordered AS (
-    SELECT d.*, lag(closing) OVER w AS previous_closing, lag(ledger_date) OVER w AS previous_date
-    FROM days d WINDOW w AS (PARTITION BY ledger_id ORDER BY ledger_date)
+    FROM {table} JOIN wanted USING (ledger_id, ledger_date)
+    WHERE ledger_date BETWEEN (SELECT min(ledger_date) FROM wanted) AND (SELECT max(ledger_date) FROM wanted)
+    GROUP BY ledger_id, ledger_date
 )
-SELECT o.ledger_id, o.ledger_date, '{topic}: opens at ' || o.opening || ' but ' || o.previous_date
-    || ' closed at ' || o.previous_closing AS detail
-FROM ordered o JOIN slice_keys USING (ledger_id, ledger_date)
-JOIN ledger_day_status s ON s.ledger_id = o.ledger_id AND s.ledger_date = o.previous_date
+SELECT d.ledger_id, d.ledger_date, '{topic}: opens at ' || d.opening || ' but ' || p.ledger_date
+    || ' closed at ' || p.closing AS detail
+FROM days d JOIN slice_keys USING (ledger_id, ledger_date)
+JOIN days p ON p.ledger_id = d.ledger_id AND p.ledger_date = d.ledger_date - 1
+JOIN ledger_day_status s ON s.ledger_id = p.ledger_id AND s.ledger_date = p.ledger_date
     AND s.topic = '{topic}' AND NOT s.is_open
-WHERE o.previous_date = o.ledger_date - 1 AND o.opening != o.previous_closing;
+WHERE d.opening != p.closing;
