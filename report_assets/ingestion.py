@@ -22,6 +22,7 @@ import pyarrow as pa
 from report_assets.assets.partitions import LedgerDay
 from report_assets.data_dir import DataDir
 from report_assets.report_api import ReportApiClient
+from report_assets.report_api.errors import ApiUnavailableError
 from report_assets.storage.lake import DayStamp, ParquetLake, page_to_batch
 from report_assets.storage.schema import arrow_schema
 from report_assets.storage.summaries import (
@@ -73,6 +74,7 @@ class FailedDay:
     topic: str
     day: LedgerDay
     error: str
+    transient: bool  # the API stayed unavailable: worth a retry of the run later
 
 
 @dataclass
@@ -189,7 +191,7 @@ def ingest(client: ReportApiClient, data: DataDir, topics: Iterable[str], days: 
                 try:
                     pending.append(future.result())
                 except Exception as exc:
-                    failed.append(FailedDay(topic, day, str(exc)))
+                    failed.append(FailedDay(topic, day, str(exc), isinstance(exc, ApiUnavailableError)))
                 submit_next()
             if len(pending) >= WAREHOUSE_BATCH:
                 write_to_warehouse(data, pending, options, say, on_batch)
