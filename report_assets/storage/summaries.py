@@ -77,7 +77,7 @@ def summarize(connection: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]]
                 connection.execute(f"COMMENT ON COLUMN {table}.{column} IS {quote_literal(text)}")
     wanted = set(keys)
     return {table: rows.filter(pa.array([(lid, d.isoformat()) in wanted for lid, d in zip(
-        rows.column("ledger_id").to_pylist(), rows.column("ledger_date").to_pylist(), strict=True)]))
+        rows.column("ledger_id").to_pylist(), rows.column("ledger_date").to_pylist(), strict=True)], pa.bool_()))
         for table, rows in tables.items()}
 
 
@@ -146,7 +146,7 @@ def write_summary_files(lake_root: Path, table: str, rows: pa.Table) -> dict[tup
         rows.column("ledger_id").to_pylist(), rows.column("ledger_date").to_pylist(), strict=True)})
     ids, dates = rows.column("ledger_id").to_pylist(), [d.isoformat() for d in rows.column("ledger_date").to_pylist()]
     for ledger_id, day in days:
-        mask = pa.array([i == ledger_id and d == day for i, d in zip(ids, dates, strict=True)])
+        mask = pa.array([i == ledger_id and d == day for i, d in zip(ids, dates, strict=True)], pa.bool_())
         part = rows.filter(mask)
         paths[(ledger_id, day)], _ = lake.write_day(table, ledger_id, day, part.schema, part.to_batches())
     return paths
