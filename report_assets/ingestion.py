@@ -121,26 +121,29 @@ class BatchOutcome:
 
 
 def check_and_summarize(connection: duckdb.DuckDBPyConnection, data: DataDir, keys: list[tuple[str, str]],
-                        with_summaries: bool) -> tuple[dict[str, pa.Table], dict[DataCheck, list[Failure]],
-                                                       dict[str, dict[tuple[str, str], Path]]]:
+                        with_summaries: bool, fetched: list[FetchedDay]) -> BatchOutcome:
     """Runs the raw checks on ``keys``; ledger-days failing a blocking one get no summaries."""
     failures = run_checks(connection, keys, raw_checks())
     blocked = {(f[0], f[1]) for check, found in failures.items() if check.blocking for f in found}
     clean = [k for k in keys if k not in blocked]
     if not with_summaries or not clean:
-        return {}, failures, {}
+        return BatchOutcome(fetched, {}, failures, {})
     summaries = summarize(connection, clean)
     failures.update(run_checks(connection, clean, SUMMARY_CHECKS))
     paths = {table: write_summary_files(data.lake, table, rows) for table, rows in summaries.items()}
-    return summaries, failures, paths
+    return BatchOutcome(fetched, summaries, failures, paths)
+
+
+def prepare_warehouse(connection: duckdb.DuckDBPyConnection, include_gdpr: bool) -> None:
+    for table in TABLE_OF_TOPIC.values():  # both, so that checks and summaries can read either
+        ensure_ledger_table(connection, table, include_gdpr)
+    ensure_status_table(connection)
 
 
 def write_to_warehouse(data: DataDir, fetched: list[FetchedDay], options: IngestOptions,
                        say: Callable[[str], None], on_batch: Callable[[BatchOutcome], None]) -> None:
     with open_for_write(data.warehouse, say=say) as connection:
-        for table in TABLE_OF_TOPIC.values():  # both, so that checks and summaries can read either
-            ensure_ledger_table(connection, table, options.include_gdpr)
-        ensure_status_table(connection)
+        prepare_warehouse(connection, options.include_gdpr)
         crash_point("after-parquet")
         for topic, table in TABLE_OF_TOPIC.items():
             slices = [(f.day.ledger_id, f.day.ledger_date, f.path) for f in fetched if f.topic == topic]
@@ -149,19 +152,17 @@ def write_to_warehouse(data: DataDir, fetched: list[FetchedDay], options: Ingest
         record_status(connection, [(f.day.ledger_id, f.day.ledger_date, f.topic, f.is_open, f.rows,
                                     options.fetched_at, options.source) for f in fetched])
         keys = sorted({(f.day.ledger_id, f.day.ledger_date) for f in fetched})
-        summaries, failures, paths = check_and_summarize(connection, data, keys, options.with_summaries)
-    on_batch(BatchOutcome(fetched, summaries, failures, paths))  # reported only once stored
+        outcome = check_and_summarize(connection, data, keys, options.with_summaries, fetched)
+    on_batch(outcome)  # reported only once stored
 
 
 def summarize_stored(data: DataDir, keys: list[tuple[str, str]], say: Callable[[str], None],
                      on_batch: Callable[[BatchOutcome], None]) -> None:
     """Recomputes checks and summaries of ledger-days already in the warehouse, fetching nothing."""
     with open_for_write(data.warehouse, say=say) as connection:
-        for table in TABLE_OF_TOPIC.values():
-            ensure_ledger_table(connection, table, include_gdpr=False)
-        ensure_status_table(connection)
-        summaries, failures, paths = check_and_summarize(connection, data, keys, with_summaries=True)
-    on_batch(BatchOutcome([], summaries, failures, paths))
+        prepare_warehouse(connection, include_gdpr=False)
+        outcome = check_and_summarize(connection, data, keys, with_summaries=True, fetched=[])
+    on_batch(outcome)
 
 
 def ingest(client: ReportApiClient, data: DataDir, topics: Iterable[str], days: Iterable[LedgerDay],
@@ -190,7 +191,7 @@ def ingest(client: ReportApiClient, data: DataDir, topics: Iterable[str], days: 
                 topic, day = running.pop(future)
                 try:
                     pending.append(future.result())
-                except Exception as exc:
+                except Exception as exc:  # one ledger-day's failure must not stop the others
                     failed.append(FailedDay(topic, day, str(exc), isinstance(exc, ApiUnavailableError)))
                 submit_next()
             if len(pending) >= WAREHOUSE_BATCH:

@@ -1,11 +1,14 @@
-"""``funds_ledger`` and ``fees_ledger``: one row per entry, one partition per ledger-day.
+"""The ledgers, their summaries and checks: one asset step, one partition per ledger-day.
 
-One step fetches both (when both are selected) over one pool of connections, so a backfill of a
-year of ten ledgers is one run with one simulator or one set of production connections.
+``funds_ledger`` and ``fees_ledger`` hold one row per entry; ``daily_fee_summary``,
+``daily_payout_summary`` and ``payouts`` are computed from them. One step does it all (for whatever
+subset is selected) over one pool of connections, so a backfill of a year of ten ledgers is one run
+with one simulator or one set of production connections, and the summaries follow in the same run.
+Each ledger-day logs its own materialization, with its own metadata, once it is stored.
 """
 
-
-from collections.abc import Iterator
+import os
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import dagster as dg
@@ -13,18 +16,22 @@ from pydantic import Field
 
 from report_assets.assets.partitions import LedgerDay, ledger_day_partitions
 from report_assets.automation.closed_days import closed_ledger_days
+from report_assets.data_dir import DataDir, MixedSourcesError
 from report_assets.ingestion import (
     TABLE_OF_TOPIC,
     BatchOutcome,
+    FailedDay,
     FetchedDay,
     IngestOptions,
     ingest,
     summarize_stored,
 )
+from report_assets.report_api.errors import ApiUnavailableError, ReportApiError
 from report_assets.resources import SIMULATOR, DataDirResource, ReportApiResource
 from report_assets.storage.schema import dagster_table_schema
 from report_assets.storage.summaries import ALL_CHECKS, SUMMARY_TABLES, DataCheck, Failure
 from report_assets.storage.summary_columns import table_schema
+from report_assets.storage.warehouse import WarehouseLockedError
 
 DESCRIPTIONS = {
     "funds": "The funds ledger: what Vipps MobilePay owes the merchant. Captures, refunds, fees retained, "
@@ -127,8 +134,10 @@ def summary_spec(table: str) -> dg.AssetSpec:
     )
 
 
-CHECK_SPECS = [dg.AssetCheckSpec(check.name, asset=check.asset, blocking=check.blocking,
-                                 description=check.description) for check in ALL_CHECKS]
+# ERROR checks block by our own hand: a failing ledger-day gets no summaries, and the run fails without
+# a retry (Dagster's blocking flag would have the step retried, and wrong data stays wrong).
+CHECK_SPECS = [dg.AssetCheckSpec(check.name, asset=check.asset, description=check.description)
+               for check in ALL_CHECKS]
 
 
 def check_results(context: dg.AssetExecutionContext, failures: dict[DataCheck, list[Failure]],
@@ -151,6 +160,10 @@ def check_results(context: dg.AssetExecutionContext, failures: dict[DataCheck, l
         )
 
 
+ENV_STEP_RETRIES = "REPORT_ASSETS_STEP_RETRIES"
+STEP_RETRIES = int(os.environ.get(ENV_STEP_RETRIES, "2"))
+
+
 class LedgerRunConfig(dg.Config):
     skip_closed: bool = Field(
         default=False,
@@ -165,10 +178,10 @@ class LedgerRunConfig(dg.Config):
     check_specs=CHECK_SPECS,
     can_subset=True,
     backfill_policy=dg.BackfillPolicy.single_run(),
-    # Transient trouble that outlasted the client's own retries: try the step again later. Re-fetching is
-    # safe, the data is immutable and every ledger-day is replaced whole.
-    retry_policy=dg.RetryPolicy(max_retries=2, delay=60, backoff=dg.Backoff.EXPONENTIAL,
-                                jitter=dg.Jitter.PLUS_MINUS),
+    # Transient trouble that outlasted the client's own retries, or a step process that died: try the step
+    # again later. Re-fetching is safe, the data is immutable and every ledger-day is replaced whole.
+    retry_policy=dg.RetryPolicy(max_retries=STEP_RETRIES, delay=60, backoff=dg.Backoff.EXPONENTIAL,
+                                jitter=dg.Jitter.PLUS_MINUS) if STEP_RETRIES else None,
     pool="report_assets_warehouse",
 )
 def ledger_entries(context: dg.AssetExecutionContext, config: LedgerRunConfig, report_api: ReportApiResource,
@@ -196,7 +209,33 @@ def ledger_entries(context: dg.AssetExecutionContext, config: LedgerRunConfig, r
             failures.setdefault(check, []).extend(found)
 
     data = data_dir.data_dir()
-    failed = []
+    failed: list[FailedDay] = []
+    try:
+        failed = run_ledger_step(context, topics, wanted_summaries, days, report_api, data, on_batch)
+    except (ReportApiError, MixedSourcesError, WarehouseLockedError) as exc:
+        # Only an API that stayed unavailable, or a warehouse that stayed locked, is worth a later retry.
+        raise dg.Failure(description=str(exc),
+                         allow_retries=isinstance(exc, ApiUnavailableError | WarehouseLockedError)) from exc
+    yield from check_results(context, failures, len(days))
+    wrong = sorted({f"{c.asset}.{c.name}" for c, found in failures.items() if c.blocking and found})
+    if failed or wrong:
+        lines = [f"{TABLE_OF_TOPIC[f.topic]} {f.day.key}: {f.error}" for f in failed[:20]]
+        raise dg.Failure(
+            allow_retries=any(f.transient for f in failed),  # a bad page stays bad: retrying cannot help
+            description=(f"{len(failed)} ledger-day(s) failed and were not stored; the others were. Re-run the "
+                         "failed partitions. " if failed else "")
+            + (f"Checks found wrong data ({', '.join(wrong)}): those ledger-days got no summaries. " if wrong else "")
+            + ("First failures:\n" + "\n".join(lines) if lines else ""),
+            metadata={"failed_partitions": dg.MetadataValue.json(sorted({f.day.key for f in failed}))},
+        )
+
+
+def run_ledger_step(context: dg.AssetExecutionContext, topics: list[str], wanted_summaries: list[str],
+                    days: list[LedgerDay], report_api: ReportApiResource, data: DataDir,
+                    on_batch: Callable[[BatchOutcome], None]) -> list[FailedDay]:
+    """Fetches the selected ledgers (then summarizes), or only recomputes the selected summaries."""
+    source = report_api.source
+    failed: list[FailedDay] = []
     if topics:
         if source == SIMULATOR:
             context.log.warning("No Report API credentials are set: fetching from the SIMULATOR, not production.")
@@ -208,12 +247,4 @@ def ledger_entries(context: dg.AssetExecutionContext, config: LedgerRunConfig, r
             failed = ingest(client, data, topics, days, options, context.log.warning, on_batch)
     elif wanted_summaries:
         summarize_stored(data, [(d.ledger_id, d.ledger_date) for d in days], context.log.warning, on_batch)
-    yield from check_results(context, failures, len(days))
-    if failed:
-        lines = [f"{TABLE_OF_TOPIC[f.topic]} {f.day.key}: {f.error}" for f in failed[:20]]
-        raise dg.Failure(
-            allow_retries=any(f.transient for f in failed),  # a bad page stays bad: retrying cannot help
-            description=f"{len(failed)} ledger-day(s) failed and were not stored; the others were. "
-                        "Re-run the failed partitions. First failures:\n" + "\n".join(lines),
-            metadata={"failed_partitions": dg.MetadataValue.json(sorted({f.day.key for f in failed}))},
-        )
+    return failed
