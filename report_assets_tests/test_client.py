@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import logging
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
@@ -194,8 +195,11 @@ def test_a_large_day_streams_through_a_spool_on_disk(start_simulator: SimFactory
     sim = start_simulator(World(ledgers=default_ledgers(1, 50_000)))
     with make_client(sim).read_date("302321", "fees", "2026-11-18") as day:
         assert day.entry_count > 40_000
-        assert day._spool._rolled  # type: ignore[attr-defined]  # past the in-memory bound: on disk
+        assert day._spool is not None and day._parsed is None  # past the in-memory bound: on disk
         assert max(len(page) for page in day.iter_pages()) == 1000
+        entries = day.entries()  # the pages kept before the bound and those spilled after, in order, once each
+        assert len(entries) == day.entry_count
+        assert all(b["balanceBefore"] == a["balanceAfter"] for a, b in itertools.pairwise(entries))
 
 
 def test_a_ledger_these_keys_may_not_read_is_an_access_error_not_an_empty_day(sim: Sim, make_client) -> None:

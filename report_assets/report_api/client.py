@@ -46,8 +46,8 @@ SYSTEM_HEADERS = {
     "Vipps-System-Plugin-Name": "report-assets-client",
     "Vipps-System-Plugin-Version": __version__,
 }
-# A ledger-day's validated pages stay in memory (parsed, and as raw bytes) up to this many bytes of
-# response; beyond it the raw pages spill to a temporary file and are parsed again when handed on.
+# A ledger-day's validated pages stay in memory, parsed, up to this many bytes of response; a larger day
+# goes to a temporary file as it arrives and is parsed again, a page at a time, when handed on.
 SPOOL_MEMORY_BYTES = 8 * 1024 * 1024
 
 
@@ -77,12 +77,12 @@ class LedgerDay:
     currency: str | None
     closing_balance: int | None
     unknown_entry_types: dict[str, int]
-    _spool: IO[bytes] = field(repr=False)
     _parsed: list[list[dict[str, Any]]] | None = field(repr=False, default=None)
+    _spool: IO[bytes] | None = field(repr=False, default=None)
 
     def iter_pages(self) -> Iterator[list[dict[str, Any]]]:
-        if self._parsed is not None:  # a small day: the pages parsed while validating are kept
-            yield from self._parsed
+        if self._spool is None:  # an ordinary day: the pages parsed while validating are kept
+            yield from self._parsed or []
             return
         self._spool.seek(0)
         while header := self._spool.read(4):
@@ -93,7 +93,8 @@ class LedgerDay:
         return [entry for page in self.iter_pages() for entry in page]
 
     def close(self) -> None:
-        self._spool.close()
+        if self._spool is not None:
+            self._spool.close()
 
     def __enter__(self) -> LedgerDay:
         return self
@@ -267,7 +268,13 @@ class ReportApiClient:
         day = date_text(ledger_date)
         path = f"/report/v2/ledgers/{ledger_id}/{topic}/dates/{day}"
         validator = EntryStreamValidator(ReadContext(ledger_id, topic, day), ledger_date=day)
-        spool: IO[bytes] = tempfile.SpooledTemporaryFile(max_size=SPOOL_MEMORY_BYTES)  # noqa: SIM115
+        spool: IO[bytes] | None = None  # only a day larger than SPOOL_MEMORY_BYTES gets one
+
+        def spill(raw: bytes) -> None:
+            assert spool is not None
+            spool.write(struct.pack("<I", len(raw)))
+            spool.write(raw)
+
         try:
             cursor: str | None = None
             page_no = 0
@@ -291,14 +298,18 @@ class ReportApiClient:
                 if parsed is not None and bytes_fetched <= SPOOL_MEMORY_BYTES:
                     parsed.append(page.items)
                 else:
-                    parsed = None
-                spool.write(struct.pack("<I", len(response.content)))
-                spool.write(response.content)
+                    if spool is None:  # too big to keep: what was kept moves to a temporary file too
+                        spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by LedgerDay.close
+                        for items in parsed or []:
+                            spill(orjson.dumps({"items": items}))
+                        parsed = None
+                    spill(response.content)
                 if not page.has_more:
                     break
                 cursor = page.cursor
         except BaseException:
-            spool.close()
+            if spool is not None:
+                spool.close()
             raise
         return LedgerDay(
             ledger_id=ledger_id,
