@@ -6,6 +6,7 @@ recomputed alone and a backfill batch is computed in one pass.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -30,6 +31,8 @@ def sql_list(values: object) -> str:
     return ", ".join(quote_literal(v) for v in sorted(values))  # type: ignore[call-overload]
 
 
+ENV_FRESHNESS_DAYS = "REPORT_ASSETS_FRESHNESS_DAYS"
+DEFAULT_FRESHNESS_DAYS = 5
 FEE_LAG_DAYS = 7  # how many ledger dates after its capture a capture fee is looked for
 SQL_LISTS = {
     "known_funds_types": sql_list(FUNDS_ENTRY_TYPES),
@@ -110,6 +113,9 @@ def raw_checks() -> list[DataCheck]:
                       "entry types NOTES.md does not list (booked by amount, reported)", topic),
         ]
     checks += [
+        DataCheck("funds_ledger", "fresh_closed_dates", "fresh_closed_dates", False,
+                  f"each ledger has a closed ledger date in the last {ENV_FRESHNESS_DAYS} days (default "
+                  f"{DEFAULT_FRESHNESS_DAYS})"),
         DataCheck("funds_ledger", "payout_last", "payout_last", True,
                   "payout-scheduled is the last entry of its day and leaves no negative balance"),
         DataCheck("funds_ledger", "fees_retained_mirror", "fees_retained_mirror", True,
@@ -126,14 +132,16 @@ Failure = tuple[str, str, str]  # ledger_id, ledger_date, detail
 
 
 def run_checks(connection: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]],
-               checks: list[DataCheck]) -> dict[DataCheck, list[Failure]]:
+               checks: list[DataCheck], today: date | None = None) -> dict[DataCheck, list[Failure]]:
     known = {"funds": sql_list(FUNDS_ENTRY_TYPES), "fees": sql_list(FEES_ENTRY_TYPES)}
+    freshness = {"today": (today or date.today()).isoformat(),
+                 "freshness_days": str(int(os.environ.get(ENV_FRESHNESS_DAYS, DEFAULT_FRESHNESS_DAYS)))}
     results: dict[DataCheck, list[Failure]] = {}
     with registered(connection, "slice_keys", slice_keys(keys)):
         for check in checks:
             text = sql(f"checks/{check.sql_file}", table=TOPIC_TABLES.get(check.topic or "", ""),
                        topic=check.topic or "", known_types=known.get(check.topic or "", ""),
-                       payout_types=SQL_LISTS["payout_types"])
+                       payout_types=SQL_LISTS["payout_types"], **freshness)
             results[check] = [(r[0], r[1].isoformat(), r[2]) for r in connection.execute(text).fetchall()]
     return results
 
