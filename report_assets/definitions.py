@@ -10,6 +10,7 @@ import dagster as dg
 
 from report_assets.assets.ledgers import ledger_entries
 from report_assets.automation.discovery import ledger_discovery_sensor
+from report_assets.automation.intraday_sensor import intraday_feed_sensor
 from report_assets.automation.schedules import hourly_ledger_refresh, refresh_ledgers_job
 from report_assets.local_instance import seed_ledger_partitions
 from report_assets.resources import SIMULATOR, DataDirResource, report_api_from_env
@@ -21,7 +22,7 @@ if report_api.source == SIMULATOR and not report_api.base_url:
 
 defs = dg.Definitions(
     assets=[ledger_entries],
-    sensors=[ledger_discovery_sensor],
+    sensors=[ledger_discovery_sensor, intraday_feed_sensor],
     schedules=[hourly_ledger_refresh],
     jobs=[refresh_ledgers_job],
     resources={"report_api": report_api, "data_dir": DataDirResource()},

@@ -1,0 +1,33 @@
+"""The intraday sensor: today's entries from the feed of every ledger and topic, every few minutes.
+
+Off by default (turn it on in the UI): it writes to the warehouse from the daemon, so a tick that
+finds the warehouse busy skips rather than waits, and the next tick continues from the saved cursors.
+"""
+
+import dagster as dg
+
+from report_assets.assets.partitions import LEDGER_PARTITIONS_NAME
+from report_assets.intraday import poll_feed
+from report_assets.resources import DataDirResource, ReportApiResource
+from report_assets.storage.warehouse import WarehouseLockedError, open_for_write
+
+TOPICS = ("funds", "fees")
+
+
+@dg.sensor(minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.STOPPED)
+def intraday_feed_sensor(context: dg.SensorEvaluationContext, report_api: ReportApiResource,
+                         data_dir: DataDirResource) -> dg.SkipReason:
+    """Polls the feed (the provider discourages more than once a minute) into ``intraday_entries``."""
+    ledgers = list(context.instance.get_dynamic_partitions(LEDGER_PARTITIONS_NAME))
+    data = data_dir.data_dir()
+    data.claim(report_api.source)
+    stored = {}
+    try:
+        with report_api.client() as client, open_for_write(data.warehouse, max_wait_seconds=10,
+                                                           say=context.log.info) as connection:
+            for ledger_id in ledgers:
+                for topic in TOPICS:
+                    stored[f"{ledger_id}/{topic}"] = poll_feed(client, connection, ledger_id, topic)
+    except WarehouseLockedError:
+        return dg.SkipReason("The warehouse is busy (a run is writing): the next tick continues from the cursors.")
+    return dg.SkipReason(f"Stored {sum(stored.values())} new feed entries: {stored}")
