@@ -118,6 +118,7 @@ class BatchOutcome:
     summaries: dict[str, pa.Table]  # rows of the batch's ledger-days that passed the blocking checks
     failures: dict[DataCheck, list[Failure]]
     summary_paths: dict[str, dict[tuple[str, str], Path]]
+    summarized: list[tuple[str, str]]  # the ledger-days whose summaries were computed (a payout or not)
 
 
 def check_and_summarize(connection: duckdb.DuckDBPyConnection, data: DataDir, keys: list[tuple[str, str]],
@@ -127,11 +128,11 @@ def check_and_summarize(connection: duckdb.DuckDBPyConnection, data: DataDir, ke
     blocked = {(f[0], f[1]) for check, found in failures.items() if check.blocking for f in found}
     clean = [k for k in keys if k not in blocked]
     if not with_summaries or not clean:
-        return BatchOutcome(fetched, {}, failures, {})
+        return BatchOutcome(fetched, {}, failures, {}, [])
     summaries = summarize(connection, clean)
     failures.update(run_checks(connection, clean, SUMMARY_CHECKS))
     paths = {table: write_summary_files(data.lake, table, rows) for table, rows in summaries.items()}
-    return BatchOutcome(fetched, summaries, failures, paths)
+    return BatchOutcome(fetched, summaries, failures, paths, clean)
 
 
 def prepare_warehouse(connection: duckdb.DuckDBPyConnection, include_gdpr: bool) -> None:

@@ -12,6 +12,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import dagster as dg
+import pyarrow as pa
 from pydantic import Field
 
 from report_assets.assets.partitions import LedgerDay, ledger_day_partitions
@@ -205,6 +206,14 @@ def ledger_entries(context: dg.AssetExecutionContext, config: LedgerRunConfig, r
                 for event in summary_materializations(table, batch.summaries[table],
                                                       batch.summary_paths.get(table, {}), source):
                     context.log_event(event)
+        if "payouts" in wanted_summaries:  # a ledger-day without a payout is computed too: it has none
+            paid = {(r["ledger_id"], r["ledger_date"].isoformat()) for r in batch.summaries.get(
+                "payouts", pa.table({"ledger_id": [], "ledger_date": []})).to_pylist()}
+            for ledger_id, day in batch.summarized:
+                if (ledger_id, day) not in paid:
+                    context.log_event(dg.AssetMaterialization(
+                        asset_key="payouts", partition=f"{day}|{ledger_id}", description="no payout this ledger date",
+                        metadata={"dagster/row_count": 0, "amount": 0, "source": source}))
         for check, found in batch.failures.items():
             failures.setdefault(check, []).extend(found)
 
