@@ -24,7 +24,7 @@ from report_assets.data_dir import DataDir
 from report_assets.report_api import ReportApiClient
 from report_assets.report_api.errors import ApiUnavailableError
 from report_assets.storage.lake import DayStamp, ParquetLake, page_to_batch
-from report_assets.storage.schema import arrow_schema
+from report_assets.storage.schema import TABLE_OF_TOPIC, arrow_schema
 from report_assets.storage.summaries import (
     SUMMARY_CHECKS,
     DataCheck,
@@ -42,7 +42,6 @@ from report_assets.storage.warehouse import (
     replace_slices,
 )
 
-TABLE_OF_TOPIC = {"funds": "funds_ledger", "fees": "fees_ledger"}
 WAREHOUSE_BATCH = 256  # ledger-days written per warehouse connection, so others get a turn at the lock
 ENV_CRASH_AT = "REPORT_ASSETS_CRASH_AT"  # tests only: kill the process at a named point
 

@@ -14,6 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from report_assets.report_api import ReportApiClient
+from report_assets.storage.schema import TABLE_OF_TOPIC
 from report_assets.storage.sql_files import sql
 from report_assets.storage.warehouse import registered, transaction
 
@@ -67,6 +68,5 @@ def poll_feed(client: ReportApiClient, connection: duckdb.DuckDBPyConnection, le
 
 
 def today_so_far(connection: duckdb.DuckDBPyConnection, ledger_id: str, topic: str, ledger_date: str) -> list[tuple]:
-    table = {"funds": "funds_ledger", "fees": "fees_ledger"}[topic]
-    return connection.execute(sql("today_so_far", table=table), {
+    return connection.execute(sql("today_so_far", table=TABLE_OF_TOPIC[topic]), {
         "ledger_id": ledger_id, "ledger_date": ledger_date, "topic": topic}).fetchall()

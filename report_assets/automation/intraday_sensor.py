@@ -8,10 +8,9 @@ import dagster as dg
 
 from report_assets.assets.partitions import LEDGER_PARTITIONS_NAME
 from report_assets.intraday import poll_feed
+from report_assets.report_api.entry_schema import TOPICS
 from report_assets.resources import DataDirResource, ReportApiResource
 from report_assets.storage.warehouse import WarehouseLockedError, open_for_write
-
-TOPICS = ("funds", "fees")
 
 
 @dg.sensor(minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.STOPPED)

@@ -55,7 +55,6 @@ class TokenProvider:
         self._send = send
         self._lock = threading.Lock()
         self._token: Token | None = None
-        self.fetch_count = 0
 
     def get(self) -> str:
         with self._lock:
@@ -92,7 +91,6 @@ class TokenProvider:
                 ),
                 context,
             )
-        self.fetch_count += 1
         if response.status_code in (401, 403):
             raise AuthenticationError(self._refusal_message(response))
         if response.status_code != 200:

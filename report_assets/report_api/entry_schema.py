@@ -51,8 +51,6 @@ ENTRY_FIELDS: tuple[EntryField, ...] = (
 )
 
 MONEY_FIELDS: tuple[str, ...] = tuple(f.api_name for f in ENTRY_FIELDS if f.kind == "integer")
-STRING_FIELDS: tuple[str, ...] = tuple(f.api_name for f in ENTRY_FIELDS if f.kind == "string")
-GDPR_FIELDS: tuple[str, ...] = tuple(f.api_name for f in ENTRY_FIELDS if f.gdpr)
 
 Topic = Literal["funds", "fees"]
 TOPICS: tuple[Topic, ...] = ("funds", "fees")

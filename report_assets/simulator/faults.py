@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 import random
 import threading
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, fields
 
 FAULT_KINDS = ("429", "500", "503", "slow", "cut", "malformed")
 
@@ -28,9 +28,6 @@ class FaultSettings:
 
     def rate(self, kind: str) -> float:
         return float(getattr(self, f"rate_{kind}"))
-
-    def as_dict(self) -> dict[str, object]:
-        return asdict(self)
 
     @classmethod
     def from_dict(cls, values: dict[str, object]) -> FaultSettings:

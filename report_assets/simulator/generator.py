@@ -124,7 +124,7 @@ class LedgerGenerator:
         start = day_start_us(spec.timezone, day, spec.cutoff_hour)
         next_has_captures = self.capture_count(day + DAY) > 0
         handles = spec.recipient_handles
-        gdpr_handles = {h for h in handles if h.split(":", 1)[0] in ("NO", "DK", "FI")}
+        gdpr_handles = spec.gdpr_handles
         old_data = day.year < 2022
         offsets = sorted(
             int((7 + 16 * rng.random()) * 3600 * SECOND_US) if rng.random() < 0.85

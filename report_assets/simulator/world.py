@@ -38,8 +38,9 @@ class LedgerSpec:
     unknown_entry_rate: float = 0.0  # chance per day of one entry of a type NOTES.md does not list
 
     @property
-    def has_gdpr_handles(self) -> bool:
-        return any(h.split(":", 1)[0] in ("NO", "DK", "FI") for h in self.recipient_handles)
+    def gdpr_handles(self) -> frozenset[str]:
+        """Vippsnummer/MyShop handles: only their payments carry personal data."""
+        return frozenset(h for h in self.recipient_handles if h.split(":", 1)[0] in ("NO", "DK", "FI"))
 
 
 TEMPLATES: tuple[LedgerSpec, ...] = (

@@ -40,6 +40,8 @@ class Column:
         return DUCKDB_TYPES[self.kind]
 
 
+TABLE_OF_TOPIC = {"funds": "funds_ledger", "fees": "fees_ledger"}  # the warehouse table of each topic
+
 LEDGER_ID = Column("ledger_id", "string", "The ledger (settlement account) the entry belongs to.", nullable=False)
 POSITION = Column("position", "int32",
                   "1-based position of the entry within its ledger-day, in the order the API returned it.",

@@ -16,12 +16,12 @@ import pyarrow as pa
 
 from report_assets.report_api.entry_schema import FEES_ENTRY_TYPES, FUNDS_ENTRY_TYPES, PAYOUT_ENTRY_TYPES
 from report_assets.storage.lake import ParquetLake
+from report_assets.storage.schema import TABLE_OF_TOPIC
 from report_assets.storage.sql_files import quote_literal, sql
 from report_assets.storage.summary_columns import COLUMNS
 from report_assets.storage.warehouse import registered, slice_keys, transaction
 
 SUMMARY_TABLES = ("daily_fee_summary", "daily_payout_summary", "payouts")
-TOPIC_TABLES = {"funds": "funds_ledger", "fees": "fees_ledger"}
 # Recomputed with a ledger-day: the day before (its captures' fees may land today) and the week after
 # (a payout there may cover today).
 DAYS_BEFORE, DAYS_AFTER = 1, 7
@@ -99,7 +99,7 @@ class DataCheck:
 
 def raw_checks() -> list[DataCheck]:
     checks = []
-    for topic, table in TOPIC_TABLES.items():
+    for topic, table in TABLE_OF_TOPIC.items():
         checks += [
             DataCheck(table, "balance_arithmetic", "balance_arithmetic", True,
                       "balance_after = balance_before + amount on every entry", topic),
@@ -139,7 +139,7 @@ def run_checks(connection: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]
     results: dict[DataCheck, list[Failure]] = {}
     with registered(connection, "slice_keys", slice_keys(keys)):
         for check in checks:
-            text = sql(f"checks/{check.sql_file}", table=TOPIC_TABLES.get(check.topic or "", ""),
+            text = sql(f"checks/{check.sql_file}", table=TABLE_OF_TOPIC.get(check.topic or "", ""),
                        topic=check.topic or "", known_types=known.get(check.topic or "", ""),
                        payout_types=SQL_LISTS["payout_types"], **freshness)
             results[check] = [(r[0], r[1].isoformat(), r[2]) for r in connection.execute(text).fetchall()]
