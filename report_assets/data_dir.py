@@ -10,6 +10,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from report_assets.storage.lake import ParquetLake
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 ENV_DATA_DIR = "REPORT_ASSETS_DATA_DIR"
 SOURCE_MARKER = ".source"
@@ -31,6 +33,10 @@ class DataDir:
     @property
     def lake(self) -> Path:
         return self.root / "lake"
+
+    @property
+    def ledger_catalog(self) -> Path:
+        return ParquetLake(self.lake).table_path("ledgers")
 
     @property
     def warehouse(self) -> Path:

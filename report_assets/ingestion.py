@@ -35,6 +35,7 @@ from report_assets.storage.summaries import (
     write_summary_files,
 )
 from report_assets.storage.warehouse import (
+    create_file_view,
     ensure_ledger_table,
     ensure_status_table,
     open_for_write,
@@ -134,16 +135,18 @@ def check_and_summarize(connection: duckdb.DuckDBPyConnection, data: DataDir, ke
     return BatchOutcome(fetched, summaries, failures, paths, clean)
 
 
-def prepare_warehouse(connection: duckdb.DuckDBPyConnection, include_gdpr: bool) -> None:
+def prepare_warehouse(connection: duckdb.DuckDBPyConnection, data: DataDir, include_gdpr: bool) -> None:
     for table in TABLE_OF_TOPIC.values():  # both, so that checks and summaries can read either
         ensure_ledger_table(connection, table, include_gdpr)
     ensure_status_table(connection)
+    if data.ledger_catalog.exists():
+        create_file_view(connection, "ledgers", str(data.ledger_catalog))
 
 
 def write_to_warehouse(data: DataDir, fetched: list[FetchedDay], options: IngestOptions,
                        say: Callable[[str], None], on_batch: Callable[[BatchOutcome], None]) -> None:
     with open_for_write(data.warehouse, say=say) as connection:
-        prepare_warehouse(connection, options.include_gdpr)
+        prepare_warehouse(connection, data, options.include_gdpr)
         crash_point("after-parquet")
         for topic, table in TABLE_OF_TOPIC.items():
             slices = [(f.day.ledger_id, f.day.ledger_date, f.path) for f in fetched if f.topic == topic]
@@ -160,7 +163,7 @@ def summarize_stored(data: DataDir, keys: list[tuple[str, str]], say: Callable[[
                      on_batch: Callable[[BatchOutcome], None]) -> None:
     """Recomputes checks and summaries of ledger-days already in the warehouse, fetching nothing."""
     with open_for_write(data.warehouse, say=say) as connection:
-        prepare_warehouse(connection, include_gdpr=False)
+        prepare_warehouse(connection, data, include_gdpr=False)
         outcome = check_and_summarize(connection, data, keys, with_summaries=True, fetched=[])
     on_batch(outcome)
 

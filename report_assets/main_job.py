@@ -16,7 +16,13 @@ import dagster as dg
 import duckdb
 
 from report_assets.assets.ledgers import ledger_entries
-from report_assets.assets.partitions import LEDGER_PARTITIONS_NAME, allowed_ledgers, ledger_dates
+from report_assets.assets.partitions import LEDGER_PARTITIONS_NAME, ledger_dates
+from report_assets.automation.discovery import (
+    catalog_materialization,
+    describe,
+    discover_ledgers,
+    new_ledger_partitions,
+)
 from report_assets.data_dir import PROJECT_ROOT, DataDir
 from report_assets.ingestion import TABLE_OF_TOPIC
 from report_assets.local_instance import open_local_instance
@@ -39,10 +45,13 @@ def run(days: int) -> None:
     data = data_dir.data_dir()
     instance = open_local_instance() or dg.DagsterInstance.ephemeral()
     with instance:
-        with report_api.client() as client:
-            ledgers = allowed_ledgers([ledger.ledger_id for ledger in client.list_ledgers()])
-        new = [i for i in ledgers if not instance.has_dynamic_partition(LEDGER_PARTITIONS_NAME, i)]
-        instance.add_dynamic_partitions(LEDGER_PARTITIONS_NAME, new)
+        known = list(instance.get_dynamic_partitions(LEDGER_PARTITIONS_NAME))
+        update = discover_ledgers(report_api, data, known)  # as the discovery sensor does
+        instance.add_dynamic_partitions(LEDGER_PARTITIONS_NAME, new_ledger_partitions(update, known))
+        if update.changed:
+            instance.report_runless_asset_event(catalog_materialization(update, data))
+        ledgers = [r["ledger_id"] for r in update.records if r["listed"]]
+        print("Ledgers: " + "; ".join(describe(r) for r in update.records if r["listed"]), flush=True)
         dates = last_ledger_dates(days)
         print(f"Fetching {len(ledgers)} ledgers x {len(dates)} ledger dates ({dates[0]} .. {dates[-1]}) from the "
               f"{report_api.source} into {data.root}", flush=True)
@@ -57,7 +66,8 @@ def run(days: int) -> None:
         run_id = result.run_id
     lake = ParquetLake(data.lake)
     datasets = {table: topic for topic, table in TABLE_OF_TOPIC.items()} | {t: t for t in SUMMARY_TABLES}
-    write_lake_views(data.lake_views, {table: lake.glob(dataset) for table, dataset in datasets.items()})
+    globs = {table: lake.glob(dataset) for table, dataset in datasets.items()}
+    write_lake_views(data.lake_views, globs | {"ledgers": str(data.ledger_catalog)})
     print_summary(data, result.success, run_id)
     if not result.success:
         raise SystemExit(1)
@@ -92,7 +102,8 @@ def print_summary(data: DataDir, success: bool, run_id: str) -> None:
     print(f"""Where the data is:
   Parquet lake     {data.lake}/{{funds,fees}}/ledger_id=.../ledger_date=.../part-0.parquet
   DuckDB warehouse {data.warehouse}
-                   (tables funds_ledger, fees_ledger, daily_fee_summary, daily_payout_summary, payouts)
+                   (tables funds_ledger, fees_ledger, daily_fee_summary, daily_payout_summary, payouts;
+                   view ledgers: each ledger's currency, time zone, owner, and whether access is granted)
   Lake views       {data.lake_views}   (same tables as views over Parquet; holds no lock on the warehouse)
 
 Query it (no lock on the warehouse):

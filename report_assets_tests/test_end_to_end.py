@@ -22,6 +22,7 @@ from dagster._core.instance.ref import InstanceRef
 from report_assets.assets.partitions import LEDGER_PARTITIONS_NAME
 from report_assets.automation.schedules import ENV_LOOKBACK, hourly_ledger_refresh
 from report_assets.data_dir import PROJECT_ROOT
+from report_assets.resources import DataDirResource
 from report_assets.simulator.world import World, default_ledgers
 from report_assets_tests.conftest import SimFactory
 
@@ -132,6 +133,13 @@ def test_a_backfill_launched_through_graphql_runs_in_the_daemon_as_one_run(
             scheduled = connection.execute(f"SELECT count(*) FROM funds_ledger WHERE {window} "
                                            "AND entry_type = 'payout-scheduled'").fetchone()[0]
             assert connection.execute(f"SELECT count(*) FROM payouts WHERE {window}").fetchone()[0] == scheduled > 0
+        # The discovery sensor, ticking in the daemon, recorded each ledger's currency and time zone.
+        catalog = until(lambda: instance.get_latest_materialization_event(dg.AssetKey("ledger_catalog")), 120,
+                        "the ledger discovery sensor")
+        table = catalog.asset_materialization.metadata["ledgers"].value
+        assert {(r.data["ledger_id"], r.data["currency"], r.data["timezone"]) for r in table.records} == {
+            ("302321", "NOK", "Europe/Oslo"), ("405512", "DKK", "Europe/Copenhagen"),
+            ("517734", "EUR", "Europe/Helsinki")}
         for ledger in LEDGERS:
             lake = data / "lake" / "funds" / f"ledger_id={ledger}"
             assert {f"ledger_date={d}" for d in DATES} <= {p.name for p in lake.iterdir()}
@@ -139,7 +147,8 @@ def test_a_backfill_launched_through_graphql_runs_in_the_daemon_as_one_run(
         monkeypatch.setenv(ENV_LOOKBACK, "7")
         tick = datetime(2026, 11, 20, 12, 17, tzinfo=UTC)
         request = hourly_ledger_refresh.evaluate_tick(
-            dg.build_schedule_context(instance=instance, scheduled_execution_time=tick)).run_requests[0]
+            dg.build_schedule_context(instance=instance, scheduled_execution_time=tick,
+                                      resources={"data_dir": DataDirResource(path=str(data))})).run_requests[0]
         assert request.tags["dagster/asset_partition_range_start"] == "2026-11-13|302321"
         from report_assets.automation.closed_days import closed_ledger_days
 

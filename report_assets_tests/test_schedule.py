@@ -47,7 +47,8 @@ def test_the_schedule_fetches_open_and_new_ledger_days_and_never_a_closed_one(
     assert dg.materialize([ledger_entries], instance=instance, resources=resources(sim, tmp_path), tags={
         "dagster/asset_partition_range_start": "2026-11-18|302321",
         "dagster/asset_partition_range_end": "2026-11-20|517734"}).success  # the 20th is open
-    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=TICK)
+    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=TICK,
+                                        resources={"data_dir": resources(sim, tmp_path)["data_dir"]})
     requests = hourly_ledger_refresh.evaluate_tick(context).run_requests
     assert requests is not None and len(requests) == 1
     request = requests[0]
@@ -67,7 +68,8 @@ def test_the_schedule_skips_when_everything_is_closed_or_no_ledger_is_known(
     start_simulator: SimFactory, instance: dg.DagsterInstance, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(ENV_LOOKBACK, "1")
-    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=TICK)
+    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=TICK,
+                                        resources={"data_dir": DataDirResource(path=str(tmp_path / "data"))})
     assert "No ledgers known" in (hourly_ledger_refresh.evaluate_tick(context).skip_message or "")
     sim = start_simulator(World(ledgers=default_ledgers(1, 50)), now=datetime(2026, 11, 22, tzinfo=UTC))
     instance.add_dynamic_partitions(LEDGER_PARTITIONS_NAME, ["302321"])

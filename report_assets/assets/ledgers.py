@@ -9,14 +9,15 @@ Each ledger-day logs its own materialization, with its own metadata, once it is 
 
 import os
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import dagster as dg
 import pyarrow as pa
 from pydantic import Field
 
-from report_assets.assets.partitions import LedgerDay, ledger_day_partitions
-from report_assets.automation.closed_days import closed_ledger_days
+from report_assets.assets.partitions import LedgerDay, ledger_dates, ledger_day_partitions
+from report_assets.automation.closed_days import due_ledger_days
 from report_assets.data_dir import DataDir, MixedSourcesError
 from report_assets.ingestion import (
     TABLE_OF_TOPIC,
@@ -27,6 +28,7 @@ from report_assets.ingestion import (
     ingest,
     summarize_stored,
 )
+from report_assets.ledger_catalog import timezones_of
 from report_assets.report_api.errors import ApiUnavailableError, ReportApiError
 from report_assets.resources import SIMULATOR, DataDirResource, ReportApiResource
 from report_assets.storage.schema import dagster_table_schema
@@ -168,7 +170,8 @@ STEP_RETRIES = int(os.environ.get(ENV_STEP_RETRIES, "2"))
 class LedgerRunConfig(dg.Config):
     skip_closed: bool = Field(
         default=False,
-        description="Skip ledger-days already stored as closed (closed dates are immutable). The hourly "
+        description="Skip ledger-days already stored as closed (closed dates are immutable) or not yet begun "
+                    "in their ledger's time zone. The hourly "
                     "schedule sets this; a backfill from the UI fetches everything it is asked for.",
     )
 
@@ -192,9 +195,12 @@ def ledger_entries(context: dg.AssetExecutionContext, config: LedgerRunConfig, r
     wanted_summaries = [t for t in SUMMARY_TABLES if t in selected]
     days = sorted(LedgerDay.from_key(key) for key in context.partition_keys)
     if config.skip_closed:
-        closed = closed_ledger_days(context.instance, [day.key for day in days])
-        days = [day for day in days if day.key not in closed]
-        context.log.info(f"Skipping {len(closed)} ledger-day(s) already stored closed; fetching {len(days)}.")
+        timezones = timezones_of(data_dir.data_dir().ledger_catalog, sorted({d.ledger_id for d in days}),
+                                 ledger_dates.timezone)
+        due = set(due_ledger_days(context.instance, [day.key for day in days], timezones, datetime.now(UTC)))
+        context.log.info(f"Skipping {len(days) - len(due)} ledger-day(s) stored closed or not yet begun in their "
+                         f"ledger's time zone; fetching {len(due)}.")
+        days = [day for day in days if day.key in due]
     source = report_api.source
     failures: dict[DataCheck, list[Failure]] = {}
 

@@ -1,4 +1,8 @@
-"""Which ledger-days are stored and closed, from the Dagster instance (no lock on the warehouse)."""
+"""Which ledger-days are stored and closed, from the Dagster instance (no lock on the warehouse),
+and so which are due on the hourly schedule."""
+
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 import dagster as dg
 
@@ -25,3 +29,13 @@ def closed_ledger_days(instance: dg.DagsterInstance, keys: list[str]) -> set[str
         done = {key for key, is_open in latest.items() if not is_open}
         closed = done if closed is None else closed & done
     return closed or set()
+
+
+def due_ledger_days(instance: dg.DagsterInstance, keys: list[str], timezones: dict[str, str],
+                    now: datetime) -> list[str]:
+    """The keys worth fetching now: not stored closed (closed dates are immutable), and begun in their
+    ledger's own time zone (a date that has not begun there has nothing to fetch)."""
+    today = {ledger_id: now.astimezone(ZoneInfo(zone)).date() for ledger_id, zone in timezones.items()}
+    begun = [k for k in keys if date.fromisoformat(k.split("|")[0]) <= today.get(k.split("|")[1], date.max)]
+    closed = closed_ledger_days(instance, begun)
+    return [key for key in begun if key not in closed]

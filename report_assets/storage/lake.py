@@ -75,23 +75,32 @@ class ParquetLake:
                   batches: Iterable[pa.RecordBatch]) -> tuple[Path, int]:
         """Streams ``batches`` into the ledger-day's file, replacing it atomically; returns (path, rows)."""
         final = self.day_path(topic, ledger_id, ledger_date)
-        final.parent.mkdir(parents=True, exist_ok=True)
-        temporary = final.parent / f".{FILE_NAME}.{uuid.uuid4().hex}.tmp"
-        rows = 0
-        try:
-            with pq.ParquetWriter(temporary, schema, compression="zstd") as writer:
-                for batch in batches:
-                    writer.write_batch(batch)
-                    rows += batch.num_rows
-            with open(temporary, "rb") as written:
-                os.fsync(written.fileno())
-            os.replace(temporary, final)
-        except BaseException:
-            temporary.unlink(missing_ok=True)
-            raise
-        directory = os.open(final.parent, os.O_RDONLY)
-        try:
-            os.fsync(directory)
-        finally:
-            os.close(directory)
-        return final, rows
+        return final, write_atomically(final, schema, batches)
+
+    def table_path(self, name: str) -> Path:
+        """A small dataset kept whole in one file, such as the ledger catalog."""
+        return self.root / name / FILE_NAME
+
+
+def write_atomically(final: Path, schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> int:
+    """Writes a temporary file beside ``final``, then renames it over: a crash leaves the old file whole."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    temporary = final.parent / f".{FILE_NAME}.{uuid.uuid4().hex}.tmp"
+    rows = 0
+    try:
+        with pq.ParquetWriter(temporary, schema, compression="zstd") as writer:
+            for batch in batches:
+                writer.write_batch(batch)
+                rows += batch.num_rows
+        with open(temporary, "rb") as written:
+            os.fsync(written.fileno())
+        os.replace(temporary, final)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    directory = os.open(final.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+    return rows

@@ -14,11 +14,11 @@ from report_assets.report_api.entry_schema import ENTRY_FIELDS
 
 ARROW_TYPES = {
     "string": pa.string(), "integer": pa.int64(), "date": pa.date32(), "timestamp": pa.timestamp("us", "UTC"),
-    "int32": pa.int32(), "boolean": pa.bool_(),
+    "int32": pa.int32(), "boolean": pa.bool_(), "strings": pa.list_(pa.string()),
 }
 DUCKDB_TYPES = {
     "string": "VARCHAR", "integer": "BIGINT", "date": "DATE", "timestamp": "TIMESTAMPTZ", "int32": "INTEGER",
-    "boolean": "BOOLEAN",
+    "boolean": "BOOLEAN", "strings": "VARCHAR[]",
 }
 
 
@@ -73,8 +73,12 @@ def column_definitions_sql(include_gdpr: bool) -> str:
 
 
 def dagster_table_schema(include_gdpr: bool) -> dg.TableSchema:
+    return table_schema_of(ledger_columns(include_gdpr))
+
+
+def table_schema_of(columns: tuple[Column, ...]) -> dg.TableSchema:
     return dg.TableSchema(columns=[
         dg.TableColumn(c.name, c.duckdb_type, description=c.description,
                        constraints=dg.TableColumnConstraints(nullable=c.nullable))
-        for c in ledger_columns(include_gdpr)
+        for c in columns
     ])

@@ -139,4 +139,8 @@ def write_lake_views(views_path: Path, globs: dict[str, str]) -> None:
     views_path.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(views_path)) as connection:
         for table, glob in globs.items():
-            connection.execute(sql("lake_view", table=table, glob=quote_literal(glob)))
+            create_file_view(connection, table, glob)
+
+
+def create_file_view(connection: duckdb.DuckDBPyConnection, view: str, glob: str) -> None:
+    connection.execute(sql("lake_view", table=view, glob=quote_literal(glob)))

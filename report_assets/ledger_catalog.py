@@ -1,0 +1,164 @@
+"""The ledger catalog: each ledger's currency and time zone, its owner, and whether the keys still reach it.
+
+The ledger list gives a currency but no time zone, yet a ledger date runs midnight to midnight in the
+merchant's time zone. So the zone is configured, or inferred from the owner's country (then the payout
+account's, then the sales units' handles', then the currency's), and recorded with where it came from,
+so that a guess can be seen as one and overridden. Rows are never deleted: a ledger whose access was
+withdrawn keeps its row, marked unlisted, as its data is kept.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from report_assets.report_api.client import Ledger
+from report_assets.storage.lake import write_atomically
+from report_assets.storage.schema import Column
+
+ENV_LEDGER_TIMEZONES = "REPORT_ASSETS_LEDGER_TIMEZONES"  # e.g. "517734=Europe/Helsinki,405512=Europe/Copenhagen"
+COUNTRY_TIMEZONES = {"NO": "Europe/Oslo", "DK": "Europe/Copenhagen", "FI": "Europe/Helsinki"}
+CURRENCY_COUNTRIES = {"NOK": "NO", "DKK": "DK", "EUR": "FI"}
+
+CATALOG_COLUMNS = (
+    Column("ledger_id", "string", "The ledger (settlement account).", nullable=False),
+    Column("currency", "string", "ISO 4217 currency of the ledger, as the ledger list gives it."),
+    Column("timezone", "string", "Time zone in which the ledger's dates run midnight to midnight.", nullable=False),
+    Column("timezone_source", "string",
+           "Where the time zone comes from: configured (REPORT_ASSETS_LEDGER_TIMEZONES), owner, payout_account, "
+           "recipient_handle or currency (inferred from that field's country), or default (nothing to go by).",
+           nullable=False),
+    Column("owner", "string", "The ledger's owner: scheme and ID, e.g. 'business:NO:ORG 987654321'."),
+    Column("payout_bank_account", "string", "The account payouts go to: scheme and ID."),
+    Column("recipient_handles", "strings", "The recipient handles (sales units) the ledger settles for."),
+    Column("listed", "boolean",
+           "Whether the keys can read the ledger now; false once access was withdrawn (its data is kept).",
+           nullable=False),
+    Column("first_seen", "timestamp", "When this project first saw the ledger in the ledger list (UTC)."),
+    Column("last_seen", "timestamp", "When the ledger list last included the ledger (UTC)."),
+)
+CATALOG_SCHEMA = pa.schema([pa.field(c.name, c.arrow_type, nullable=c.nullable) for c in CATALOG_COLUMNS])
+UNCHANGING = ("last_seen",)  # a new last_seen alone is not news
+
+
+@dataclass(frozen=True)
+class CatalogUpdate:
+    records: list[dict[str, Any]]  # every ledger ever seen, by ledger ID
+    new: list[str]  # listed now, not before
+    withdrawn: list[str]  # listed before, not now
+    changed: bool  # anything an analyst would want to see besides a later last_seen
+
+
+def configured_timezones() -> dict[str, str]:
+    pairs = [p.split("=", 1) for p in os.environ.get(ENV_LEDGER_TIMEZONES, "").split(",") if p.strip()]
+    if any(len(pair) != 2 for pair in pairs):
+        raise ValueError(f"{ENV_LEDGER_TIMEZONES} must look like '302321=Europe/Oslo,517734=Europe/Helsinki'")
+    configured = {ledger_id.strip(): zone.strip() for ledger_id, zone in pairs}
+    for ledger_id, zone in configured.items():
+        try:
+            ZoneInfo(zone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"{ENV_LEDGER_TIMEZONES}: {zone!r} (ledger {ledger_id}) is not a time zone") from None
+    return configured
+
+
+def country_of(scheme: object, separator: str, index: int) -> str | None:
+    parts = scheme.split(separator) if isinstance(scheme, str) else []
+    return parts[index] if len(parts) > index else None
+
+
+def infer_timezone(item: dict[str, Any], default: str) -> tuple[str, str]:
+    """(time zone, where it came from) for an item of the ledger list."""
+    owner, account = item.get("owner") or {}, item.get("payoutBankAccount") or {}
+    handles = item.get("settlesForRecipientHandles") or []
+    candidates = [
+        ("owner", country_of(owner.get("scheme") if isinstance(owner, dict) else None, ":", 1)),  # business:NO:ORG
+        ("payout_account", country_of(account.get("scheme") if isinstance(account, dict) else None, ":", 1)),
+        *(("recipient_handle", country_of(h, ":", 0)) for h in handles),  # NO:123456; api:<MSN> has no country
+        ("currency", CURRENCY_COUNTRIES.get(str(item.get("currency")))),
+    ]
+    for source, country in candidates:
+        if country in COUNTRY_TIMEZONES:
+            return COUNTRY_TIMEZONES[country], source
+    return default, "default"
+
+
+def scheme_and_id(value: object) -> str | None:
+    if not isinstance(value, dict) or not (value.get("scheme") or value.get("id")):
+        return None
+    return " ".join(str(value[k]) for k in ("scheme", "id") if value.get(k))
+
+
+def record_of(ledger: Ledger, previous: dict[str, Any] | None, now: datetime, default_timezone: str,
+              configured: dict[str, str]) -> dict[str, Any]:
+    if ledger.ledger_id in configured:
+        timezone, source = configured[ledger.ledger_id], "configured"
+    else:
+        timezone, source = infer_timezone(ledger.raw, default_timezone)
+    return {
+        "ledger_id": ledger.ledger_id,
+        "currency": ledger.currency,
+        "timezone": timezone,
+        "timezone_source": source,
+        "owner": scheme_and_id(ledger.raw.get("owner")),
+        "payout_bank_account": scheme_and_id(ledger.raw.get("payoutBankAccount")),
+        "recipient_handles": list(ledger.settles_for_recipient_handles),
+        "listed": True,
+        "first_seen": previous["first_seen"] if previous else now,
+        "last_seen": now,
+    }
+
+
+def unlisted_record(ledger_id: str, previous: dict[str, Any] | None, default_timezone: str,
+                    configured: dict[str, str]) -> dict[str, Any]:
+    """A ledger known (stored, or a partition) that the list does not include: kept, marked unlisted."""
+    if previous is not None:
+        return previous | {"listed": False}
+    timezone, source = (configured[ledger_id], "configured") if ledger_id in configured else (default_timezone,
+                                                                                              "default")
+    return {"ledger_id": ledger_id, "currency": None, "timezone": timezone, "timezone_source": source, "owner": None,
+            "payout_bank_account": None, "recipient_handles": [], "listed": False, "first_seen": None,
+            "last_seen": None}
+
+
+def update_catalog(previous: dict[str, dict[str, Any]], listed: list[Ledger], known: list[str], now: datetime,
+                   default_timezone: str) -> CatalogUpdate:
+    """The catalog after a look at the ledger list: ``listed`` now, ``known`` as partitions."""
+    configured = configured_timezones()
+    records = {ledger.ledger_id: record_of(ledger, previous.get(ledger.ledger_id), now, default_timezone, configured)
+               for ledger in listed}
+    for ledger_id in sorted((set(previous) | set(known)) - set(records)):
+        records[ledger_id] = unlisted_record(ledger_id, previous.get(ledger_id), default_timezone, configured)
+    was_listed = {i for i, r in previous.items() if r["listed"]}
+    new = [ledger.ledger_id for ledger in listed if ledger.ledger_id not in was_listed]
+    assumed_listed = was_listed | (set(known) - set(previous))  # a partition not yet in the catalog: it was
+    withdrawn = sorted(assumed_listed - {ledger.ledger_id for ledger in listed})
+
+    def essentials(record: dict[str, Any] | None) -> dict[str, Any] | None:
+        return None if record is None else {k: v for k, v in record.items() if k not in UNCHANGING}
+
+    changed = any(essentials(record) != essentials(previous.get(i)) for i, record in records.items())
+    return CatalogUpdate([records[i] for i in sorted(records)], new, withdrawn, changed)
+
+
+def read_catalog(path: Path) -> dict[str, dict[str, Any]]:
+    if not path.exists():
+        return {}
+    return {row["ledger_id"]: row for row in pq.read_table(path, schema=CATALOG_SCHEMA).to_pylist()}
+
+
+def write_catalog(path: Path, records: list[dict[str, Any]]) -> None:
+    write_atomically(path, CATALOG_SCHEMA, pa.Table.from_pylist(records, schema=CATALOG_SCHEMA).to_batches())
+
+
+def timezones_of(path: Path, ledger_ids: list[str], default_timezone: str) -> dict[str, str]:
+    """Each ledger's time zone: the catalog's, or the configured or default one before discovery has run."""
+    catalog, configured = read_catalog(path), configured_timezones()
+    return {i: catalog[i]["timezone"] if i in catalog else configured.get(i, default_timezone) for i in ledger_ids}
