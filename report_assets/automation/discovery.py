@@ -19,6 +19,7 @@ ledger_catalog = dg.AssetSpec(
     description="Every ledger the keys can read or could once: currency, time zone (with where it came from), "
                 "owner, payout account, sales units, and whether access is still granted. Kept by the ledger "
                 "discovery sensor and the main job; a view `ledgers` in the warehouse and the lake views.",
+    group_name="ledgers",
     kinds={"parquet", "duckdb"},
     metadata={"dagster/column_schema": table_schema_of(CATALOG_COLUMNS)},
 )

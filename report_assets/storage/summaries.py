@@ -39,6 +39,8 @@ SQL_LISTS = {
     "payout_types": sql_list(PAYOUT_ENTRY_TYPES),
     "fee_lag_days": str(FEE_LAG_DAYS),
 }
+# The one rule matching a capture to its capture fee, shared by the fee summary and the payouts:
+SQL_LISTS["capture_fee_of_capture"] = "\n" + sql("capture_fee_of_capture", **SQL_LISTS)
 
 
 def with_neighbours(connection: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]]) -> list[tuple[str, str]]:

@@ -27,10 +27,7 @@ WITH fees AS (
     FROM captures GROUP BY ledger_id, ledger_date
 ), matched AS (
     SELECT c.ledger_id, c.ledger_date, -sum(f.amount) AS fees_of_captures
-    FROM captures c JOIN fees_ledger f
-        ON f.ledger_id = c.ledger_id AND f.psp_reference = c.psp_reference AND f.entry_type = 'capture-fee'
-        -- a late fee lands within days, not months: bounding the dates lets DuckDB skip the rest of the table
-        AND f.ledger_date BETWEEN c.ledger_date AND c.ledger_date + {fee_lag_days}
+    FROM captures c JOIN fees_ledger f ON {capture_fee_of_capture}
     GROUP BY c.ledger_id, c.ledger_date
 ), status AS (
     SELECT ledger_id, ledger_date,

@@ -37,9 +37,7 @@ WITH payout_entries AS (
     FROM covered GROUP BY ledger_id, payout_date
 ), fees_of_captures AS (
     SELECT c.ledger_id, c.payout_date, -sum(f.amount) AS capture_fees_matched
-    FROM covered c JOIN fees_ledger f
-        ON f.ledger_id = c.ledger_id AND f.psp_reference = c.psp_reference AND f.entry_type = 'capture-fee'
-        AND f.ledger_date BETWEEN c.ledger_date AND c.ledger_date + {fee_lag_days}
+    FROM covered c JOIN fees_ledger f ON {capture_fee_of_capture}
     WHERE c.entry_type = 'capture'
     GROUP BY c.ledger_id, c.payout_date
 ), closed_days AS (
