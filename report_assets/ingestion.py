@@ -43,7 +43,8 @@ from report_assets.storage.warehouse import (
     replace_slices,
 )
 
-WAREHOUSE_BATCH = 256  # ledger-days written per warehouse connection, so others get a turn at the lock
+ENV_WAREHOUSE_BATCH = "REPORT_ASSETS_WAREHOUSE_BATCH"
+DEFAULT_WAREHOUSE_BATCH = 256  # ledger-days written per warehouse connection, so others get a turn at the lock
 ENV_CRASH_AT = "REPORT_ASSETS_CRASH_AT"  # tests only: kill the process at a named point
 
 
@@ -84,6 +85,8 @@ class IngestOptions:
     workers: int = 8
     with_summaries: bool = True
     fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+    warehouse_batch: int = field(
+        default_factory=lambda: int(os.environ.get(ENV_WAREHOUSE_BATCH, DEFAULT_WAREHOUSE_BATCH)))
 
 
 def fetch_to_lake(client: ReportApiClient, lake: ParquetLake, topic: str, day: LedgerDay,
@@ -144,7 +147,7 @@ def prepare_warehouse(connection: duckdb.DuckDBPyConnection, data: DataDir, incl
 
 
 def write_to_warehouse(data: DataDir, fetched: list[FetchedDay], options: IngestOptions,
-                       say: Callable[[str], None], on_batch: Callable[[BatchOutcome], None]) -> None:
+                       say: Callable[[str], None]) -> BatchOutcome:
     with open_for_write(data.warehouse, say=say) as connection:
         prepare_warehouse(connection, data, options.include_gdpr)
         crash_point("after-parquet")
@@ -155,27 +158,23 @@ def write_to_warehouse(data: DataDir, fetched: list[FetchedDay], options: Ingest
         record_status(connection, [(f.day.ledger_id, f.day.ledger_date, f.topic, f.is_open, f.rows,
                                     options.fetched_at, options.source) for f in fetched])
         keys = sorted({(f.day.ledger_id, f.day.ledger_date) for f in fetched})
-        outcome = check_and_summarize(connection, data, keys, options.with_summaries, fetched)
-    on_batch(outcome)  # reported only once stored
+        return check_and_summarize(connection, data, keys, options.with_summaries, fetched)
 
 
-def summarize_stored(data: DataDir, keys: list[tuple[str, str]], say: Callable[[str], None],
-                     on_batch: Callable[[BatchOutcome], None]) -> None:
+def summarize_stored(data: DataDir, keys: list[tuple[str, str]], say: Callable[[str], None]) -> BatchOutcome:
     """Recomputes checks and summaries of ledger-days already in the warehouse, fetching nothing."""
     with open_for_write(data.warehouse, say=say) as connection:
         prepare_warehouse(connection, data, include_gdpr=False)
-        outcome = check_and_summarize(connection, data, keys, with_summaries=True, fetched=[])
-    on_batch(outcome)
+        return check_and_summarize(connection, data, keys, with_summaries=True, fetched=[])
 
 
 def ingest(client: ReportApiClient, data: DataDir, topics: Iterable[str], days: Iterable[LedgerDay],
-           options: IngestOptions, say: Callable[[str], None],
-           on_batch: Callable[[BatchOutcome], None]) -> list[FailedDay]:
-    """Fetches every (topic, day) over a bounded pool; returns the ledger-days that failed."""
+           options: IngestOptions, say: Callable[[str], None]) -> Iterator[BatchOutcome | FailedDay]:
+    """Fetches every (topic, day) over a bounded pool. Yields each ledger-day that failed as it fails,
+    and each warehouse batch once stored, so that the caller reports them as they happen."""
     data.claim(options.source)
     lake = ParquetLake(data.lake)
     jobs = [(topic, day) for day in days for topic in topics]
-    failed: list[FailedDay] = []
     pending: list[FetchedDay] = []
     with ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="fetch") as pool:
         queue = iter(jobs)
@@ -195,11 +194,11 @@ def ingest(client: ReportApiClient, data: DataDir, topics: Iterable[str], days: 
                 try:
                     pending.append(future.result())
                 except Exception as exc:  # one ledger-day's failure must not stop the others
-                    failed.append(FailedDay(topic, day, str(exc), isinstance(exc, ApiUnavailableError)))
+                    yield FailedDay(topic, day, str(exc), isinstance(exc, ApiUnavailableError))
                 submit_next()
-            if len(pending) >= WAREHOUSE_BATCH:
-                write_to_warehouse(data, pending, options, say, on_batch)
+            if len(pending) >= options.warehouse_batch:
+                yield write_to_warehouse(data, pending, options, say)
                 pending = []
+                crash_point("after-first-batch")
     if pending:
-        write_to_warehouse(data, pending, options, say, on_batch)
-    return failed
+        yield write_to_warehouse(data, pending, options, say)

@@ -11,7 +11,7 @@ import duckdb
 
 from report_assets.assets.partitions import LedgerDay
 from report_assets.data_dir import DataDir
-from report_assets.ingestion import IngestOptions, ingest
+from report_assets.ingestion import FailedDay, IngestOptions, ingest
 from report_assets.intraday import poll_feed, today_so_far
 from report_assets.report_api import ReportApiClient
 from report_assets.simulator.world import World, default_ledgers
@@ -51,9 +51,9 @@ def test_today_so_far_joins_the_dated_rows_and_the_feed_without_counting_any_ent
     sim = start_simulator(World(ledgers=default_ledgers(1, 120)), now=NOON_20TH, page_size=50, feed_days=0)
     data = DataDir(tmp_path / "data")
     with ReportApiClient(settings_for(sim)) as client:
-        failed = ingest(client, data, ["funds"], [LedgerDay("2026-11-20", "302321")], IngestOptions("simulator"),
-                        print, lambda batch: None)  # today at noon, from the dates endpoint (open)
-        assert failed == []
+        stored = list(ingest(client, data, ["funds"], [LedgerDay("2026-11-20", "302321")],
+                             IngestOptions("simulator"), print))  # today at noon, from the dates endpoint (open)
+        assert not [item for item in stored if isinstance(item, FailedDay)]
         sim.control(advance_seconds=2 * 3600)  # two hours later
         with duckdb.connect(str(data.warehouse)) as connection:
             dated = connection.execute("SELECT count(*) FROM funds_ledger").fetchone()[0]
