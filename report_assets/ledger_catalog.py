@@ -45,7 +45,7 @@ CATALOG_COLUMNS = (
     Column("last_seen", "timestamp", "When the ledger list last included the ledger (UTC)."),
 )
 CATALOG_SCHEMA = pa.schema([pa.field(c.name, c.arrow_type, nullable=c.nullable) for c in CATALOG_COLUMNS])
-UNCHANGING = ("last_seen",)  # a new last_seen alone is not news
+NOT_NEWS = ("last_seen",)  # a later last_seen alone changes nothing an analyst would look at
 
 
 @dataclass(frozen=True)
@@ -121,8 +121,8 @@ def unlisted_record(ledger_id: str, previous: dict[str, Any] | None, default_tim
     """A ledger known (stored, or a partition) that the list does not include: kept, marked unlisted."""
     if previous is not None:
         return previous | {"listed": False}
-    timezone, source = (configured[ledger_id], "configured") if ledger_id in configured else (default_timezone,
-                                                                                              "default")
+    timezone, source = (configured[ledger_id], "configured") if ledger_id in configured else \
+        (default_timezone, "default")
     return {"ledger_id": ledger_id, "currency": None, "timezone": timezone, "timezone_source": source, "owner": None,
             "payout_bank_account": None, "recipient_handles": [], "listed": False, "first_seen": None,
             "last_seen": None}
@@ -142,7 +142,7 @@ def update_catalog(previous: dict[str, dict[str, Any]], listed: list[Ledger], kn
     withdrawn = sorted(assumed_listed - {ledger.ledger_id for ledger in listed})
 
     def essentials(record: dict[str, Any] | None) -> dict[str, Any] | None:
-        return None if record is None else {k: v for k, v in record.items() if k not in UNCHANGING}
+        return None if record is None else {k: v for k, v in record.items() if k not in NOT_NEWS}
 
     changed = any(essentials(record) != essentials(previous.get(i)) for i, record in records.items())
     return CatalogUpdate([records[i] for i in sorted(records)], new, withdrawn, changed)

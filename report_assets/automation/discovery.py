@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any
 
 import dagster as dg
 
@@ -38,7 +39,7 @@ def discover_ledgers(report_api: ReportApiResource, data: DataDir, known: list[s
     return update
 
 
-def describe(record: dict) -> str:
+def describe(record: dict[str, Any]) -> str:
     return (f"{record['ledger_id']} ({record['currency'] or 'currency not given'}, {record['timezone']} "
             f"from {record['timezone_source'].replace('_', ' ')})")
 
