@@ -14,13 +14,14 @@ import duckdb
 import pyarrow as pa
 
 from report_assets.report_api import ReportApiClient
-from report_assets.storage.schema import TABLE_OF_TOPIC
+from report_assets.storage.lake import entry_arrays
+from report_assets.storage.schema import TABLE_OF_TOPIC, column_definitions_sql, intraday_columns
 from report_assets.storage.sql_files import sql
 from report_assets.storage.warehouse import registered, transaction
 
 
 def ensure_intraday_tables(connection: duckdb.DuckDBPyConnection) -> None:
-    connection.execute(sql("create_intraday"))
+    connection.execute(sql("create_intraday", columns=column_definitions_sql(intraday_columns())))
 
 
 def saved_cursor(connection: duckdb.DuckDBPyConnection, ledger_id: str, topic: str) -> str | None:
@@ -30,19 +31,13 @@ def saved_cursor(connection: duckdb.DuckDBPyConnection, ledger_id: str, topic: s
 
 
 def feed_page_table(ledger_id: str, topic: str, items: list[dict[str, Any]], fetched_at: datetime) -> pa.Table:
+    """A feed page as insert_intraday.sql reads it: the entries typed as from the dates endpoint, and each
+    one's index on the page (its position within its ledger-day is worked out in SQL)."""
     n = len(items)
     return pa.table({
-        "ledger_id": [ledger_id] * n, "topic": [topic] * n,
-        "ledger_date": pa.array([i["ledgerDate"] for i in items], pa.string()).cast(pa.date32()),
-        "page_index": list(range(n)),
-        "psp_reference": [i.get("pspReference") for i in items],
-        "time": pa.array([i["time"] for i in items], pa.string()).cast(pa.timestamp("us", "UTC")),
-        "entry_type": [i["entryType"] for i in items], "reference": [i.get("reference") for i in items],
-        "currency": [i["currency"] for i in items],
-        "amount": pa.array([i["amount"] for i in items], pa.int64()),
-        "balance_before": pa.array([i["balanceBefore"] for i in items], pa.int64()),
-        "balance_after": pa.array([i["balanceAfter"] for i in items], pa.int64()),
-        "recipient_handle": pa.array([i.get("recipientHandle") for i in items], pa.string()),
+        "ledger_id": pa.array([ledger_id] * n, pa.string()), "topic": pa.array([topic] * n, pa.string()),
+        "page_index": pa.array(range(n), pa.int32()),
+        **entry_arrays(items, include_gdpr=False),
         "fetched_at": pa.array([fetched_at] * n, pa.timestamp("us", "UTC")),
     })
 

@@ -18,7 +18,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from report_assets.storage.schema import ledger_columns
+from report_assets.storage.schema import entry_columns, ledger_columns
 
 FILE_NAME = "part-0.parquet"
 
@@ -38,14 +38,21 @@ def api_schema(include_gdpr: bool) -> pa.Schema:
     """The entry fields as the API sends them: times and dates still text, parsed by Arrow afterwards."""
     return pa.schema([
         pa.field(c.api_name, pa.string() if c.kind in ("timestamp", "date") else c.arrow_type)
-        for c in ledger_columns(include_gdpr) if c.api_name is not None
+        for c in entry_columns(include_gdpr)
     ])
+
+
+def entry_arrays(items: list[dict[str, Any]], include_gdpr: bool) -> dict[str, pa.Array]:
+    """API entries (validated dicts) as typed Arrow arrays by column, converted in Arrow's C++ rather than in
+    Python."""
+    raw = pa.RecordBatch.from_pylist(items, schema=api_schema(include_gdpr))
+    return {c.name: raw.column(c.api_name).cast(c.arrow_type) for c in entry_columns(include_gdpr)}
 
 
 def page_to_batch(items: list[dict[str, Any]], stamp: DayStamp, first_position: int, schema: pa.Schema,
                   include_gdpr: bool) -> pa.RecordBatch:
-    """API entries (validated dicts) to a typed Arrow batch, converted in Arrow's C++ rather than in Python."""
-    raw = pa.RecordBatch.from_pylist(items, schema=api_schema(include_gdpr))
+    """A page of API entries as a batch of the ledger table, with what this project adds to each entry."""
+    entries = entry_arrays(items, include_gdpr)
     n = len(items)
     constants: dict[str, pa.Array] = {
         "ledger_id": pa.array([stamp.ledger_id] * n, pa.string()),
@@ -54,10 +61,7 @@ def page_to_batch(items: list[dict[str, Any]], stamp: DayStamp, first_position: 
         "fetched_at": pa.array([stamp.fetched_at] * n, pa.timestamp("us", "UTC")),
         "source": pa.array([stamp.source] * n, pa.string()),
     }
-    arrays = [
-        raw.column(c.api_name).cast(c.arrow_type) if c.api_name is not None else constants[c.name]
-        for c in ledger_columns(include_gdpr)
-    ]
+    arrays = [entries[c.name] if c.api_name is not None else constants[c.name] for c in ledger_columns(include_gdpr)]
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 

@@ -54,22 +54,32 @@ FETCHED_AT = Column("fetched_at", "timestamp", "When this project fetched the le
 SOURCE = Column("source", "string", "Where the data came from: 'production' or 'simulator'.", nullable=False)
 
 
-def ledger_columns(include_gdpr: bool) -> tuple[Column, ...]:
-    entry_columns = tuple(
+TOPIC = Column("topic", "string", "The ledger the entry is on: 'funds' or 'fees'.", nullable=False)
+
+
+def entry_columns(include_gdpr: bool) -> tuple[Column, ...]:
+    """The fields of an API entry, as columns."""
+    return tuple(
         Column(f.column, f.kind, f.description, f.nullable, f.api_name, f.gdpr)
         for f in ENTRY_FIELDS if include_gdpr or not f.gdpr
     )
-    return (LEDGER_ID, *entry_columns, POSITION, IS_OPEN, FETCHED_AT, SOURCE)
+
+
+def ledger_columns(include_gdpr: bool) -> tuple[Column, ...]:
+    return (LEDGER_ID, *entry_columns(include_gdpr), POSITION, IS_OPEN, FETCHED_AT, SOURCE)
+
+
+def intraday_columns() -> tuple[Column, ...]:
+    """The feed's entries (``intraday_entries``): both topics in one table, without GDPR fields."""
+    return (LEDGER_ID, TOPIC, *entry_columns(include_gdpr=False), POSITION, FETCHED_AT)
 
 
 def arrow_schema(include_gdpr: bool) -> pa.Schema:
     return pa.schema([pa.field(c.name, c.arrow_type, nullable=c.nullable) for c in ledger_columns(include_gdpr)])
 
 
-def column_definitions_sql(include_gdpr: bool) -> str:
-    return ",\n    ".join(
-        f"{c.name} {c.duckdb_type}{'' if c.nullable else ' NOT NULL'}" for c in ledger_columns(include_gdpr)
-    )
+def column_definitions_sql(columns: tuple[Column, ...]) -> str:
+    return ",\n    ".join(f"{c.name} {c.duckdb_type}{'' if c.nullable else ' NOT NULL'}" for c in columns)
 
 
 def dagster_table_schema(include_gdpr: bool) -> dg.TableSchema:

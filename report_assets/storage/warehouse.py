@@ -73,7 +73,8 @@ def open_for_write(
 
 
 def ensure_ledger_table(connection: duckdb.DuckDBPyConnection, table: str, include_gdpr: bool) -> None:
-    connection.execute(sql("create_ledger_table", table=table, columns=column_definitions_sql(include_gdpr)))
+    connection.execute(sql("create_ledger_table", table=table,
+                           columns=column_definitions_sql(ledger_columns(include_gdpr))))
     existing = {row[0] for row in connection.execute(
         "SELECT column_name FROM duckdb_columns() WHERE table_name = $table", {"table": table}).fetchall()}
     for column in ledger_columns(include_gdpr):
