@@ -36,6 +36,7 @@ DEFAULT_FRESHNESS_DAYS = 5
 FEE_LAG_DAYS = 7  # how many ledger dates after its capture a capture fee is looked for
 SQL_LISTS = {
     "known_funds_types": sql_list(FUNDS_ENTRY_TYPES),
+    "known_fees_types": sql_list(FEES_ENTRY_TYPES),
     "payout_types": sql_list(PAYOUT_ENTRY_TYPES),
     "fee_lag_days": str(FEE_LAG_DAYS),
 }
@@ -45,13 +46,14 @@ SQL_LISTS["capture_fee_of_capture"] = "\n" + sql("capture_fee_of_capture", **SQL
 
 def with_neighbours(connection: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]]) -> list[tuple[str, str]]:
     """The keys plus the stored ledger-days whose summaries they can change."""
-    wanted = set(keys)
+    asked = set(keys)
+    wanted = set(asked)
     for ledger_id, day in keys:
         d = date.fromisoformat(day)
         wanted.update((ledger_id, (d + timedelta(days=n)).isoformat()) for n in range(-DAYS_BEFORE, DAYS_AFTER + 1))
     stored = {(r[0], r[1].isoformat()) for r in connection.execute(
         "SELECT DISTINCT ledger_id, ledger_date FROM ledger_day_status").fetchall()}
-    return sorted(k for k in wanted if k in stored or k in set(keys))
+    return sorted(k for k in wanted if k in stored or k in asked)
 
 
 def compute(connection: duckdb.DuckDBPyConnection, table: str) -> pa.Table:
@@ -81,9 +83,14 @@ def summarize(connection: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]]
             for column, text in COLUMNS[table].items():
                 connection.execute(f"COMMENT ON COLUMN {table}.{column} IS {quote_literal(text)}")
     wanted = set(keys)
-    return {table: rows.filter(pa.array([(lid, d.isoformat()) in wanted for lid, d in zip(
-        rows.column("ledger_id").to_pylist(), rows.column("ledger_date").to_pylist(), strict=True)], pa.bool_()))
-        for table, rows in tables.items()}
+    return {table: rows.filter(pa.array([key in wanted for key in row_keys(rows)], pa.bool_()))
+            for table, rows in tables.items()}
+
+
+def row_keys(rows: pa.Table) -> list[tuple[str, str]]:
+    """The ledger-day (ledger_id, ledger_date as text, as in every key here) of each summary row."""
+    return [(ledger_id, day.isoformat()) for ledger_id, day in zip(
+        rows.column("ledger_id").to_pylist(), rows.column("ledger_date").to_pylist(), strict=True)]
 
 
 # -- checks --------------------------------------------------------------------------------------------
@@ -135,7 +142,7 @@ Failure = tuple[str, str, str]  # ledger_id, ledger_date, detail
 
 def run_checks(connection: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]],
                checks: list[DataCheck], today: date | None = None) -> dict[DataCheck, list[Failure]]:
-    known = {"funds": sql_list(FUNDS_ENTRY_TYPES), "fees": sql_list(FEES_ENTRY_TYPES)}
+    known = {"funds": SQL_LISTS["known_funds_types"], "fees": SQL_LISTS["known_fees_types"]}
     freshness = {"today": (today or date.today()).isoformat(),
                  "freshness_days": str(int(os.environ.get(ENV_FRESHNESS_DAYS, DEFAULT_FRESHNESS_DAYS)))}
     results: dict[DataCheck, list[Failure]] = {}
@@ -151,12 +158,11 @@ def run_checks(connection: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]
 def write_summary_files(lake_root: Path, table: str, rows: pa.Table) -> dict[tuple[str, str], Path]:
     """One Parquet file per ledger-day of each summary, like the raw data."""
     lake = ParquetLake(lake_root)
+    rows_of_day: dict[tuple[str, str], list[int]] = {}
+    for index, key in enumerate(row_keys(rows)):
+        rows_of_day.setdefault(key, []).append(index)
     paths = {}
-    days = sorted({(lid, d.isoformat()) for lid, d in zip(
-        rows.column("ledger_id").to_pylist(), rows.column("ledger_date").to_pylist(), strict=True)})
-    ids, dates = rows.column("ledger_id").to_pylist(), [d.isoformat() for d in rows.column("ledger_date").to_pylist()]
-    for ledger_id, day in days:
-        mask = pa.array([i == ledger_id and d == day for i, d in zip(ids, dates, strict=True)], pa.bool_())
-        part = rows.filter(mask)
+    for (ledger_id, day), indices in sorted(rows_of_day.items()):
+        part = rows.take(indices)
         paths[(ledger_id, day)], _ = lake.write_day(table, ledger_id, day, part.schema, part.to_batches())
     return paths
