@@ -99,8 +99,7 @@ def markdown_row(row: dict[str, Any]) -> str:
 
 
 def summary_materializations(table: str, rows: Any, paths: dict[tuple[str, str], Any],
-                             source: str) -> list[dg.AssetMaterialization]:
-    events = []
+                             source: str) -> Iterator[dg.AssetMaterialization]:
     for row in rows.to_pylist():
         key = (row["ledger_id"], row["ledger_date"].isoformat())
         metadata: dict[str, Any] = {
@@ -114,9 +113,8 @@ def summary_materializations(table: str, rows: Any, paths: dict[tuple[str, str],
         })
         if key in paths:
             metadata["parquet_path"] = dg.MetadataValue.path(str(paths[key]))
-        events.append(dg.AssetMaterialization(asset_key=table, partition=f"{key[1]}|{key[0]}", metadata=metadata,
-                                              description="final" if row["is_final"] else "not final yet"))
-    return events
+        yield dg.AssetMaterialization(asset_key=table, partition=LedgerDay(key[1], key[0]).key, metadata=metadata,
+                                      description="final" if row["is_final"] else "not final yet")
 
 
 SUMMARY_DESCRIPTIONS = {

@@ -6,6 +6,8 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
+from report_assets.assets.partitions import LedgerDay
+
 RAW_ASSETS = ("funds_ledger", "fees_ledger")
 
 
@@ -36,6 +38,7 @@ def due_ledger_days(instance: dg.DagsterInstance, keys: list[str], timezones: di
     """The keys worth fetching now: not stored closed (closed dates are immutable), and begun in their
     ledger's own time zone (a date that has not begun there has nothing to fetch)."""
     today = {ledger_id: now.astimezone(ZoneInfo(zone)).date() for ledger_id, zone in timezones.items()}
-    begun = [k for k in keys if date.fromisoformat(k.split("|")[0]) <= today.get(k.split("|")[1], date.max)]
+    days = [LedgerDay.from_key(key) for key in keys]
+    begun = [d.key for d in days if date.fromisoformat(d.ledger_date) <= today.get(d.ledger_id, date.max)]
     closed = closed_ledger_days(instance, begun)
     return [key for key in begun if key not in closed]
