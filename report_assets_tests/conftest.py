@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime
@@ -46,6 +47,13 @@ class Sim:
 
 
 SimFactory = Callable[..., Sim]
+
+
+def free_port() -> int:
+    """A loopback port free now, for a server started in another process."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 @pytest.fixture

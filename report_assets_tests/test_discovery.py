@@ -69,9 +69,7 @@ def test_new_ledgers_become_partitions_with_currency_and_time_zone_and_withdrawn
         assert read_catalog(data.ledger_catalog)["302321"]["last_seen"] > first_seen
 
         sim.control(accessible_ledgers=["405512", "517734"])  # access to 302321 withdrawn
-        context = dg.build_sensor_context(instance=instance, resources={
-            "report_api": ReportApiResource(base_url=sim.base_url), "data_dir": DataDirResource(path=str(data.root))})
-        withdrawn = ledger_discovery_sensor(context)
+        withdrawn = tick(instance, sim, data.root)
         assert added(withdrawn) == []  # never deleted: its data stays reachable
         assert list(instance.get_dynamic_partitions(LEDGER_PARTITIONS_NAME)) == ["302321", "405512", "517734"]
         assert catalog_rows(withdrawn)["302321"]["listed"] is False

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -24,7 +23,7 @@ from report_assets.automation.schedules import ENV_LOOKBACK, hourly_ledger_refre
 from report_assets.data_dir import PROJECT_ROOT
 from report_assets.resources import DataDirResource
 from report_assets.simulator.world import World, default_ledgers
-from report_assets_tests.conftest import SimFactory
+from report_assets_tests.conftest import SimFactory, free_port
 
 LEDGERS = ["302321", "405512", "517734"]
 DATES = [f"2026-11-{d}" for d in range(14, 21)]
@@ -34,12 +33,6 @@ LAUNCH = """mutation($params: LaunchBackfillParams!) { launchPartitionBackfill(b
   __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }"""
 STATUS = """query($id: String!) { partitionBackfillOrError(backfillId: $id) {
   __typename ... on PartitionBackfill { status } ... on PythonError { message } } }"""
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def until(condition: Any, seconds: float, what: str) -> Any:

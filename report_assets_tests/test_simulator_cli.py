@@ -3,19 +3,13 @@
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 
 import httpx
 
 from report_assets.simulator.__main__ import parser
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+from report_assets_tests.conftest import free_port
 
 
 def test_help_lists_every_option() -> None:
