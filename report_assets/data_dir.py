@@ -1,4 +1,5 @@
-"""The data directory: the Parquet lake, the warehouse and the lake views, and which source filled it.
+"""The data directory: the Parquet lake, the warehouse, the status file and the lake views, and which source
+filled it.
 
 Simulator and production data must never meet in one directory, so the first write claims the
 directory for its source and every later write checks the claim.
@@ -6,14 +7,13 @@ directory for its source and every later write checks the claim.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from report_assets.settings import ENV_DATA_DIR, load_settings
 from report_assets.storage.lake import ParquetLake
+from report_assets.storage.status import LedgerDayStatus
 
-PROJECT_ROOT = Path(__file__).resolve().parents[1]
-ENV_DATA_DIR = "REPORT_ASSETS_DATA_DIR"
 SOURCE_MARKER = ".source"
 
 
@@ -22,8 +22,7 @@ class MixedSourcesError(RuntimeError):
 
 
 def default_data_dir() -> Path:
-    configured = os.environ.get(ENV_DATA_DIR)
-    return Path(configured).resolve() if configured else PROJECT_ROOT / "data"
+    return load_settings().data_dir
 
 
 @dataclass(frozen=True)
@@ -46,12 +45,21 @@ class DataDir:
     def lake_views(self) -> Path:
         return self.root / "lake_views.duckdb"
 
+    @property
+    def status(self) -> LedgerDayStatus:
+        return LedgerDayStatus(self.root / "ledger_days.sqlite3")
+
     def claimed_source(self) -> str | None:
         marker = self.root / SOURCE_MARKER
         return marker.read_text().strip() if marker.exists() else None
 
     def claim(self, source: str) -> None:
-        """Marks the directory as holding ``source`` data, refusing if it holds the other kind."""
+        """Marks the directory as holding ``source`` data, refusing if it holds the other kind or the layout of
+        ledger-day files that came before one file per date."""
+        if (self.lake / "funds").is_dir() and any((self.lake / "funds").glob("ledger_id=*")):
+            raise MixedSourcesError(
+                f"{self.root} holds data in the old layout (one file per ledger-day); this version keeps one file "
+                f"per ledger date. Move it away or point {ENV_DATA_DIR} at a new directory, then re-run.")
         claimed = self.claimed_source()
         if claimed is None:
             self.root.mkdir(parents=True, exist_ok=True)

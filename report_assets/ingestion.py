@@ -1,15 +1,18 @@
-"""Fetching ledger-days into the lake and the warehouse, many at a time, each replaced whole.
+"""Fetching the ledger-days of many ledger dates into the lake and the warehouse, each replaced whole.
 
-Per ledger-day: the client validates every page, the pages stream into the day's Parquet file
-(atomic rename), and then a DuckDB transaction replaces the day's rows (one transaction per batch
-of ledger-days, so a year's backfill is not thousands of tiny transactions). Only after both is the
-partition reported materialized, so a failure anywhere leaves the ledger-day to be fetched again.
+Every ledger-day (both topics) is fetched over a bounded pool of connections and kept in memory as
+Arrow. Once every ledger-day of a date is in, the date is ready; ready dates are written in batches:
+each date's Parquet file gets the fetched ledgers' new rows (the others' rows carried over), then one
+DuckDB transaction per table replaces the batch's ledger-days, the checks and summaries follow, and
+finally the status file records what is stored. A ledger-day is stored only when both its topics were
+fetched; one that failed keeps its previous version everywhere and is recorded as failed, so the next
+run fetches it again. A crash anywhere leaves every stored ledger-day whole and re-running repairs it.
 """
 
 from __future__ import annotations
 
 import os
-from collections import Counter
+from collections import defaultdict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
@@ -19,20 +22,21 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from report_assets.assets.partitions import LedgerDay
 from report_assets.data_dir import DataDir
+from report_assets.ledger_day import LedgerDay
+from report_assets.planning import DatePlan
 from report_assets.report_api import ReportApiClient
 from report_assets.report_api.errors import ApiUnavailableError
 from report_assets.storage.lake import DayStamp, ParquetLake, page_to_batch
 from report_assets.storage.schema import TABLE_OF_TOPIC, arrow_schema
 from report_assets.storage.summaries import (
     SUMMARY_CHECKS,
+    SUMMARY_SORT_KEYS,
     DataCheck,
     Failure,
     raw_checks,
     run_checks,
     summarize,
-    write_summary_files,
 )
 from report_assets.storage.warehouse import (
     create_file_view,
@@ -43,31 +47,23 @@ from report_assets.storage.warehouse import (
     replace_slices,
 )
 
-ENV_WAREHOUSE_BATCH = "REPORT_ASSETS_WAREHOUSE_BATCH"
-DEFAULT_WAREHOUSE_BATCH = 256  # ledger-days written per warehouse connection, so others get a turn at the lock
-ENV_CRASH_AT = "REPORT_ASSETS_CRASH_AT"  # tests only: kill the process at a named point
+LEDGER_SORT_KEYS = ("ledger_id", "position")
 
 
-def crash_point(name: str) -> None:
+def crash_point(name: str, crash_at: str | None) -> None:
     """Lets a test kill the process at an exact point of a write, to prove nothing is lost."""
-    if os.environ.get(ENV_CRASH_AT) == name:
+    if crash_at == name:
         os._exit(70)
 
 
 @dataclass
 class FetchedDay:
+    """One topic of one ledger-day, as fetched: its rows in the ledger table's schema."""
+
     topic: str
     day: LedgerDay
-    path: Path
-    rows: int
+    rows: pa.Table
     is_open: bool
-    pages: int
-    bytes_fetched: int
-    currency: str | None
-    opening_balance: int | None
-    closing_balance: int | None
-    amount_by_entry_type: dict[str, int]
-    unknown_entry_types: dict[str, int]
 
 
 @dataclass
@@ -75,67 +71,54 @@ class FailedDay:
     topic: str
     day: LedgerDay
     error: str
-    transient: bool  # the API stayed unavailable: worth a retry of the run later
+    transient: bool  # the API stayed unavailable: worth trying again later
+
+
+@dataclass
+class DateOutcome:
+    """What a run did with one ledger date, ledger by ledger."""
+
+    ledger_date: str
+    stored_closed: list[str] = field(default_factory=list)
+    stored_open: list[str] = field(default_factory=list)
+    skipped_closed: list[str] = field(default_factory=list)
+    not_begun: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)  # ledger ID -> what went wrong
+    transient: bool = False  # some failure was the API staying unavailable
+
+
+@dataclass
+class BatchOutcome:
+    """What one warehouse batch stored: its dates, and what the checks found."""
+
+    dates: list[DateOutcome]
+    failures: dict[DataCheck, list[Failure]]
+    summarized_dates: set[str]  # the dates whose summary rows were recomputed (some ledgers, or neighbours)
 
 
 @dataclass
 class IngestOptions:
     source: str
+    topics: tuple[str, ...] = ("funds", "fees")
     include_gdpr: bool = False
     workers: int = 8
     with_summaries: bool = True
+    warehouse_batch: int = 2000  # ledger-days per warehouse transaction, rounded up to whole dates
+    crash_at: str | None = None
     fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))
-    warehouse_batch: int = field(
-        default_factory=lambda: int(os.environ.get(ENV_WAREHOUSE_BATCH, DEFAULT_WAREHOUSE_BATCH)))
 
 
-def fetch_to_lake(client: ReportApiClient, lake: ParquetLake, topic: str, day: LedgerDay,
-                  options: IngestOptions) -> FetchedDay:
+def fetch_day(client: ReportApiClient, topic: str, day: LedgerDay, options: IngestOptions) -> FetchedDay:
     schema = arrow_schema(options.include_gdpr)
-    amounts: Counter[str] = Counter()
-    balances: list[int] = []
+    batches = []
     with client.read_date(day.ledger_id, topic, day.ledger_date, include_gdpr=options.include_gdpr) as read:
         stamp = DayStamp(day.ledger_id, read.is_open, options.fetched_at, options.source)
-
-        def batches() -> Iterator[pa.RecordBatch]:
-            position = 1
-            for items in read.iter_pages():
-                if items and not balances:
-                    balances.append(items[0]["balanceBefore"])
-                for item in items:
-                    amounts[item["entryType"]] += item["amount"]
-                yield page_to_batch(items, stamp, position, schema, options.include_gdpr)
+        position = 1
+        for items in read.iter_pages():
+            if items:
+                batches.append(page_to_batch(items, stamp, position, schema, options.include_gdpr))
                 position += len(items)
-
-        path, rows = lake.write_day(topic, day.ledger_id, day.ledger_date, schema, batches())
-    return FetchedDay(topic, day, path, rows, read.is_open, read.pages, read.bytes_fetched, read.currency,
-                      balances[0] if balances else None, read.closing_balance, dict(amounts),
-                      read.unknown_entry_types)
-
-
-@dataclass
-class BatchOutcome:
-    """What one warehouse batch stored: the ledger-days, their summaries, and the checks' findings."""
-
-    fetched: list[FetchedDay]
-    summaries: dict[str, pa.Table]  # rows of the batch's ledger-days that passed the blocking checks
-    failures: dict[DataCheck, list[Failure]]
-    summary_paths: dict[str, dict[tuple[str, str], Path]]
-    summarized: list[tuple[str, str]]  # the ledger-days whose summaries were computed (a payout or not)
-
-
-def check_and_summarize(connection: duckdb.DuckDBPyConnection, data: DataDir, keys: list[tuple[str, str]],
-                        with_summaries: bool, fetched: list[FetchedDay]) -> BatchOutcome:
-    """Runs the raw checks on ``keys``; ledger-days failing a blocking one get no summaries."""
-    failures = run_checks(connection, keys, raw_checks())
-    blocked = {(f[0], f[1]) for check, found in failures.items() if check.blocking for f in found}
-    clean = [k for k in keys if k not in blocked]
-    if not with_summaries or not clean:
-        return BatchOutcome(fetched, {}, failures, {}, [])
-    summaries = summarize(connection, clean)
-    failures.update(run_checks(connection, clean, SUMMARY_CHECKS))
-    paths = {table: write_summary_files(data.lake, table, rows) for table, rows in summaries.items()}
-    return BatchOutcome(fetched, summaries, failures, paths, clean)
+    return FetchedDay(topic, day, pa.Table.from_batches(batches, schema=schema), read.is_open)
 
 
 def prepare_warehouse(connection: duckdb.DuckDBPyConnection, data: DataDir, include_gdpr: bool) -> None:
@@ -146,59 +129,157 @@ def prepare_warehouse(connection: duckdb.DuckDBPyConnection, data: DataDir, incl
         create_file_view(connection, "ledgers", str(data.ledger_catalog))
 
 
-def write_to_warehouse(data: DataDir, fetched: list[FetchedDay], options: IngestOptions,
-                       say: Callable[[str], None]) -> BatchOutcome:
-    with open_for_write(data.warehouse, say=say) as connection:
-        prepare_warehouse(connection, data, options.include_gdpr)
-        crash_point("after-parquet")
-        for topic, table in TABLE_OF_TOPIC.items():
-            slices = [(f.day.ledger_id, f.day.ledger_date, f.path) for f in fetched if f.topic == topic]
-            if slices:
-                replace_slices(connection, table, slices, before_commit=lambda: crash_point("inside-duckdb"))
-        record_status(connection, [(f.day.ledger_id, f.day.ledger_date, f.topic, f.is_open, f.rows,
-                                    options.fetched_at, options.source) for f in fetched])
-        keys = sorted({(f.day.ledger_id, f.day.ledger_date) for f in fetched})
-        return check_and_summarize(connection, data, keys, options.with_summaries, fetched)
+class DateBatch:
+    """Ready dates waiting to be written together: their fetched and failed ledger-days."""
+
+    def __init__(self) -> None:
+        self.plans: list[DatePlan] = []
+        self.fetched: list[FetchedDay] = []
+        self.failed: list[FailedDay] = []
+
+    @property
+    def ledger_days(self) -> int:
+        return sum(len(plan.fetch) for plan in self.plans)
+
+    def outcomes(self) -> tuple[list[DateOutcome], list[FetchedDay]]:
+        """Each date's outcome, and the fetched rows of the ledger-days to store (both topics came in)."""
+        failed: dict[LedgerDay, list[FailedDay]] = defaultdict(list)
+        for failure in self.failed:
+            failed[failure.day].append(failure)
+        storing = [f for f in self.fetched if f.day not in failed]
+        open_days = {f.day for f in storing if f.is_open}
+        outcomes = []
+        for plan in self.plans:
+            outcome = DateOutcome(plan.ledger_date, skipped_closed=list(plan.skipped_closed),
+                                  not_begun=list(plan.not_begun))
+            for ledger_id in plan.fetch:
+                day = LedgerDay(plan.ledger_date, ledger_id)
+                if day in failed:
+                    outcome.failed[ledger_id] = "; ".join(f"{f.topic}: {f.error}" for f in failed[day])
+                    outcome.transient |= any(f.transient for f in failed[day])
+                elif day in open_days:
+                    outcome.stored_open.append(ledger_id)
+                else:
+                    outcome.stored_closed.append(ledger_id)
+            outcomes.append(outcome)
+        return outcomes, storing
+
+
+def write_batch(data: DataDir, batch: DateBatch, options: IngestOptions,
+                say: Callable[[str], None]) -> BatchOutcome:
+    """Lake, then warehouse (checks and summaries in the same connection), then the status file."""
+    outcomes, storing = batch.outcomes()
+    lake = ParquetLake(data.lake)
+    by_topic_date: dict[tuple[str, str], list[FetchedDay]] = defaultdict(list)
+    for fetched in storing:
+        by_topic_date[(fetched.topic, fetched.day.ledger_date)].append(fetched)
+    for (topic, ledger_date), days in sorted(by_topic_date.items(), key=lambda item: item[0]):
+        lake.replace_ledgers(topic, ledger_date, [f.day.ledger_id for f in days],
+                             pa.concat_tables([f.rows for f in days]), LEDGER_SORT_KEYS)
+    keys = sorted({f.day.key for f in storing})
+    failures: dict[DataCheck, list[Failure]] = {}
+    summarized: set[str] = set()
+    if storing:
+        with open_for_write(data.warehouse, say=say) as connection:
+            prepare_warehouse(connection, data, options.include_gdpr)
+            crash_point("after-parquet", options.crash_at)
+            for topic, table in TABLE_OF_TOPIC.items():
+                days = [f for f in storing if f.topic == topic]
+                if days:
+                    replace_slices(connection, table, [f.day.key for f in days],
+                                   pa.concat_tables([f.rows for f in days]),
+                                   before_commit=lambda: crash_point("inside-duckdb", options.crash_at))
+            record_status(connection, [(f.day.ledger_id, f.day.ledger_date, f.topic, f.is_open, f.rows.num_rows,
+                                        options.fetched_at, options.source) for f in storing])
+            failures, summarized = check_and_summarize(connection, lake, keys, options.with_summaries)
+    data.status.record_stored([(f.day, f.topic, f.is_open, f.rows.num_rows) for f in storing], options.fetched_at)
+    data.status.record_failed([(f.day, f.topic, f.error) for f in batch.failed])
+    return BatchOutcome(outcomes, failures, summarized)
+
+
+def check_and_summarize(connection: duckdb.DuckDBPyConnection, lake: ParquetLake, keys: list[tuple[str, str]],
+                        with_summaries: bool) -> tuple[dict[DataCheck, list[Failure]], set[str]]:
+    """Runs the raw checks on ``keys``; ledger-days failing a blocking one get no summaries. The summaries of
+    the rest (and of their stored neighbours) are replaced in the warehouse and in the lake."""
+    failures = run_checks(connection, keys, raw_checks())
+    blocked = {(f[0], f[1]) for check, found in failures.items() if check.blocking for f in found}
+    clean = [k for k in keys if k not in blocked]
+    if not with_summaries or not clean:
+        return failures, set()
+    summaries, recomputed = summarize(connection, clean)
+    failures.update(run_checks(connection, clean, SUMMARY_CHECKS))
+    ledgers_of_date: dict[str, list[str]] = defaultdict(list)
+    for ledger_id, ledger_date in recomputed:
+        ledgers_of_date[ledger_date].append(ledger_id)
+    for table, rows in summaries.items():
+        dates = rows.column("ledger_date").cast(pa.string())
+        for ledger_date, ledger_ids in sorted(ledgers_of_date.items()):
+            lake.replace_ledgers(table, ledger_date, ledger_ids, rows.filter(pa.compute.equal(dates, ledger_date)),
+                                 SUMMARY_SORT_KEYS[table])
+    return failures, set(ledgers_of_date)
 
 
 def summarize_stored(data: DataDir, keys: list[tuple[str, str]], say: Callable[[str], None]) -> BatchOutcome:
     """Recomputes checks and summaries of ledger-days already in the warehouse, fetching nothing."""
     with open_for_write(data.warehouse, say=say) as connection:
         prepare_warehouse(connection, data, include_gdpr=False)
-        return check_and_summarize(connection, data, keys, with_summaries=True, fetched=[])
+        failures, summarized = check_and_summarize(connection, ParquetLake(data.lake), keys, with_summaries=True)
+    return BatchOutcome([], failures, summarized)
 
 
-def ingest(client: ReportApiClient, data: DataDir, topics: Iterable[str], days: Iterable[LedgerDay],
-           options: IngestOptions, say: Callable[[str], None]) -> Iterator[BatchOutcome | FailedDay]:
-    """Fetches every (topic, day) over a bounded pool. Yields each ledger-day that failed as it fails,
-    and each warehouse batch once stored, so that the caller reports them as they happen."""
+def ingest(client: ReportApiClient, data: DataDir, plans: Iterable[DatePlan], options: IngestOptions,
+           say: Callable[[str], None]) -> Iterator[BatchOutcome]:
+    """Fetches every planned ledger-day over a bounded pool, date by date, and yields each batch of dates once
+    stored, so that the caller reports them as they land."""
     data.claim(options.source)
-    lake = ParquetLake(data.lake)
-    jobs = [(topic, day) for day in days for topic in topics]
-    pending: list[FetchedDay] = []
+    plans = sorted(plans, key=lambda plan: plan.ledger_date)
+    jobs = iter([(plan.ledger_date, ledger_id, topic) for plan in plans for ledger_id in plan.fetch
+                 for topic in options.topics])
+    remaining = {plan.ledger_date: len(plan.fetch) * len(options.topics) for plan in plans}
+    plan_of = {plan.ledger_date: plan for plan in plans}
+    done: dict[str, list[FetchedDay | FailedDay]] = defaultdict(list)
+    batch = DateBatch()
+
+    def date_ready(ledger_date: str) -> Iterator[BatchOutcome]:
+        nonlocal batch
+        batch.plans.append(plan_of[ledger_date])
+        for result in done.pop(ledger_date, []):
+            (batch.failed if isinstance(result, FailedDay) else batch.fetched).append(result)
+        if batch.ledger_days >= options.warehouse_batch:
+            yield write_batch(data, batch, options, say)
+            batch = DateBatch()
+            crash_point("after-first-batch", options.crash_at)
+
     with ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="fetch") as pool:
-        queue = iter(jobs)
-        running: dict[Future[FetchedDay], tuple[str, LedgerDay]] = {}
+        running: dict[Future[FetchedDay], tuple[str, str, str]] = {}
 
         def submit_next() -> None:
-            job = next(queue, None)
+            job = next(jobs, None)
             if job is not None:
-                running[pool.submit(fetch_to_lake, client, lake, job[0], job[1], options)] = job
+                day = LedgerDay(job[0], job[1])
+                running[pool.submit(fetch_day, client, job[2], day, options)] = job
 
+        for plan in plans:  # dates with nothing to fetch are ready at once
+            if not remaining[plan.ledger_date]:
+                yield from date_ready(plan.ledger_date)
         for _ in range(options.workers * 2):  # a bounded window: memory does not grow with the backfill
             submit_next()
         while running:
-            done, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in done:
-                topic, day = running.pop(future)
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                ledger_date, ledger_id, topic = running.pop(future)
                 try:
-                    pending.append(future.result())
+                    done[ledger_date].append(future.result())
                 except Exception as exc:  # one ledger-day's failure must not stop the others
-                    yield FailedDay(topic, day, str(exc), isinstance(exc, ApiUnavailableError))
+                    done[ledger_date].append(FailedDay(topic, LedgerDay(ledger_date, ledger_id), str(exc),
+                                                       isinstance(exc, ApiUnavailableError)))
                 submit_next()
-            if len(pending) >= options.warehouse_batch:
-                yield write_to_warehouse(data, pending, options, say)
-                pending = []
-                crash_point("after-first-batch")
-    if pending:
-        yield write_to_warehouse(data, pending, options, say)
+                remaining[ledger_date] -= 1
+                if not remaining[ledger_date]:
+                    yield from date_ready(ledger_date)
+    if batch.plans:
+        yield write_batch(data, batch, options, say)
+
+
+def stored_paths(data: DataDir, dataset: str, ledger_date: str) -> Path:
+    return ParquetLake(data.lake).date_path(dataset, ledger_date)

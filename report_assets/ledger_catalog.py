@@ -9,21 +9,19 @@ withdrawn keeps its row, marked unlisted, as its data is kept.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
 from report_assets.report_api.client import Ledger
+from report_assets.settings import ENV_LEDGER_IDS, load_settings
 from report_assets.storage.lake import write_atomically
 from report_assets.storage.schema import Column
 
-ENV_LEDGER_TIMEZONES = "REPORT_ASSETS_LEDGER_TIMEZONES"  # e.g. "517734=Europe/Helsinki,405512=Europe/Copenhagen"
 COUNTRY_TIMEZONES = {"NO": "Europe/Oslo", "DK": "Europe/Copenhagen", "FI": "Europe/Helsinki"}
 CURRENCY_COUNTRIES = {"NOK": "NO", "DKK": "DK", "EUR": "FI"}
 
@@ -57,16 +55,7 @@ class CatalogUpdate:
 
 
 def configured_timezones() -> dict[str, str]:
-    pairs = [p.split("=", 1) for p in os.environ.get(ENV_LEDGER_TIMEZONES, "").split(",") if p.strip()]
-    if any(len(pair) != 2 for pair in pairs):
-        raise ValueError(f"{ENV_LEDGER_TIMEZONES} must look like '302321=Europe/Oslo,517734=Europe/Helsinki'")
-    configured = {ledger_id.strip(): zone.strip() for ledger_id, zone in pairs}
-    for ledger_id, zone in configured.items():
-        try:
-            ZoneInfo(zone)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"{ENV_LEDGER_TIMEZONES}: {zone!r} (ledger {ledger_id}) is not a time zone") from None
-    return configured
+    return load_settings().ledger_timezones
 
 
 def country_of(scheme: object, separator: str, index: int) -> str | None:
@@ -162,3 +151,35 @@ def timezones_of(path: Path, ledger_ids: list[str], default_timezone: str) -> di
     """Each ledger's time zone: the catalog's, or the configured or default one before discovery has run."""
     catalog, configured = read_catalog(path), configured_timezones()
     return {i: catalog[i]["timezone"] if i in catalog else configured.get(i, default_timezone) for i in ledger_ids}
+
+
+def tracked_ledgers(catalog: dict[str, dict[str, Any]], allowed: frozenset[str] | None) -> dict[str, str]:
+    """The ledgers runs fetch, with their time zones: listed now (access granted) and, when an allow-list
+    is set, on it."""
+    return {i: r["timezone"] for i, r in sorted(catalog.items())
+            if r["listed"] and (allowed is None or i in allowed)}
+
+
+class TrackingError(ValueError):
+    """A ledger asked for (by the allow-list or a run's config) that the keys cannot read."""
+
+
+def refresh_catalog(listed: list[Ledger], path: Path, default_timezone: str, now: datetime) -> CatalogUpdate:
+    """Records a fresh look at the ledger list in the catalog: new ledgers added, withdrawn ones kept."""
+    update = update_catalog(read_catalog(path), listed, [], now, default_timezone)
+    write_catalog(path, update.records)
+    return update
+
+
+def ledgers_for_run(catalog: dict[str, dict[str, Any]], allowed: frozenset[str] | None,
+                    narrowed_to: list[str]) -> dict[str, str]:
+    """The tracked ledgers a run covers (all, or those its config names), with their time zones. Naming a
+    ledger the keys cannot read is an error that lists the ones they can."""
+    tracked = tracked_ledgers(catalog, allowed)
+    wanted = set(narrowed_to) | (set(allowed) if allowed is not None else set())
+    unknown = sorted(wanted - {i for i, r in catalog.items() if r["listed"]})
+    if unknown:
+        readable = ", ".join(i for i, r in sorted(catalog.items()) if r["listed"]) or "none"
+        raise TrackingError(f"Ledger(s) {', '.join(unknown)} cannot be read with these keys (not in the ledger "
+                            f"list); they can read: {readable}. Fix {ENV_LEDGER_IDS} or the run's ledger_ids.")
+    return {i: zone for i, zone in tracked.items() if not narrowed_to or i in narrowed_to}

@@ -1,121 +1,150 @@
 """The main job: ``python -m report_assets.main_job`` (``make main``).
 
-Registers the ledgers the keys may read (the simulator's, with no keys set), materializes the last
-14 ledger dates of each in one run, as a single-run backfill from the UI would, then says where the
-data is and how to open the UI.
+Reads the ledger list (the simulator's, with no keys set) into the ledger catalog, materializes the
+last ledger dates of every tracked ledger in one run, as a single-run backfill from the UI would, with
+a progress line per batch, then says what landed, where the data is, and how to open the UI.
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import sys
+import tempfile
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 import duckdb
+from dagster._core.instance.ref import InstanceRef
 
-from report_assets.assets.ledgers import ledger_entries
-from report_assets.assets.partitions import LEDGER_PARTITIONS_NAME, ledger_dates
-from report_assets.automation.discovery import (
-    catalog_materialization,
-    describe,
-    discover_ledgers,
-    new_ledger_partitions,
-)
-from report_assets.data_dir import PROJECT_ROOT, DataDir
-from report_assets.ingestion import TABLE_OF_TOPIC
-from report_assets.local_instance import open_local_instance
+from report_assets.data_dir import DataDir
+from report_assets.report_api.errors import ConfigurationError
+from report_assets.settings import PROJECT_ROOT, SettingError, load_settings
 from report_assets.storage.lake import ParquetLake
+from report_assets.storage.schema import TABLE_OF_TOPIC
 from report_assets.storage.summaries import SUMMARY_TABLES
 from report_assets.storage.warehouse import write_lake_views
 
 
-def last_ledger_dates(days: int, today: date | None = None) -> list[str]:
-    today = today or datetime.now(ZoneInfo(ledger_dates.timezone)).date()
+def open_local_instance() -> dg.DagsterInstance:
+    """The instance a dagster command here uses: DAGSTER_HOME's, or the storage dagster.yaml names."""
+    if os.environ.get("DAGSTER_HOME"):
+        return dg.DagsterInstance.get()
+    if not (Path.cwd() / "dagster.yaml").exists():
+        return dg.DagsterInstance.ephemeral()
+    # As the dagster CLI does without DAGSTER_HOME: a scratch home, with the storage dagster.yaml names.
+    return dg.DagsterInstance.from_ref(InstanceRef.from_dir(tempfile.mkdtemp(), config_dir=os.getcwd()))
+
+
+def last_ledger_dates(days: int, timezone: str, today: date | None = None) -> list[str]:
+    today = today or datetime.now(ZoneInfo(timezone)).date()
     return [(today - timedelta(days=n)).isoformat() for n in range(days - 1, -1, -1)]
 
 
-def run(days: int) -> None:
+def run(days: int, ledger_ids: list[str], refetch: bool) -> None:
     os.chdir(PROJECT_ROOT)  # dagster.yaml here keeps the instance under data/dagster_home
     from report_assets.definitions import defs
+    from report_assets.defs.automation.discovery import catalog_materialization, describe, discover_ledgers
+    from report_assets.defs.ledgers.assets import ledger_entries
+    from report_assets.defs.partitions import ledger_dates
 
     resources = defs.resources
     report_api, data_dir = resources["report_api"], resources["data_dir"]
     data = data_dir.data_dir()
-    instance = open_local_instance() or dg.DagsterInstance.ephemeral()
-    with instance:
-        known = list(instance.get_dynamic_partitions(LEDGER_PARTITIONS_NAME))
-        update = discover_ledgers(report_api, data, known)  # as the discovery sensor does
-        instance.add_dynamic_partitions(LEDGER_PARTITIONS_NAME, new_ledger_partitions(update, known))
+    with open_local_instance() as instance:
+        update = discover_ledgers(report_api, data)  # as the discovery sensor does
         if update.changed:
             instance.report_runless_asset_event(catalog_materialization(update, data))
-        ledgers = [r["ledger_id"] for r in update.records if r["listed"]]
-        print("Ledgers: " + "; ".join(describe(r) for r in update.records if r["listed"]), flush=True)
-        dates = last_ledger_dates(days)
-        print(f"Fetching {len(ledgers)} ledgers x {len(dates)} ledger dates ({dates[0]} .. {dates[-1]}) from the "
-              f"{report_api.source} into {data.root}", flush=True)
+        listed = [r for r in update.records if r["listed"]]
+        print(f"Ledgers these keys can read ({len(listed)}): " + "; ".join(describe(r) for r in listed[:10])
+              + (" ..." if len(listed) > 10 else ""), flush=True)
+        dates = last_ledger_dates(days, ledger_dates.timezone)
+        print(f"Materializing {len(dates)} ledger dates ({dates[0]} .. {dates[-1]}) from the {report_api.source} "
+              f"into {data.root}; ledger-days already stored closed are not fetched again.", flush=True)
+        config = {"ledger_ids": ledger_ids, "refetch": refetch}
         result = dg.materialize(
-            [ledger_entries],
-            instance=instance,
-            resources=resources,
-            tags={"dagster/asset_partition_range_start": f"{dates[0]}|{ledgers[0]}",
-                  "dagster/asset_partition_range_end": f"{dates[-1]}|{ledgers[-1]}"},
+            [ledger_entries], instance=instance, resources=resources,
+            tags={"dagster/asset_partition_range_start": dates[0], "dagster/asset_partition_range_end": dates[-1]},
+            run_config={"ops": {"ledger_entries": {"config": config}},
+                        "loggers": {"console": {"config": {"log_level": "INFO"}}}},
             raise_on_error=False,
         )
         run_id = result.run_id
-    lake = ParquetLake(data.lake)
-    datasets = {table: topic for topic, table in TABLE_OF_TOPIC.items()} | {t: t for t in SUMMARY_TABLES}
-    globs = {table: lake.glob(dataset) for table, dataset in datasets.items()}
-    write_lake_views(data.lake_views, globs | {"ledgers": str(data.ledger_catalog)})
+    refresh_lake_views(data)
     print_summary(data, result.success, run_id)
     if not result.success:
         raise SystemExit(1)
 
-
-SUMMARY_PREVIEW = {
-    "daily_fee_summary": "ledger_id, ledger_date, currency, captured_amount, capture_fees, service_fees, "
-                         "round(effective_fee_rate, 4) AS fee_rate, fees_retained, fees_invoiced, is_final",
-    "daily_payout_summary": "ledger_id, ledger_date, opening_balance, captured_amount, refunded_amount, "
-                            "fees_retained, payout_amount, payout_number, unpaid_balance_carried, is_final",
-    "payouts": "ledger_id, payout_number, covers_from, covers_to, amount, captured_amount, refunded_amount, "
-               "fees_retained, capture_fees_matched, is_final",
-}
+MAJOR = "round({column} / 100.0, 2)"  # NOK, DKK and EUR all have two minor digits
+LEDGER_OVERVIEW = """
+SELECT f.ledger_id, any_value(f.currency) AS currency, count(DISTINCT f.ledger_date) AS ledger_dates,
+    count(*) AS entries, {captured} AS captured, {paid} AS scheduled_for_payout,
+    count(DISTINCT f.ledger_date) FILTER (WHERE f.is_open) AS open_dates
+FROM funds_ledger f GROUP BY f.ledger_id ORDER BY f.ledger_id LIMIT 20
+""".format(captured=MAJOR.format(column="sum(amount) FILTER (WHERE entry_type = 'capture')"),
+           paid=MAJOR.format(column="-sum(amount) FILTER (WHERE entry_type LIKE '%payout%' AND amount < 0)"))
+PAYOUTS_PREVIEW = """
+SELECT ledger_id, currency, payout_number, covers_from, covers_to, {amount} AS amount, {captured} AS captured,
+    {fees} AS capture_fees, is_final
+FROM payouts ORDER BY ledger_date DESC, ledger_id LIMIT 6
+""".format(amount=MAJOR.format(column="amount"), captured=MAJOR.format(column="captured_amount"),
+           fees=MAJOR.format(column="capture_fees_matched"))
 
 
 def print_summary(data: DataDir, success: bool, run_id: str) -> None:
     print()
-    print(f"Run {run_id}: {'succeeded' if success else 'FAILED (see the run in the UI)'}")
+    print(f"Run {run_id}: {'succeeded' if success else 'FAILED: see above, or the run in the UI'}")
     if data.warehouse.exists():
         with duckdb.connect(str(data.warehouse), read_only=True) as connection:
-            for table in TABLE_OF_TOPIC.values():
-                print(f"\n{table}: rows per ledger (open = ledger dates still open when fetched)")
-                connection.sql(
-                    f"SELECT ledger_id, any_value(currency) AS currency, count(DISTINCT ledger_date) AS ledger_dates, "
-                    f"count(*) AS entries, sum(amount) AS net_amount_minor_units, "
-                    f"count(DISTINCT ledger_date) FILTER (WHERE is_open) AS open_dates "
-                    f"FROM {table} GROUP BY ledger_id ORDER BY ledger_id"
-                ).show()
-            for table, columns in SUMMARY_PREVIEW.items():
-                print(f"\n{table}: the last rows (amounts in minor units)")
-                connection.sql(f"SELECT {columns} FROM {table} ORDER BY ledger_date DESC, ledger_id LIMIT 6").show()
+            print("\nfunds_ledger per ledger (amounts in major units of the ledger's currency):")
+            connection.sql(LEDGER_OVERVIEW).show()
+            print("payouts, the latest (amounts in major units):")
+            connection.sql(PAYOUTS_PREVIEW).show()
     print(f"""Where the data is:
-  Parquet lake     {data.lake}/{{funds,fees}}/ledger_id=.../ledger_date=.../part-0.parquet
+  Parquet lake     {data.lake}/<table>/ledger_date=YYYY-MM-DD/part-0.parquet   (every ledger of a date in one file)
   DuckDB warehouse {data.warehouse}
                    (tables funds_ledger, fees_ledger, daily_fee_summary, daily_payout_summary, payouts;
                    view ledgers: each ledger's currency, time zone, owner, and whether access is granted)
-  Lake views       {data.lake_views}   (same tables as views over Parquet; holds no lock on the warehouse)
+  Lake views       {data.lake_views}   (the same tables as views over Parquet; no lock on the warehouse)
 
-Query it (no lock on the warehouse):
-  .venv/bin/python -c "import duckdb; duckdb.connect('{data.lake_views}').sql(
-    'SELECT entry_type, count(*), sum(amount) FROM funds_ledger GROUP BY 1').show()"
+Query it (read-only, never in a run's way):
+  .venv/bin/python -c "import duckdb; duckdb.connect('{data.lake_views}', read_only=True).sql(
+    'SELECT ledger_id, entry_type, count(*), sum(amount) / 100 FROM funds_ledger GROUP BY ALL ORDER BY ALL').show()"
 Open the UI: make ui   (runs `dagster dev` here), then browse http://127.0.0.1:3000 -> Assets""")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=int, default=14, help="how many ledger dates, ending today")
-    run(parser.parse_args().days)
+def refresh_lake_views(data: DataDir) -> None:
+    """The lake views database, rewritten; an analyst holding it open only means it is left as it was."""
+    lake = ParquetLake(data.lake)
+    datasets = {table: topic for topic, table in TABLE_OF_TOPIC.items()} | {t: t for t in SUMMARY_TABLES}
+    try:
+        write_lake_views(data.lake_views, {table: lake.glob(dataset) for table, dataset in datasets.items()}
+                         | {"ledgers": str(data.ledger_catalog)})
+    except duckdb.IOException:
+        print(f"(left {data.lake_views} as it was: a session has it open; its views find new files by themselves)")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(
+        prog="python -m report_assets.main_job",
+        description="Materialize the last ledger dates of every tracked ledger (the simulator's when no "
+                    "REPORT_API_* keys are set) into the Parquet lake and the DuckDB warehouse, in one run.")
+    parser.add_argument("--days", type=int, default=14, help="how many ledger dates, ending today (default 14)")
+    parser.add_argument("--ledger", action="append", default=[], metavar="LEDGER_ID",
+                        help="only this ledger (repeatable); default: every tracked ledger")
+    parser.add_argument("--refetch", action="store_true",
+                        help="fetch ledger-days already stored closed again (default: only what is missing or open)")
+    args = parser.parse_args(argv)
+    if not 1 <= args.days <= 3660:
+        parser.error(f"--days {args.days}: expected a whole number from 1 to 3660")
+    try:
+        load_settings()
+        run(args.days, args.ledger, args.refetch)
+    except (SettingError, ConfigurationError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -1,14 +1,20 @@
-"""The Parquet lake: one file per ledger-day, hive layout, replaced atomically.
+"""The Parquet lake: one file per dataset and ledger date, holding every ledger of that date.
 
-A ledger-day is streamed page by page into a temporary file in its own directory, which is then
-renamed over the previous version: a crash at any point leaves the previous file whole.
+``data/lake/funds/ledger_date=2026-01-31/part-0.parquet`` is sorted by ledger (then position), so the
+file count grows with dates, not ledgers, and a reader filtering one ledger skips the other row groups.
+Replacing some ledgers of a date rewrites the date's file: the other ledgers' rows are carried over,
+the whole is written to a temporary file and renamed over the old one, so a crash at any point leaves
+the previous file whole. Two runs touching the same date are serialized by a lock on the date, so
+neither loses the other's rows.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
 from functools import cache
@@ -16,11 +22,13 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from report_assets.storage.schema import entry_columns, ledger_columns
 
 FILE_NAME = "part-0.parquet"
+ROW_GROUP_ROWS = 128 * 1024  # sorted by ledger, so row-group statistics let a one-ledger reader skip
 
 
 @dataclass(frozen=True)
@@ -69,21 +77,47 @@ class ParquetLake:
     def __init__(self, root: Path) -> None:
         self.root = root
 
-    def day_path(self, topic: str, ledger_id: str, ledger_date: str) -> Path:
-        return self.root / topic / f"ledger_id={ledger_id}" / f"ledger_date={ledger_date}" / FILE_NAME
+    def date_path(self, dataset: str, ledger_date: str) -> Path:
+        return self.root / dataset / f"ledger_date={ledger_date}" / FILE_NAME
 
-    def glob(self, topic: str) -> str:
-        return str(self.root / topic / "ledger_id=*" / "ledger_date=*" / FILE_NAME)
-
-    def write_day(self, topic: str, ledger_id: str, ledger_date: str, schema: pa.Schema,
-                  batches: Iterable[pa.RecordBatch]) -> tuple[Path, int]:
-        """Streams ``batches`` into the ledger-day's file, replacing it atomically; returns (path, rows)."""
-        final = self.day_path(topic, ledger_id, ledger_date)
-        return final, write_atomically(final, schema, batches)
+    def glob(self, dataset: str) -> str:
+        return str(self.root / dataset / "ledger_date=*" / FILE_NAME)
 
     def table_path(self, name: str) -> Path:
         """A small dataset kept whole in one file, such as the ledger catalog."""
         return self.root / name / FILE_NAME
+
+    def read_date(self, dataset: str, ledger_date: str, columns: list[str] | None = None) -> pa.Table | None:
+        path = self.date_path(dataset, ledger_date)
+        return pq.read_table(path, columns=columns) if path.exists() else None
+
+    def replace_ledgers(self, dataset: str, ledger_date: str, ledger_ids: Iterable[str], rows: pa.Table,
+                        sort_keys: tuple[str, ...]) -> Path:
+        """The date's file with the rows of ``ledger_ids`` replaced by ``rows`` (which may hold none of some
+        of them: their old rows go), every other ledger's rows kept."""
+        final = self.date_path(dataset, ledger_date)
+        with date_lock(self.root / ".locks" / f"{dataset}-{ledger_date}.lock"):
+            replaced = pa.array(sorted(set(ledger_ids)), pa.string())
+            parts = [rows]
+            if final.exists():
+                old = pq.read_table(final)
+                parts.insert(0, old.filter(pc.invert(pc.is_in(old.column("ledger_id"), value_set=replaced))))
+            merged = pa.concat_tables(parts, promote_options="permissive").combine_chunks()
+            merged = merged.take(pc.sort_indices(merged, [(key, "ascending") for key in sort_keys]))
+            write_atomically(final, merged.schema, merged.to_batches(max_chunksize=ROW_GROUP_ROWS))
+        return final
+
+
+@contextmanager
+def date_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock on one date of a dataset, held while its file is read, merged and replaced."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def write_atomically(final: Path, schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> int:
@@ -94,7 +128,7 @@ def write_atomically(final: Path, schema: pa.Schema, batches: Iterable[pa.Record
     try:
         with pq.ParquetWriter(temporary, schema, compression="zstd") as writer:
             for batch in batches:
-                writer.write_batch(batch)
+                writer.write_batch(batch, row_group_size=ROW_GROUP_ROWS)
                 rows += batch.num_rows
         with open(temporary, "rb") as written:
             os.fsync(written.fileno())

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import dagster as dg
 import pyarrow as pa
 
 from report_assets.report_api.entry_schema import ENTRY_FIELDS
@@ -80,15 +79,3 @@ def arrow_schema(include_gdpr: bool) -> pa.Schema:
 
 def column_definitions_sql(columns: tuple[Column, ...]) -> str:
     return ",\n    ".join(f"{c.name} {c.duckdb_type}{'' if c.nullable else ' NOT NULL'}" for c in columns)
-
-
-def dagster_table_schema(include_gdpr: bool) -> dg.TableSchema:
-    return table_schema_of(ledger_columns(include_gdpr))
-
-
-def table_schema_of(columns: tuple[Column, ...]) -> dg.TableSchema:
-    return dg.TableSchema(columns=[
-        dg.TableColumn(c.name, c.duckdb_type, description=c.description,
-                       constraints=dg.TableColumnConstraints(nullable=c.nullable))
-        for c in columns
-    ])

@@ -6,22 +6,22 @@ recomputed alone and a backfill batch is computed in one pass.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
 from report_assets.report_api.entry_schema import FEES_ENTRY_TYPES, FUNDS_ENTRY_TYPES, PAYOUT_ENTRY_TYPES
-from report_assets.storage.lake import ParquetLake
+from report_assets.settings import ENV_FRESHNESS_DAYS, load_settings
 from report_assets.storage.schema import TABLE_OF_TOPIC
 from report_assets.storage.sql_files import quote_literal, sql
 from report_assets.storage.summary_columns import COLUMNS
 from report_assets.storage.warehouse import registered, slice_keys, transaction
 
 SUMMARY_TABLES = ("daily_fee_summary", "daily_payout_summary", "payouts")
+SUMMARY_SORT_KEYS = {"daily_fee_summary": ("ledger_id",), "daily_payout_summary": ("ledger_id",),
+                     "payouts": ("ledger_id", "payout_number")}  # within one ledger date's file
 # Recomputed with a ledger-day: the day before (its captures' fees may land today) and the week after
 # (a payout there may cover today).
 DAYS_BEFORE, DAYS_AFTER = 1, 7
@@ -31,8 +31,6 @@ def sql_list(values: object) -> str:
     return ", ".join(quote_literal(v) for v in sorted(values))  # type: ignore[call-overload]
 
 
-ENV_FRESHNESS_DAYS = "REPORT_ASSETS_FRESHNESS_DAYS"
-DEFAULT_FRESHNESS_DAYS = 5
 FEE_LAG_DAYS = 7  # how many ledger dates after its capture a capture fee is looked for
 SQL_LISTS = {
     "known_funds_types": sql_list(FUNDS_ENTRY_TYPES),
@@ -51,8 +49,10 @@ def with_neighbours(connection: duckdb.DuckDBPyConnection, keys: list[tuple[str,
     for ledger_id, day in keys:
         d = date.fromisoformat(day)
         wanted.update((ledger_id, (d + timedelta(days=n)).isoformat()) for n in range(-DAYS_BEFORE, DAYS_AFTER + 1))
+    dates = sorted(day for _, day in wanted)
     stored = {(r[0], r[1].isoformat()) for r in connection.execute(
-        "SELECT DISTINCT ledger_id, ledger_date FROM ledger_day_status").fetchall()}
+        "SELECT DISTINCT ledger_id, ledger_date FROM ledger_day_status WHERE ledger_date BETWEEN $first AND $last",
+        {"first": dates[0], "last": dates[-1]}).fetchall()}
     return sorted(k for k in wanted if k in stored or k in asked)
 
 
@@ -74,23 +74,18 @@ def replace_summary(connection: duckdb.DuckDBPyConnection, table: str, rows: pa.
             connection.execute(sql("insert_summary_rows", table=table))
 
 
-def summarize(connection: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]]) -> dict[str, pa.Table]:
-    """Recomputes the summaries of ``keys`` (and their neighbours) and returns the rows of ``keys``."""
-    with registered(connection, "slice_keys", slice_keys(with_neighbours(connection, keys))):
+def summarize(connection: duckdb.DuckDBPyConnection,
+              keys: list[tuple[str, str]]) -> tuple[dict[str, pa.Table], list[tuple[str, str]]]:
+    """Recomputes the summaries of ``keys`` and of their stored neighbours; returns every recomputed row and
+    the ledger-days recomputed (a ledger-day without a payout has no payouts row, yet was recomputed)."""
+    recomputed = with_neighbours(connection, keys)
+    with registered(connection, "slice_keys", slice_keys(recomputed)):
         tables = {table: compute(connection, table) for table in SUMMARY_TABLES}
         for table, rows in tables.items():
             replace_summary(connection, table, rows)
             for column, text in COLUMNS[table].items():
                 connection.execute(f"COMMENT ON COLUMN {table}.{column} IS {quote_literal(text)}")
-    wanted = set(keys)
-    return {table: rows.filter(pa.array([key in wanted for key in row_keys(rows)], pa.bool_()))
-            for table, rows in tables.items()}
-
-
-def row_keys(rows: pa.Table) -> list[tuple[str, str]]:
-    """The ledger-day (ledger_id, ledger_date as text, as in every key here) of each summary row."""
-    return [(ledger_id, day.isoformat()) for ledger_id, day in zip(
-        rows.column("ledger_id").to_pylist(), rows.column("ledger_date").to_pylist(), strict=True)]
+    return tables, recomputed
 
 
 # -- checks --------------------------------------------------------------------------------------------
@@ -123,8 +118,7 @@ def raw_checks() -> list[DataCheck]:
         ]
     checks += [
         DataCheck("funds_ledger", "fresh_closed_dates", "fresh_closed_dates", False,
-                  f"each ledger has a closed ledger date in the last {ENV_FRESHNESS_DAYS} days (default "
-                  f"{DEFAULT_FRESHNESS_DAYS})"),
+                  f"each ledger has a closed ledger date in the last {ENV_FRESHNESS_DAYS} days (default 5)"),
         DataCheck("funds_ledger", "payout_last", "payout_last", True,
                   "payout-scheduled is the last entry of its day and leaves no negative balance"),
         DataCheck("funds_ledger", "fees_retained_mirror", "fees_retained_mirror", True,
@@ -144,7 +138,7 @@ def run_checks(connection: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]
                checks: list[DataCheck], today: date | None = None) -> dict[DataCheck, list[Failure]]:
     known = {"funds": SQL_LISTS["known_funds_types"], "fees": SQL_LISTS["known_fees_types"]}
     freshness = {"today": (today or date.today()).isoformat(),
-                 "freshness_days": str(int(os.environ.get(ENV_FRESHNESS_DAYS, DEFAULT_FRESHNESS_DAYS)))}
+                 "freshness_days": str(load_settings().freshness_days)}
     results: dict[DataCheck, list[Failure]] = {}
     with registered(connection, "slice_keys", slice_keys(keys)):
         for check in checks:
@@ -153,16 +147,3 @@ def run_checks(connection: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]
                        payout_types=SQL_LISTS["payout_types"], **freshness)
             results[check] = [(r[0], r[1].isoformat(), r[2]) for r in connection.execute(text).fetchall()]
     return results
-
-
-def write_summary_files(lake_root: Path, table: str, rows: pa.Table) -> dict[tuple[str, str], Path]:
-    """One Parquet file per ledger-day of each summary, like the raw data."""
-    lake = ParquetLake(lake_root)
-    rows_of_day: dict[tuple[str, str], list[int]] = {}
-    for index, key in enumerate(row_keys(rows)):
-        rows_of_day.setdefault(key, []).append(index)
-    paths = {}
-    for (ledger_id, day), indices in sorted(rows_of_day.items()):
-        part = rows.take(indices)
-        paths[(ledger_id, day)], _ = lake.write_day(table, ledger_id, day, part.schema, part.to_batches())
-    return paths

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import dagster as dg
-
 COMMON = {
     "ledger_id": "The ledger (settlement account).",
     "ledger_date": "The accounting day, in the ledger's time zone.",
@@ -65,7 +63,3 @@ COLUMNS: dict[str, dict[str, str]] = {
         "closing_balance": "Balance left on the ledger after the payout (zero, or a reserve).",
     },
 }
-
-
-def table_schema(table: str) -> dg.TableSchema:
-    return dg.TableSchema(columns=[dg.TableColumn(name, description=text) for name, text in COLUMNS[table].items()])

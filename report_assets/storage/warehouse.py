@@ -111,13 +111,14 @@ def transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
     connection.execute("COMMIT")
 
 
-def replace_slices(connection: duckdb.DuckDBPyConnection, table: str, slices: list[tuple[str, str, Path]],
-                   before_commit: Callable[[], None] | None = None) -> None:
-    """Replaces ledger-days (ledger_id, ledger_date, parquet file) with their files' rows, in one transaction:
-    each ledger-day is either wholly the old version or wholly the new one, never a mix or a duplicate."""
-    with registered(connection, "slice_keys", slice_keys([(s[0], s[1]) for s in slices])), transaction(connection):
+def replace_slices(connection: duckdb.DuckDBPyConnection, table: str, keys: list[tuple[str, str]],
+                   rows: pa.Table, before_commit: Callable[[], None] | None = None) -> None:
+    """Replaces ledger-days (ledger_id, ledger_date) with ``rows``, in one transaction: each ledger-day is
+    either wholly the old version or wholly the new one, never a mix or a duplicate."""
+    with registered(connection, "slice_keys", slice_keys(keys)), registered(connection, "slice_rows", rows), \
+            transaction(connection):
         connection.execute(sql("delete_slices", table=table))
-        connection.execute(sql("insert_slices", table=table), {"paths": [str(s[2]) for s in slices]})
+        connection.execute(sql("insert_slices", table=table))
         if before_commit is not None:
             before_commit()
 

@@ -1,1 +1,1 @@
-INSERT INTO {table} BY NAME SELECT * FROM read_parquet($paths);
+INSERT INTO {table} BY NAME SELECT * FROM slice_rows;

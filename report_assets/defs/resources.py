@@ -11,7 +11,7 @@ from urllib.parse import urlsplit
 import dagster as dg
 from pydantic import Field
 
-from report_assets.data_dir import DataDir, default_data_dir
+from report_assets.data_dir import DataDir
 from report_assets.report_api import ApiSettings, ReportApiClient, Secret, settings_from_env
 from report_assets.report_api.settings import (
     ENV_BASE_URL,
@@ -22,6 +22,7 @@ from report_assets.report_api.settings import (
     PRODUCTION_BASE_URL,
     is_loopback_host,
 )
+from report_assets.settings import load_settings
 from report_assets.simulator.server import SimulatorProcess
 from report_assets.simulator.world import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_SUBSCRIPTION_KEY
 
@@ -80,7 +81,7 @@ class ReportApiResource(dg.ConfigurableResource):
 class DataDirResource(dg.ConfigurableResource):
     """Where the Parquet lake, the warehouse and the lake views live."""
 
-    path: str = Field(default_factory=lambda: str(default_data_dir()))
+    path: str = Field(default_factory=lambda: str(load_settings().data_dir))
 
     def data_dir(self) -> DataDir:
         return DataDir(Path(self.path))
@@ -89,6 +90,7 @@ class DataDirResource(dg.ConfigurableResource):
 def report_api_from_env() -> ReportApiResource:
     """Production when credentials are set (read through EnvVar, so never stored in run config),
     the embedded simulator when none is, and a load error naming what is missing when some are."""
+    project = load_settings()  # raises SettingError naming a bad REPORT_ASSETS_* value
     settings = settings_from_env()  # raises ConfigurationError on partial credentials
     if settings is None:
         base_url = os.environ.get(ENV_BASE_URL)
@@ -100,7 +102,8 @@ def report_api_from_env() -> ReportApiResource:
                     f"{ENV_CLIENT_SECRET} and {ENV_SUBSCRIPTION_KEY} for production, or unset {ENV_BASE_URL} "
                     "to use the embedded simulator."
                 )
-        return ReportApiResource(source=SIMULATOR, base_url=base_url or None)
+        return ReportApiResource(source=SIMULATOR, base_url=base_url or None, include_gdpr_data=project.include_gdpr,
+                                 max_connections=project.max_connections)
     return ReportApiResource(
         source=PRODUCTION,
         base_url=settings.base_url,
@@ -109,4 +112,6 @@ def report_api_from_env() -> ReportApiResource:
         subscription_key=dg.EnvVar(ENV_SUBSCRIPTION_KEY) if settings.subscription_key else None,
         merchant_serial_number=dg.EnvVar(ENV_MSN) if settings.merchant_serial_number else None,
         token_flow=settings.flow,
+        include_gdpr_data=project.include_gdpr,
+        max_connections=project.max_connections,
     )

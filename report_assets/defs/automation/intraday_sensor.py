@@ -1,4 +1,4 @@
-"""The intraday sensor: today's entries from the feed of every ledger and topic, every few minutes.
+"""The intraday sensor: today's entries from the feed of every tracked ledger and topic, every few minutes.
 
 Off by default (turn it on in the UI): it writes to the warehouse from the daemon, so a tick that
 finds the warehouse busy skips rather than waits, and the next tick continues from the saved cursors.
@@ -6,10 +6,11 @@ finds the warehouse busy skips rather than waits, and the next tick continues fr
 
 import dagster as dg
 
-from report_assets.assets.partitions import LEDGER_PARTITIONS_NAME
+from report_assets.defs.resources import DataDirResource, ReportApiResource
 from report_assets.intraday import poll_feed
+from report_assets.ledger_catalog import read_catalog, tracked_ledgers
 from report_assets.report_api.entry_schema import TOPICS
-from report_assets.resources import DataDirResource, ReportApiResource
+from report_assets.settings import load_settings
 from report_assets.storage.warehouse import WarehouseLockedError, open_for_write
 
 
@@ -17,8 +18,8 @@ from report_assets.storage.warehouse import WarehouseLockedError, open_for_write
 def intraday_feed_sensor(context: dg.SensorEvaluationContext, report_api: ReportApiResource,
                          data_dir: DataDirResource) -> dg.SkipReason:
     """Polls the feed (the provider discourages more than once a minute) into ``intraday_entries``."""
-    ledgers = list(context.instance.get_dynamic_partitions(LEDGER_PARTITIONS_NAME))
     data = data_dir.data_dir()
+    ledgers = sorted(tracked_ledgers(read_catalog(data.ledger_catalog), load_settings().ledger_ids))
     data.claim(report_api.source)
     stored = {}
     try:

@@ -1,1 +1,0 @@
-"""The project's assets: raw ledgers now, summaries later."""

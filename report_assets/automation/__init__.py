@@ -1,1 +1,0 @@
-"""Sensors and schedules that keep the ledgers current without anyone clicking."""

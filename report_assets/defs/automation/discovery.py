@@ -1,0 +1,102 @@
+"""Ledger discovery: re-polls the ledger list into the catalog, and asks for the history of new ledgers."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+import dagster as dg
+
+from report_assets.data_dir import DataDir
+from report_assets.defs.columns import table_schema_of
+from report_assets.defs.partitions import ledger_dates
+from report_assets.defs.resources import DataDirResource, ReportApiResource
+from report_assets.ledger_catalog import CATALOG_COLUMNS, CatalogUpdate, refresh_catalog
+from report_assets.settings import load_settings
+
+LEDGER_CATALOG = dg.AssetKey("ledger_catalog")
+
+ledger_catalog = dg.AssetSpec(
+    LEDGER_CATALOG,
+    description="Every ledger the keys can read or could once: currency, time zone (with where it came from), "
+                "owner, payout account, sales units, and whether access is still granted. Kept by the ledger "
+                "discovery sensor and the runs; a view `ledgers` in the warehouse and the lake views.",
+    group_name="ledgers",
+    kinds={"parquet", "duckdb"},
+    metadata={"dagster/column_schema": table_schema_of(CATALOG_COLUMNS)},
+)
+
+refresh_ledgers_job = dg.define_asset_job(
+    "refresh_ledgers",
+    selection=dg.AssetSelection.assets("funds_ledger", "fees_ledger", "daily_fee_summary", "daily_payout_summary",
+                                       "payouts"),
+    partitions_def=ledger_dates,
+    description="Fetch the ledger-days of the selected dates that are not stored closed, for every tracked ledger "
+                "(or those the run config names), with their summaries and checks.",
+)
+
+
+def discover_ledgers(report_api: ReportApiResource, data: DataDir, now: datetime | None = None) -> CatalogUpdate:
+    """Reads the ledger list and records it in the catalog."""
+    with report_api.client() as client:
+        listed = client.list_ledgers()
+    data.claim(report_api.source)
+    return refresh_catalog(listed, data.ledger_catalog, ledger_dates.timezone, now or datetime.now(UTC))
+
+
+def describe(record: dict[str, Any]) -> str:
+    return (f"{record['ledger_id']} ({record['currency'] or 'currency not given'}, {record['timezone']} "
+            f"from {record['timezone_source'].replace('_', ' ')})")
+
+
+def catalog_materialization(update: CatalogUpdate, data: DataDir) -> dg.AssetMaterialization:
+    """What the UI shows of the catalog: a table of the ledgers (the first 500), and what changed."""
+    shown = ("ledger_id", "currency", "timezone", "timezone_source", "owner", "listed")
+    records = [dg.TableRecord({k: r[k] if r[k] is not None else "" for k in shown}) for r in update.records[:500]]
+    columns = [c for c in table_schema_of(CATALOG_COLUMNS).columns if c.name in shown]
+    return dg.AssetMaterialization(LEDGER_CATALOG, metadata={
+        "ledgers": dg.MetadataValue.table(records, schema=dg.TableSchema(columns=columns)),
+        "listed": sum(r["listed"] for r in update.records),
+        "new": ", ".join(update.new[:200]) or "none",
+        "withdrawn": ", ".join(update.withdrawn[:200]) or "none",
+        "path": dg.MetadataValue.path(str(data.ledger_catalog)),
+    })
+
+
+def history_requests(new_ledgers: list[str], batch: int, today: str) -> list[dg.RunRequest]:
+    """Runs over every date from the start date, restricted to the new ledgers, a bounded batch each: what is
+    stored of other ledgers is not read again."""
+    first = ledger_dates.get_first_partition_key()
+    requests = []
+    for start in range(0, len(new_ledgers), batch):
+        ids = new_ledgers[start:start + batch]
+        digest = hashlib.sha1(",".join(ids).encode()).hexdigest()[:12]
+        requests.append(dg.RunRequest(
+            run_key=f"history-{digest}",
+            tags={"dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": today,
+                  "report_assets/new_ledgers": str(len(ids))},
+            run_config={"ops": {"ledger_entries": {"config": {"ledger_ids": ids}}}},
+        ))
+    return requests
+
+
+@dg.sensor(minimum_interval_seconds=3600, default_status=dg.DefaultSensorStatus.RUNNING, job=refresh_ledgers_job)
+def ledger_discovery_sensor(context: dg.SensorEvaluationContext, report_api: ReportApiResource,
+                            data_dir: DataDirResource) -> dg.SensorResult:
+    """Re-polls GET /settlement/v1/ledgers: ledgers appear as merchants grant access, and get their history."""
+    data = data_dir.data_dir()
+    update = discover_ledgers(report_api, data)
+    by_id = {r["ledger_id"]: r for r in update.records}
+    for ledger_id in update.withdrawn:
+        context.log.warning(f"Ledger {ledger_id} is no longer listed for these keys: its stored data is kept, "
+                            "but it is not fetched until access is granted again.")
+    if update.new:
+        context.log.info("New ledgers: " + "; ".join(describe(by_id[i]) for i in update.new[:50]))
+    allowed = load_settings().ledger_ids
+    new = [i for i in update.new if allowed is None or i in allowed]
+    today = ledger_dates.get_last_partition_key() or ledger_dates.get_first_partition_key()
+    return dg.SensorResult(
+        run_requests=history_requests(new, load_settings().history_batch, today),
+        asset_events=[catalog_materialization(update, data)] if update.changed else [],
+    )

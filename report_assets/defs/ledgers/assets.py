@@ -1,0 +1,194 @@
+"""The ledgers, their summaries and checks: one asset step, one partition per ledger date.
+
+``funds_ledger`` and ``fees_ledger`` hold one row per entry; ``daily_fee_summary``,
+``daily_payout_summary`` and ``payouts`` are computed from them. Each date partition holds that date
+for every tracked ledger. One step does it all (for whatever subset is selected) over one pool of
+connections, so a backfill of a year is one run, and the summaries follow in the same run. By default
+a run fetches only what is not stored closed, so re-running a date, or the whole history, repairs.
+"""
+
+
+from collections.abc import Iterator
+from datetime import UTC, datetime
+
+import dagster as dg
+from pydantic import Field
+
+from report_assets.data_dir import DataDir, MixedSourcesError
+from report_assets.defs.columns import ledger_table_schema, summary_table_schema
+from report_assets.defs.ledgers.checks import CHECK_SPECS, STORED_CHECK, check_results, stored_check_result
+from report_assets.defs.ledgers.metadata import date_materializations
+from report_assets.defs.partitions import SETTINGS, ledger_dates
+from report_assets.defs.resources import SIMULATOR, DataDirResource, ReportApiResource
+from report_assets.ingestion import BatchOutcome, DateOutcome, IngestOptions, ingest, summarize_stored
+from report_assets.ledger_catalog import TrackingError, ledgers_for_run, read_catalog, refresh_catalog
+from report_assets.planning import DatePlan, plan_dates
+from report_assets.report_api import ReportApiClient
+from report_assets.report_api.errors import ApiUnavailableError, ReportApiError
+from report_assets.settings import SettingError, Settings, load_settings
+from report_assets.storage.lake import ParquetLake
+from report_assets.storage.schema import TABLE_OF_TOPIC
+from report_assets.storage.summaries import SUMMARY_TABLES, DataCheck, Failure
+from report_assets.storage.warehouse import WarehouseLockedError
+
+DESCRIPTIONS = {
+    "funds": "The funds ledger: what Vipps MobilePay owes the merchant. Captures, refunds, fees retained, "
+             "disputes, corrections and the scheduled payouts, one row per entry, amounts in minor units. "
+             "A partition is one ledger date of every tracked ledger.",
+    "fees": "The fees ledger: what the merchant owes Vipps MobilePay. Capture fees, service fees, credit notes, "
+            "and the retained or invoiced totals, one row per entry, amounts in minor units. "
+            "A partition is one ledger date of every tracked ledger.",
+}
+SUMMARY_DESCRIPTIONS = {
+    "daily_fee_summary": "What each ledger-day cost in fees: capture and service fees, corrections, credit notes, "
+                         "fees retained or invoiced, the day's captured amount and the effective fee rate.",
+    "daily_payout_summary": "Where each ledger-day's money went: captures, refunds, disputes, fees retained, "
+                            "corrections, top-ups, the payout scheduled and what stays unpaid.",
+    "payouts": "One row per payout, partitioned by the ledger date it was scheduled: the ledger dates it covers "
+               "and what it is made of, so a bank transfer can be explained line by line.",
+}
+
+
+def ledger_spec(topic: str) -> dg.AssetSpec:
+    table = TABLE_OF_TOPIC[topic]
+    return dg.AssetSpec(
+        key=table, description=DESCRIPTIONS[topic], partitions_def=ledger_dates, skippable=True,
+        group_name="ledgers", kinds={"parquet", "duckdb"},
+        metadata={"dagster/column_schema": ledger_table_schema(include_gdpr=False),
+                  "dagster/table_name": f"warehouse.main.{table}"},
+    )
+
+
+def summary_spec(table: str) -> dg.AssetSpec:
+    return dg.AssetSpec(
+        key=table, description=SUMMARY_DESCRIPTIONS[table], partitions_def=ledger_dates, skippable=True,
+        deps=["funds_ledger", "fees_ledger"], group_name="summaries", kinds={"parquet", "duckdb"},
+        metadata={"dagster/column_schema": summary_table_schema(table),
+                  "dagster/table_name": f"warehouse.main.{table}"},
+    )
+
+
+class LedgerRunConfig(dg.Config):
+    ledger_ids: list[str] = Field(
+        default_factory=list,
+        description="Only these ledgers (IDs of tracked ledgers), e.g. [\"302321\"] to re-run one ledger-day; "
+                    "empty: every tracked ledger.",
+    )
+    refetch: bool = Field(
+        default=False,
+        description="Fetch ledger-days already stored closed again too. By default a run fetches only what is "
+                    "missing, open or failed: closed ledger dates are immutable.",
+    )
+
+
+@dg.multi_asset(
+    name="ledger_entries",
+    specs=[ledger_spec("funds"), ledger_spec("fees"), *(summary_spec(t) for t in SUMMARY_TABLES)],
+    check_specs=CHECK_SPECS,
+    can_subset=True,
+    backfill_policy=dg.BackfillPolicy.single_run(),
+    # Transient trouble that outlasted the client's own retries, or a step process that died: try the step
+    # again later. It fetches only what is still missing, and every ledger-day is replaced whole.
+    retry_policy=dg.RetryPolicy(max_retries=SETTINGS.step_retries, delay=60, backoff=dg.Backoff.EXPONENTIAL,
+                                jitter=dg.Jitter.PLUS_MINUS) if SETTINGS.step_retries else None,
+    pool="report_assets_warehouse",
+)
+def ledger_entries(context: dg.AssetExecutionContext, config: LedgerRunConfig, report_api: ReportApiResource,
+                   data_dir: DataDirResource) -> Iterator[dg.AssetMaterialization | dg.AssetCheckResult]:
+    selected = {key.to_user_string() for key in context.selected_asset_keys}
+    topics = [t for t, table in TABLE_OF_TOPIC.items() if table in selected]
+    summaries = [t for t in SUMMARY_TABLES if t in selected]
+    dates = sorted(context.partition_keys)
+    data = data_dir.data_dir()
+    failures: dict[DataCheck, list[Failure]] = {}
+    outcomes: list[DateOutcome] = []
+    try:
+        settings = load_settings()
+        with report_api.client() as client:
+            timezones = run_ledgers(client, data, config, report_api.source, context.log)
+            plans = plan_dates(dates, timezones, data.status.states(dates[0], dates[-1]), datetime.now(UTC),
+                               config.refetch)
+            for batch in run_ledger_step(context, client, data, topics, summaries, plans, report_api, settings):
+                for check, found in batch.failures.items():
+                    failures.setdefault(check, []).extend(found)
+                for outcome in batch.dates:
+                    outcomes.append(outcome)
+                    yield from date_materializations(outcome, topics, summaries, ParquetLake(data.lake),
+                                                     report_api.source)
+                log_progress(context, batch, outcomes, len(plans))
+    except (ReportApiError, MixedSourcesError, WarehouseLockedError, SettingError, TrackingError) as exc:
+        # Only an API that stayed unavailable, or a warehouse that stayed locked, is worth a later retry.
+        raise dg.Failure(description=str(exc),
+                         allow_retries=isinstance(exc, ApiUnavailableError | WarehouseLockedError)) from exc
+    yield from check_results(context, failures, sum(len(o.stored_closed) + len(o.stored_open) for o in outcomes))
+    if dg.AssetCheckKey(dg.AssetKey("funds_ledger"), STORED_CHECK) in context.selected_asset_check_keys:
+        yield stored_check_result(context, data, outcomes)
+    raise_for_failures(outcomes, failures)
+
+
+def run_ledgers(client: ReportApiClient, data: DataDir, config: LedgerRunConfig, source: str,
+                log: dg.DagsterLogManager) -> dict[str, str]:
+    """The ledgers this run covers, with their time zones. With no catalog yet (a first run from the CLI), the
+    run reads the ledger list itself, as the discovery sensor would."""
+    data.claim(source)
+    catalog = read_catalog(data.ledger_catalog)
+    if not catalog:
+        log.info("No ledger catalog yet: reading the ledger list.")
+        refresh_catalog(client.list_ledgers(), data.ledger_catalog, ledger_dates.timezone, datetime.now(UTC))
+        catalog = read_catalog(data.ledger_catalog)
+    return ledgers_for_run(catalog, load_settings().ledger_ids, config.ledger_ids)
+
+
+def run_ledger_step(context: dg.AssetExecutionContext, client: ReportApiClient, data: DataDir, topics: list[str],
+                    summaries: list[str], plans: list[DatePlan], report_api: ReportApiResource,
+                    settings: Settings) -> Iterator[BatchOutcome]:
+    """Fetches the selected ledgers (then summarizes), or only recomputes the selected summaries."""
+    due = sum(len(p.fetch) for p in plans)
+    skipped = sum(len(p.skipped_closed) for p in plans)
+    if topics:
+        if report_api.source == SIMULATOR:
+            context.log.warning("No Report API credentials are set: fetching from the SIMULATOR, not production.")
+        context.log.info(f"{len(plans)} ledger date(s): fetching {due} ledger-day(s), skipping {skipped} already "
+                         f"stored closed, with {report_api.max_connections} connections from the {report_api.source}")
+        options = IngestOptions(source=report_api.source, topics=tuple(topics),
+                                include_gdpr=report_api.include_gdpr_data,
+                                workers=report_api.max_connections, with_summaries=bool(summaries),
+                                warehouse_batch=settings.warehouse_batch, crash_at=settings.crash_at)
+        yield from ingest(client, data, plans, options, context.log.warning)
+    elif summaries:
+        keys = [(i, p.ledger_date) for p in plans for i in [*p.fetch, *p.skipped_closed]]
+        batch = summarize_stored(data, keys, context.log.warning)
+        batch.dates = [DateOutcome(p.ledger_date) for p in plans]
+        yield batch
+
+
+def log_progress(context: dg.AssetExecutionContext, batch: BatchOutcome, outcomes: list[DateOutcome],
+                 total_dates: int) -> None:
+    if not batch.dates:
+        return
+    stored = sum(len(o.stored_closed) + len(o.stored_open) for o in batch.dates)
+    failed = sum(len(o.failed) for o in batch.dates)
+    context.log.info(f"{len(outcomes)}/{total_dates} dates done (up to {batch.dates[-1].ledger_date}): this batch "
+                     f"stored {stored} ledger-day(s), {failed} failed")
+
+
+def raise_for_failures(outcomes: list[DateOutcome], failures: dict[DataCheck, list[Failure]]) -> None:
+    """After everything else is stored and reported: a run with failed ledger-days, or wrong data, fails."""
+    failed = [(o.ledger_date, i, e) for o in outcomes for i, e in sorted(o.failed.items())]
+    wrong = sorted({f"{c.asset}.{c.name}" for c, found in failures.items() if c.blocking and found})
+    if not failed and not wrong:
+        return
+    blocked = sorted({f"{f[0]} on {f[1]}" for c, found in failures.items() if c.blocking for f in found})
+    lines = [f"- ledger {i} on {d}: {e}" for d, i, e in failed[:10]]
+    lines += [f"- {f[0]} on {f[1]}: {c.name}: {f[2]}" for c, found in failures.items() if c.blocking
+              for f in found][:10]
+    raise dg.Failure(
+        allow_retries=any(o.transient for o in outcomes),  # a bad page stays bad: retrying cannot help
+        description=(f"{len(failed)} ledger-day(s) failed and were not stored; every other one was. Re-run the same "
+                     "dates: the run fetches only what is missing. " if failed else "")
+        + (f"Checks found wrong data ({', '.join(wrong)}) in {len(blocked)} ledger-day(s) "
+           f"({', '.join(blocked[:5])}{', ...' if len(blocked) > 5 else ''}): those got no summaries; the data "
+           "is stored as the API served it, for a look. " if wrong else "")
+        + "First failures:\n" + "\n".join(lines),
+        metadata={"failed_ledger_days": dg.MetadataValue.json([f"{d}|{i}" for d, i, _ in failed])},
+    )

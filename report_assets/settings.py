@@ -1,0 +1,156 @@
+"""Every ``REPORT_ASSETS_*`` setting, read and validated in one place.
+
+A bad value is a user's mistake, not a transient fault: it stops the load (code location, CLI, main
+job) with one sentence naming the variable, the value and what is allowed, before anything is fetched
+or written, and it is never retried. The Report API's own ``REPORT_API_*`` keys are read by
+``report_api.settings``, which keeps their secrets masked.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+from typing import TypeVar
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+PROJECT_ROOT = Path(__file__).resolve().parents[1]
+
+ENV_DATA_DIR = "REPORT_ASSETS_DATA_DIR"
+ENV_START_DATE = "REPORT_ASSETS_START_DATE"
+ENV_TIMEZONE = "REPORT_ASSETS_TIMEZONE"
+ENV_LEDGER_IDS = "REPORT_ASSETS_LEDGER_IDS"
+ENV_LEDGER_TIMEZONES = "REPORT_ASSETS_LEDGER_TIMEZONES"
+ENV_INCLUDE_GDPR = "REPORT_ASSETS_INCLUDE_GDPR"
+ENV_MAX_CONNECTIONS = "REPORT_ASSETS_MAX_CONNECTIONS"
+ENV_WAREHOUSE_BATCH = "REPORT_ASSETS_WAREHOUSE_BATCH"
+ENV_STEP_RETRIES = "REPORT_ASSETS_STEP_RETRIES"
+ENV_LOOKBACK = "REPORT_ASSETS_SCHEDULE_LOOKBACK_DAYS"
+ENV_FRESHNESS_DAYS = "REPORT_ASSETS_FRESHNESS_DAYS"
+ENV_HISTORY_BATCH = "REPORT_ASSETS_HISTORY_BATCH"
+ENV_CRASH_AT = "REPORT_ASSETS_CRASH_AT"  # tests only: kill the process at a named point of a write
+
+CRASH_POINTS = ("after-parquet", "inside-duckdb", "after-first-batch")
+
+# What each setting means, for the README and for error messages: name -> (default, allowed values).
+DOCUMENTED: dict[str, tuple[str, str]] = {
+    ENV_DATA_DIR: ("./data", "a directory: the Parquet lake, the DuckDB warehouse and the ledger-day status"),
+    ENV_START_DATE: ("2024-01-01", "the first ledger date partition, YYYY-MM-DD, not in the future"),
+    ENV_TIMEZONE: ("Europe/Oslo", "the IANA time zone in which the date partitions run"),
+    ENV_LEDGER_IDS: ("(all the keys can read)", "a comma-separated list of ledger IDs to track, e.g. 302321,405512"),
+    ENV_LEDGER_TIMEZONES: ("(inferred)", "ledger=zone pairs, e.g. 517734=Europe/Helsinki,405512=Europe/Copenhagen"),
+    ENV_INCLUDE_GDPR: ("false", "true or false: fetch names, phone numbers and messages (personal data)"),
+    ENV_MAX_CONNECTIONS: ("8", "a whole number from 1 to 64: concurrent ledger-day reads"),
+    ENV_WAREHOUSE_BATCH: ("2000", "a whole number from 1 to 1000000: ledger-days per warehouse transaction"),
+    ENV_STEP_RETRIES: ("2", "a whole number from 0 to 10: retries of a step after transient trouble"),
+    ENV_LOOKBACK: ("7", "a whole number from 0 to 366: ledger dates the hourly schedule looks back"),
+    ENV_FRESHNESS_DAYS: ("5", "a whole number from 1 to 366: days without a closed date before a warning"),
+    ENV_HISTORY_BATCH: ("500", "a whole number from 1 to 100000: new ledgers per history run"),
+}
+
+
+class SettingError(ValueError):
+    """A setting with a value that cannot be used: the message names the variable and what is allowed."""
+
+    def __init__(self, name: str, value: str, allowed: str) -> None:
+        super().__init__(f"{name}={value!r} is not valid: expected {allowed}.")
+        self.name = name
+
+
+T = TypeVar("T")
+
+
+def parsed(env: Mapping[str, str], name: str, parse: Callable[[str], T], default: T) -> T:
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        return parse(raw)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise SettingError(name, raw, DOCUMENTED[name][1]) from None
+
+
+def whole_number(low: int, high: int) -> Callable[[str], int]:
+    def parse(raw: str) -> int:
+        value = int(raw)
+        if not low <= value <= high:
+            raise ValueError(raw)
+        return value
+    return parse
+
+
+def zone(raw: str) -> str:
+    if not raw or ("/" not in raw and raw != "UTC"):
+        raise ValueError(raw)
+    ZoneInfo(raw)
+    return raw
+
+
+def past_date(raw: str) -> str:
+    if date.fromisoformat(raw) > date.today() or len(raw) != 10:
+        raise ValueError(raw)
+    return raw
+
+
+def boolean(raw: str) -> bool:
+    lowered = raw.lower()
+    if lowered not in ("true", "false", "1", "0", "yes", "no"):
+        raise ValueError(raw)
+    return lowered in ("true", "1", "yes")
+
+
+def ledger_ids(raw: str) -> frozenset[str]:
+    ids = [part.strip() for part in raw.split(",") if part.strip()]
+    if not ids or not all(i.isdigit() for i in ids):
+        raise ValueError(raw)
+    return frozenset(ids)
+
+
+def ledger_timezones(raw: str) -> dict[str, str]:
+    pairs = [part.split("=", 1) for part in raw.split(",") if part.strip()]
+    if any(len(pair) != 2 for pair in pairs):
+        raise ValueError(raw)
+    return {ledger_id.strip(): zone(name.strip()) for ledger_id, name in pairs}
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    start_date: str
+    timezone: str
+    ledger_ids: frozenset[str] | None  # None: every ledger the keys can read
+    ledger_timezones: dict[str, str]
+    include_gdpr: bool
+    max_connections: int
+    warehouse_batch: int
+    step_retries: int
+    lookback_days: int
+    freshness_days: int
+    history_batch: int
+    crash_at: str | None
+
+
+def load_settings(env: Mapping[str, str] | None = None) -> Settings:
+    """The settings in force, from the environment; raises ``SettingError`` on the first bad value."""
+    env = os.environ if env is None else env
+    data_dir = env.get(ENV_DATA_DIR, "").strip()
+    crash_at = env.get(ENV_CRASH_AT, "").strip() or None
+    if crash_at is not None and crash_at not in CRASH_POINTS:
+        raise SettingError(ENV_CRASH_AT, crash_at, "one of " + ", ".join(CRASH_POINTS))
+    return Settings(
+        data_dir=Path(data_dir).resolve() if data_dir else PROJECT_ROOT / "data",
+        start_date=parsed(env, ENV_START_DATE, past_date, "2024-01-01"),
+        timezone=parsed(env, ENV_TIMEZONE, zone, "Europe/Oslo"),
+        ledger_ids=parsed(env, ENV_LEDGER_IDS, ledger_ids, None),
+        ledger_timezones=parsed(env, ENV_LEDGER_TIMEZONES, ledger_timezones, {}),
+        include_gdpr=parsed(env, ENV_INCLUDE_GDPR, boolean, False),
+        max_connections=parsed(env, ENV_MAX_CONNECTIONS, whole_number(1, 64), 8),
+        warehouse_batch=parsed(env, ENV_WAREHOUSE_BATCH, whole_number(1, 1_000_000), 2000),
+        step_retries=parsed(env, ENV_STEP_RETRIES, whole_number(0, 10), 2),
+        lookback_days=parsed(env, ENV_LOOKBACK, whole_number(0, 366), 7),
+        freshness_days=parsed(env, ENV_FRESHNESS_DAYS, whole_number(1, 366), 5),
+        history_batch=parsed(env, ENV_HISTORY_BATCH, whole_number(1, 100_000), 500),
+        crash_at=crash_at,
+    )

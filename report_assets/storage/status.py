@@ -1,0 +1,64 @@
+"""Which ledger-days are stored closed, stored open, or failed: a small SQLite file beside the warehouse.
+
+The schedule and every run ask it what is due. It must be readable while a run holds the DuckDB
+warehouse (whose single writer blocks even read-only opens), so it lives apart, in SQLite, whose
+write-ahead log lets readers in while a writer commits. It is written after the warehouse commits: a
+crash in between leaves a ledger-day looking unfetched, and the next run fetches it again, which is safe.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from report_assets.ledger_day import LedgerDay
+from report_assets.storage.sql_files import sql
+
+
+@dataclass(frozen=True)
+class DayState:
+    stored: str | None  # 'closed', 'open', or None when not stored (never fetched, or failed before)
+    error: str | None  # the last attempt's error, if it failed
+
+
+class LedgerDayStatus:
+    def __init__(self, path: Path) -> None:
+        self.path = path
+
+    @contextmanager
+    def connect(self) -> Iterator[sqlite3.Connection]:
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        connection = sqlite3.connect(self.path, timeout=60)
+        try:
+            connection.execute("PRAGMA journal_mode=WAL")
+            connection.execute(sql("status/create"))
+            with connection:
+                yield connection
+        finally:
+            connection.close()
+
+    def record_stored(self, rows: Iterable[tuple[LedgerDay, str, bool, int]], fetched_at: datetime) -> None:
+        """Each (ledger-day, topic, is_open, entries) stored in both stores."""
+        with self.connect() as connection:
+            connection.executemany(sql("status/record_stored"), [
+                (day.ledger_id, day.ledger_date, topic, "open" if is_open else "closed", entries,
+                 fetched_at.isoformat()) for day, topic, is_open, entries in rows])
+
+    def record_failed(self, rows: Iterable[tuple[LedgerDay, str, str]]) -> None:
+        """Each (ledger-day, topic, error) that a run could not store."""
+        now = datetime.now(UTC).isoformat()
+        with self.connect() as connection:
+            connection.executemany(sql("status/record_failed"), [
+                (day.ledger_id, day.ledger_date, topic, error[:2000], now) for day, topic, error in rows])
+
+    def states(self, first: str, last: str) -> dict[LedgerDay, DayState]:
+        """Every ledger-day of the dates ``first`` to ``last`` that a run has tried."""
+        if not self.path.exists():
+            return {}
+        with self.connect() as connection:
+            rows = connection.execute(sql("status/states_between"), (first, last)).fetchall()
+        return {LedgerDay(row[1], row[0]): DayState(row[2], row[3]) for row in rows}
