@@ -1,19 +1,19 @@
-"""A year-long backfill through Dagster on the simulator, against the bare client in the same invocation.
+"""Backfills through Dagster on the simulator, each against a bare client fetch of the same ledger-days.
 
-For each size (30 and 365 ledger dates x 10 ledgers, about 1,000 captures a weekday), runs, for
-the two ledgers alone and then for everything (with the summaries, payouts and checks),
-``dagster asset materialize --partition-range`` (the single run that a UI backfill of these assets
-launches, thanks to BackfillPolicy.single_run) in a fresh DAGSTER_HOME and data directory, against a
-simulator process over loopback. Prints entries per second, wall time, runs launched, peak memory
-of the step process that does the work (and, apart, of the CLI process, which also keeps the run's
-events for its result), and the ratio to the bare client rate (bench_client.py's measurement, taken
-here in the same invocation).
+For each workload, in one invocation:
+- the bare client: every ledger-day of both topics read over loopback with 8 connections, nothing stored
+  (the floor this project's fetching cannot beat);
+- ``dagster asset materialize --select * --partition-range first...last``: the single run a UI backfill of
+  these assets launches (BackfillPolicy.single_run), all five assets with their checks, in a fresh
+  DAGSTER_HOME and data directory, against its own simulator process with the same options;
+- for the hourly case: the same backfill done, then today alone due, as the schedule's run would be.
+Prints the wall times, the ratio (bare time / Dagster time: 1.0 would be as fast as fetching alone) and
+the peak resident memory of every process of the run (the CLI, its step process, the simulator).
 
-    python benchmarks/bench_backfill.py [--days 30 365] [--ledgers 10]
+    python benchmarks/bench_backfill.py W1 W2 [--quick]
 
-Dagster records one materialization event per ledger-day and asset; with SQLite instance storage
-each costs a few milliseconds whatever the asset does. The benchmark measures that cost alone and
-prints the ratio it leaves room for even if fetching and storing were free (Dagster's floor).
+W1: 10 ledgers x 365 days, ~1,000 captures a weekday. W2: 2,000 ledgers x 30 days, 20 captures a weekday.
+``--quick`` runs smaller versions of each (W1: 10 x 30 days; W2: 200 x 30) to compare sizes.
 """
 
 from __future__ import annotations
@@ -25,34 +25,37 @@ import sys
 import tempfile
 import threading
 import time
-from datetime import date, timedelta
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
 from pathlib import Path
 
-import dagster as dg
 import duckdb
-from dagster._core.instance.ref import InstanceRef
 
-sys.path.insert(0, str(Path(__file__).parent))
-from bench_client import client_run
-
-from report_assets.assets.partitions import LEDGER_PARTITIONS_NAME
+from report_assets.report_api import ApiSettings, ReportApiClient, Secret
 from report_assets.simulator.server import SimulatorProcess
-from report_assets.simulator.world import default_ledgers
+from report_assets.simulator.world import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_SUBSCRIPTION_KEY
 
 LAST_DAY = date(2026, 11, 24)
+NOW = "2026-11-24T13:00:00+00:00"  # the simulator's frozen clock: the 24th is open, everything before closed
 INSTANCE_YAML = "telemetry:\n  enabled: false\n"
 
 
-def event_cost_ms(events: int = 300) -> float:
-    """What one partition materialization event costs the instance storage, measured alone."""
-    with tempfile.TemporaryDirectory() as home:
-        Path(home, "dagster.yaml").write_text(INSTANCE_YAML)
-        with dg.DagsterInstance.from_ref(InstanceRef.from_dir(home)) as instance:
-            started = time.perf_counter()
-            for n in range(events):
-                instance.report_runless_asset_event(dg.AssetMaterialization(
-                    "event_cost_probe", partition=f"p{n}", metadata={"dagster/row_count": n, "is_open": False}))
-            return (time.perf_counter() - started) / events * 1000
+@dataclass(frozen=True)
+class Workload:
+    name: str
+    ledgers: int
+    days: int
+    captures: int
+
+
+WORKLOADS = {"W1": Workload("W1", 10, 365, 1000), "W2": Workload("W2", 2000, 30, 20)}
+QUICK = {"W1": Workload("W1-small", 10, 30, 1000), "W2": Workload("W2-small", 200, 30, 20)}
+
+
+def simulator_args(work: Workload) -> list[str]:
+    return ["--ledgers", str(work.ledgers), "--captures-per-day", str(work.captures), "--now", NOW,
+            "--ledger-page-size", "1000"]
 
 
 def rss_mib(pid: int) -> float:
@@ -62,6 +65,20 @@ def rss_mib(pid: int) -> float:
         return int(line.split()[1]) / 1024
     except (OSError, StopIteration):
         return 0.0
+
+
+def process_name(pid: int) -> str:
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+            parts = cmdline.read().split(b"\0")
+        text = " ".join(p.decode(errors="replace") for p in parts)
+    except OSError:
+        return "?"
+    if "report_assets.simulator" in text:
+        return "simulator"
+    if "dagster asset materialize" in text or "-m dagster asset" in text:
+        return "cli"
+    return "step" if "dagster" in text else "other"
 
 
 def descendants(pid: int) -> list[int]:
@@ -76,77 +93,114 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-def watch_memory(process: subprocess.Popen[str], peaks: dict[int, float], done: threading.Event) -> None:
-    """Samples the resident memory of the run's processes (the CLI and its step process) until done."""
-    while not done.wait(0.25):
-        for pid in [process.pid, *descendants(process.pid)]:
-            peaks[pid] = max(peaks.get(pid, 0.0), rss_mib(pid))
+class MemoryWatch:
+    """Samples the resident memory of a process tree (and any extra pids) until stopped."""
+
+    def __init__(self, root: int, extra: dict[int, str]) -> None:
+        self.root, self.extra = root, extra
+        self.peaks: dict[str, float] = {}
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.watch)
+        self.thread.start()
+
+    def watch(self) -> None:
+        while not self.done.wait(0.2):
+            pids = {pid: process_name(pid) for pid in [self.root, *descendants(self.root)]} | self.extra
+            for pid, name in pids.items():
+                self.peaks[name] = max(self.peaks.get(name, 0.0), rss_mib(pid))
+
+    def stop(self) -> dict[str, float]:
+        self.done.set()
+        self.thread.join()
+        return self.peaks
 
 
-def backfill(days: int, ledgers: int, select: str) -> dict[str, float]:
-    ids = sorted(spec.ledger_id for spec in default_ledgers(ledgers))
-    first = LAST_DAY - timedelta(days=days - 1)
-    with tempfile.TemporaryDirectory() as scratch, \
-            SimulatorProcess.start(["--ledgers", str(ledgers)]) as sim:
+def dates_of(days: int) -> list[date]:
+    return [LAST_DAY - timedelta(days=n) for n in range(days - 1, -1, -1)]
+
+
+def bare_fetch(work: Workload) -> tuple[float, int]:
+    """Every ledger-day of both topics through the client alone, as fast as it goes."""
+    with SimulatorProcess.start(simulator_args(work)) as sim:
+        settings = ApiSettings(client_id=DEFAULT_CLIENT_ID, client_secret=Secret(DEFAULT_CLIENT_SECRET),
+                               subscription_key=Secret(DEFAULT_SUBSCRIPTION_KEY), base_url=sim.base_url,
+                               max_connections=8)
+        with ReportApiClient(settings) as client:
+            ids = [ledger.ledger_id for ledger in client.list_ledgers()]
+            jobs = [(i, topic, day) for day in dates_of(work.days) for i in ids for topic in ("funds", "fees")]
+
+            def read(job: tuple[str, str, date]) -> int:
+                with client.read_date(*job) as day:
+                    return sum(len(page) for page in day.iter_pages())
+
+            started = time.perf_counter()
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                entries = sum(pool.map(read, jobs))
+            return time.perf_counter() - started, entries
+
+
+def dagster_env(home: Path, data: Path, base_url: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REPORT_API_", "REPORT_ASSETS_"))}
+    return {**env, "DAGSTER_HOME": str(home), "REPORT_ASSETS_DATA_DIR": str(data), "REPORT_API_BASE_URL": base_url,
+            "REPORT_ASSETS_START_DATE": "2025-01-01"}
+
+
+def materialize(env: dict[str, str], first: date, last: date, sim_pid: int) -> tuple[float, dict[str, float]]:
+    started = time.perf_counter()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "report_assets.definitions",
+         "--select", "*", "--partition-range", f"{first}...{last}"],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    watch = MemoryWatch(process.pid, {sim_pid: "simulator"})
+    output, _ = process.communicate()
+    wall = time.perf_counter() - started
+    peaks = watch.stop()
+    if process.returncode != 0:
+        raise SystemExit(output[-5000:])
+    return wall, peaks
+
+
+def through_dagster(work: Workload) -> dict[str, object]:
+    days = dates_of(work.days)
+    with tempfile.TemporaryDirectory() as scratch, SimulatorProcess.start(simulator_args(work)) as sim:
         home = Path(scratch) / "home"
         home.mkdir()
         (home / "dagster.yaml").write_text(INSTANCE_YAML)
-        with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
-            instance.add_dynamic_partitions(LEDGER_PARTITIONS_NAME, ids)
         data = Path(scratch) / "data"
-        env = {**{k: v for k, v in os.environ.items() if not k.startswith("REPORT_API_")},
-               "DAGSTER_HOME": str(home), "REPORT_ASSETS_DATA_DIR": str(data), "REPORT_API_BASE_URL": sim.base_url}
-        started = time.perf_counter()
-        process = subprocess.Popen(
-            [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "report_assets.definitions",
-             "--select", select, "--partition-range", f"{first}|{ids[0]}...{LAST_DAY}|{ids[-1]}"],
-            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-        peaks: dict[int, float] = {}
-        done = threading.Event()
-        watcher = threading.Thread(target=watch_memory, args=(process, peaks, done))
-        watcher.start()
-        output, _ = process.communicate()
-        wall = time.perf_counter() - started
-        done.set()
-        watcher.join()
-        if process.returncode != 0:
-            raise SystemExit(output[-5000:])
-        step_peak = max((mib for pid, mib in peaks.items() if pid != process.pid), default=0.0)
-        with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
-            runs = len(instance.get_runs())
+        env = dagster_env(home, data, sim.base_url)
+        wall, peaks = materialize(env, days[0], days[-1], sim.process.pid)
         with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as connection:
             entries = sum(connection.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                           for t in ("funds_ledger", "fees_ledger"))
-    return {"days": days, "entries": entries, "wall": wall, "rate": entries / wall, "runs": runs,
-            "peak_mib": step_peak, "cli_peak_mib": peaks.get(process.pid, 0.0)}
+        # The hourly run when only today is due: everything before is stored closed.
+        hourly, hourly_peaks = materialize(env, days[-1], days[-1], sim.process.pid)
+        files = sum(1 for _ in (data / "lake" / "funds").glob("ledger_date=*/part-0.parquet"))
+    return {"wall": wall, "entries": entries, "peaks": peaks, "hourly": hourly, "hourly_peaks": hourly_peaks,
+            "files": files}
+
+
+def peaks_text(peaks: dict[str, float]) -> str:
+    return ", ".join(f"{name} {mib:.0f} MiB" for name, mib in sorted(peaks.items()) if name != "other")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--days", type=int, nargs="+", default=[30, 365])
-    parser.add_argument("--ledgers", type=int, default=10)
+    parser.add_argument("workloads", nargs="*", default=["W1", "W2"], choices=sorted(WORKLOADS))
+    parser.add_argument("--quick", action="store_true", help="smaller versions of the workloads")
     args = parser.parse_args()
-    client_days = [date(2026, 10, 31) - timedelta(days=i) for i in range(30)][::-1]
-    baseline = client_run(args.ledgers, client_days, workers=8)
-    print(f"bare client (10 ledgers x 30 days, same invocation): {baseline['rate']:,.0f} entries/s")
-    cost = event_cost_ms()
-    print(f"one materialization event alone (SQLite instance storage): {cost:.2f} ms")
-    for days in args.days:
-        result = backfill(days, args.ledgers, "funds_ledger,fees_ledger")
-        floor = days * args.ledgers * 2 * cost / 1000
-        best = result["entries"] / (result["entries"] / baseline["rate"] + floor) / baseline["rate"]
-        print(f"backfill {args.ledgers} ledgers x {days} days through Dagster: {result['entries']:,} entries in "
-              f"{result['wall']:.1f} s = {result['rate']:,.0f} entries/s; runs launched: {result['runs']}; "
-              f"peak RSS of the step process: {result['peak_mib']:.0f} MiB (the CLI process that collects the run's "
-              f"events: {result['cli_peak_mib']:.0f} MiB); "
-              f"ratio to bare client: {result['rate'] / baseline['rate']:.2f}; Dagster's floor for the "
-              f"{days * args.ledgers * 2} materialization events: {floor:.1f} s, so the ratio is at most {best:.2f} "
-              "even if fetching and storing were free", flush=True)
-        with_summaries = backfill(days, args.ledgers, "*")
-        print(f"  the same with the summaries, payouts and checks: {with_summaries['wall']:.1f} s "
-              f"(+{with_summaries['wall'] - result['wall']:.1f} s, x{with_summaries['wall'] / result['wall']:.2f}); "
-              f"peak RSS of the step process {with_summaries['peak_mib']:.0f} MiB (CLI process "
-              f"{with_summaries['cli_peak_mib']:.0f} MiB); runs launched: {with_summaries['runs']}", flush=True)
+    print(f"benchmark started {datetime.now().isoformat(timespec='seconds')}", flush=True)
+    for name in args.workloads:
+        work = (QUICK if args.quick else WORKLOADS)[name]
+        bare, bare_entries = bare_fetch(work)
+        result = through_dagster(work)
+        print(f"{work.name}: {work.ledgers} ledgers x {work.days} days, {work.captures} captures a weekday, "
+              f"{bare_entries:,} entries", flush=True)
+        print(f"  bare client fetch: {bare:.1f} s ({bare_entries / bare:,.0f} entries/s)")
+        print(f"  one Dagster run, all five assets: {result['wall']:.1f} s ({result['entries']:,} entries stored, "
+              f"{result['files']} funds files); ratio bare/Dagster {bare / result['wall']:.2f}")
+        print(f"  peak RSS: {peaks_text(result['peaks'])}")
+        print(f"  hourly run with only today due (process start included): {result['hourly']:.1f} s; peak RSS: "
+              f"{peaks_text(result['hourly_peaks'])}", flush=True)
 
 
 if __name__ == "__main__":

@@ -12,12 +12,11 @@ run fetches it again. A crash anywhere leaves every stored ledger-day whole and 
 from __future__ import annotations
 
 import os
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 
 import duckdb
 import pyarrow as pa
@@ -48,6 +47,7 @@ from report_assets.storage.warehouse import (
 )
 
 LEDGER_SORT_KEYS = ("ledger_id", "position")
+BATCH_ROWS = 250_000  # rows per warehouse batch (at a date's end): small enough to write while fetching goes on
 
 
 def crash_point(name: str, crash_at: str | None) -> None:
@@ -141,6 +141,10 @@ class DateBatch:
     def ledger_days(self) -> int:
         return sum(len(plan.fetch) for plan in self.plans)
 
+    @property
+    def rows(self) -> int:
+        return sum(fetched.rows.num_rows for fetched in self.fetched)
+
     def outcomes(self) -> tuple[list[DateOutcome], list[FetchedDay]]:
         """Each date's outcome, and the fetched rows of the ledger-days to store (both topics came in)."""
         failed: dict[LedgerDay, list[FailedDay]] = defaultdict(list)
@@ -229,8 +233,9 @@ def summarize_stored(data: DataDir, keys: list[tuple[str, str]], say: Callable[[
 
 def ingest(client: ReportApiClient, data: DataDir, plans: Iterable[DatePlan], options: IngestOptions,
            say: Callable[[str], None]) -> Iterator[BatchOutcome]:
-    """Fetches every planned ledger-day over a bounded pool, date by date, and yields each batch of dates once
-    stored, so that the caller reports them as they land."""
+    """Fetches every planned ledger-day over a bounded pool, date by date, while one writer thread stores the
+    dates already complete; yields each batch of dates once stored, so that the caller reports them as they
+    land."""
     data.claim(options.source)
     plans = sorted(plans, key=lambda plan: plan.ledger_date)
     jobs = iter([(plan.ledger_date, ledger_id, topic) for plan in plans for ledger_id in plan.fetch
@@ -239,29 +244,40 @@ def ingest(client: ReportApiClient, data: DataDir, plans: Iterable[DatePlan], op
     plan_of = {plan.ledger_date: plan for plan in plans}
     done: dict[str, list[FetchedDay | FailedDay]] = defaultdict(list)
     batch = DateBatch()
+    writes: deque[Future[BatchOutcome]] = deque()
+    stored_batches = 0
 
-    def date_ready(ledger_date: str) -> Iterator[BatchOutcome]:
-        nonlocal batch
-        batch.plans.append(plan_of[ledger_date])
-        for result in done.pop(ledger_date, []):
-            (batch.failed if isinstance(result, FailedDay) else batch.fetched).append(result)
-        if batch.ledger_days >= options.warehouse_batch:
-            yield write_batch(data, batch, options, say)
-            batch = DateBatch()
-            crash_point("after-first-batch", options.crash_at)
-
-    with ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="fetch") as pool:
+    with ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="fetch") as pool, \
+            ThreadPoolExecutor(max_workers=1, thread_name_prefix="write") as writer:
         running: dict[Future[FetchedDay], tuple[str, str, str]] = {}
+
+        def date_ready(ledger_date: str) -> None:
+            nonlocal batch
+            batch.plans.append(plan_of[ledger_date])
+            for result in done.pop(ledger_date, []):
+                (batch.failed if isinstance(result, FailedDay) else batch.fetched).append(result)
+            if batch.ledger_days >= options.warehouse_batch or batch.rows >= BATCH_ROWS:
+                writes.append(writer.submit(write_batch, data, batch, options, say))
+                batch = DateBatch()
+
+        def stored(block: bool) -> Iterator[BatchOutcome]:
+            """The batches written so far, in order; waits for the oldest when asked to, or when two are queued
+            (so that fetched rows never pile up in memory faster than they are written)."""
+            nonlocal stored_batches
+            while writes and (block or writes[0].done() or len(writes) > 1):
+                yield writes.popleft().result()
+                stored_batches += 1
+                if stored_batches == 1:
+                    crash_point("after-first-batch", options.crash_at)
 
         def submit_next() -> None:
             job = next(jobs, None)
             if job is not None:
-                day = LedgerDay(job[0], job[1])
-                running[pool.submit(fetch_day, client, job[2], day, options)] = job
+                running[pool.submit(fetch_day, client, job[2], LedgerDay(job[0], job[1]), options)] = job
 
         for plan in plans:  # dates with nothing to fetch are ready at once
             if not remaining[plan.ledger_date]:
-                yield from date_ready(plan.ledger_date)
+                date_ready(plan.ledger_date)
         for _ in range(options.workers * 2):  # a bounded window: memory does not grow with the backfill
             submit_next()
         while running:
@@ -276,10 +292,10 @@ def ingest(client: ReportApiClient, data: DataDir, plans: Iterable[DatePlan], op
                 submit_next()
                 remaining[ledger_date] -= 1
                 if not remaining[ledger_date]:
-                    yield from date_ready(ledger_date)
-    if batch.plans:
-        yield write_batch(data, batch, options, say)
+                    date_ready(ledger_date)
+            yield from stored(block=False)
+        if batch.plans:
+            writes.append(writer.submit(write_batch, data, batch, options, say))
+        yield from stored(block=True)
 
 
-def stored_paths(data: DataDir, dataset: str, ledger_date: str) -> Path:
-    return ParquetLake(data.lake).date_path(dataset, ledger_date)

@@ -45,6 +45,10 @@ class Sim:
     def stats(self) -> dict[str, Any]:
         return httpx.get(f"{self.base_url}/_simulator/stats").json()
 
+    def ledger_days_read(self) -> dict[str, int]:
+        """How often each ledger-day and topic was asked for (its first page), as "ledger topic date"."""
+        return httpx.get(f"{self.base_url}/_simulator/stats", params={"detail": "1"}).json()["ledger_days_read"]
+
 
 SimFactory = Callable[..., Sim]
 

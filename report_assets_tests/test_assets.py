@@ -1,10 +1,16 @@
-"""The ledger assets in a real Dagster instance, writing real Parquet and DuckDB files in a temp dir."""
+"""The ledger assets in a real Dagster instance, writing real Parquet and DuckDB files in a temp dir.
+
+A partition is a ledger date holding every tracked ledger; these tests check what lands in both stores,
+what a re-run fetches (counted by the simulator), narrowing a run to one ledger, partial failure and its
+repair, crashes at exact points of a write, and the analyst's lock.
+"""
 
 from __future__ import annotations
 
 import os
 import subprocess
 import sys
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -12,20 +18,22 @@ from typing import Any
 
 import dagster as dg
 import duckdb
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from dagster._core.instance.ref import InstanceRef
 
-from report_assets.assets.ledgers import ledger_entries
-from report_assets.assets.partitions import LEDGER_PARTITIONS_NAME
 from report_assets.data_dir import DataDir, MixedSourcesError
+from report_assets.defs.ledgers.assets import ledger_entries
+from report_assets.defs.resources import DataDirResource, ReportApiResource
 from report_assets.report_api import ReportApiClient
-from report_assets.resources import DataDirResource, ReportApiResource
 from report_assets.simulator.world import World, default_ledgers
 from report_assets_tests.conftest import Sim, SimFactory, settings_for
 
 LEDGERS = ["302321", "405512", "517734"]
 NOON_20TH = datetime(2026, 11, 20, 11, 0, tzinfo=UTC)  # 12:00 in Oslo: 2026-11-20 is today, and open
+COLUMNS = ["ledger_id", "ledger_date", "position", "psp_reference", "entry_type", "amount", "balance_before",
+           "balance_after", "is_open", "source"]
 
 
 @pytest.fixture
@@ -38,7 +46,6 @@ def instance(tmp_path: Path) -> Iterator[dg.DagsterInstance]:
     home = tmp_path / "dagster_home"
     home.mkdir()
     with dg.instance_for_test(temp_dir=str(home)) as instance:
-        instance.add_dynamic_partitions(LEDGER_PARTITIONS_NAME, LEDGERS)
         yield instance
 
 
@@ -53,28 +60,35 @@ def resources(sim: Sim, data: DataDir) -> dict[str, Any]:
 
 
 def materialize(instance: dg.DagsterInstance, sim: Sim, data: DataDir, start: str, end: str | None = None,
-                selection: list[str] | None = None) -> dg.ExecuteInProcessResult:
+                selection: list[str] | None = None, raise_on_error: bool = True,
+                **config: Any) -> dg.ExecuteInProcessResult:
     return dg.materialize(
         [ledger_entries], instance=instance, resources=resources(sim, data), selection=selection,
         tags={"dagster/asset_partition_range_start": start, "dagster/asset_partition_range_end": end or start},
+        run_config={"ops": {"ledger_entries": {"config": config}}}, raise_on_error=raise_on_error,
     )
 
 
 def warehouse_rows(data: DataDir, table: str, where: str = "TRUE") -> list[tuple]:
     with duckdb.connect(str(data.warehouse), read_only=True) as connection:
         return connection.execute(
-            f"SELECT ledger_id, CAST(ledger_date AS VARCHAR), position, psp_reference, entry_type, amount, "
-            f"balance_before, balance_after, is_open, source FROM {table} WHERE {where} "
-            "ORDER BY ledger_id, ledger_date, position").fetchall()
+            f"SELECT {', '.join(COLUMNS[:1])}, CAST(ledger_date AS VARCHAR), {', '.join(COLUMNS[2:])} FROM {table} "
+            f"WHERE {where} ORDER BY ledger_id, ledger_date, position").fetchall()
 
 
-def lake_rows(data: DataDir, topic: str, ledger_id: str, ledger_date: str) -> list[tuple]:
-    path = data.lake / topic / f"ledger_id={ledger_id}" / f"ledger_date={ledger_date}" / "part-0.parquet"
-    table = pq.read_table(path)
-    columns = ["ledger_id", "ledger_date", "position", "psp_reference", "entry_type", "amount", "balance_before",
-               "balance_after", "is_open", "source"]
-    return [tuple(str(v) if c == "ledger_date" else v for c, v in zip(columns, row, strict=True))
-            for row in zip(*(table.column(c).to_pylist() for c in columns), strict=True)]
+def lake_rows(data: DataDir, topic: str, ledger_date: str, ledger_id: str | None = None) -> list[tuple]:
+    table = pq.read_table(data.lake / topic / f"ledger_date={ledger_date}" / "part-0.parquet")
+    if ledger_id is not None:
+        table = table.filter(pc.equal(table.column("ledger_id"), ledger_id))
+    return [tuple(str(v) if c == "ledger_date" else v for c, v in zip(COLUMNS, row, strict=True))
+            for row in zip(*(table.column(c).to_pylist() for c in COLUMNS), strict=True)]
+
+
+def api_rows(sim: Sim, ledger_id: str, topic: str, ledger_date: str, is_open: bool = False) -> list[tuple]:
+    with ReportApiClient(settings_for(sim)) as client:
+        entries = client.read_date(ledger_id, topic, ledger_date).entries()
+    return [(ledger_id, ledger_date, n, e["pspReference"], e["entryType"], e["amount"], e["balanceBefore"],
+             e["balanceAfter"], is_open, "simulator") for n, e in enumerate(entries, start=1)]
 
 
 def latest_metadata(instance: dg.DagsterInstance, table: str, partition: str) -> dict[str, Any]:
@@ -84,87 +98,131 @@ def latest_metadata(instance: dg.DagsterInstance, table: str, partition: str) ->
     return {k: v.value for k, v in records[0].asset_materialization.metadata.items()}
 
 
-def test_a_partition_lands_in_both_stores_as_the_api_sent_it(instance, sim: Sim, data: DataDir) -> None:
-    assert materialize(instance, sim, data, "2026-11-18|405512").success
-    with ReportApiClient(settings_for(sim)) as client:
-        entries = client.read_date("405512", "funds", "2026-11-18").entries()
-    expected = [("405512", "2026-11-18", n, e["pspReference"], e["entryType"], e["amount"], e["balanceBefore"],
-                 e["balanceAfter"], False, "simulator") for n, e in enumerate(entries, start=1)]
-    assert warehouse_rows(data, "funds_ledger") == expected
-    assert lake_rows(data, "funds", "405512", "2026-11-18") == expected
-    meta = latest_metadata(instance, "funds_ledger", "2026-11-18|405512")
-    assert meta["dagster/row_count"] == len(entries) and meta["is_open"] is False and meta["source"] == "simulator"
-    by_type: dict[str, int] = {}
-    for e in entries:
-        by_type[e["entryType"]] = by_type.get(e["entryType"], 0) + e["amount"]
-    assert meta["amount_by_entry_type"] == dict(sorted(by_type.items()))
-    assert meta["amount_total"] == sum(by_type.values())
-    assert meta["closing_balance"] == entries[-1]["balanceAfter"] == 2_500_000
-    schema = ledger_entries.specs_by_key[dg.AssetKey("funds_ledger")].metadata["dagster/column_schema"]
-    assert [c.name for c in schema.columns][:3] == ["ledger_id", "psp_reference", "time"]
-    assert meta["dagster/table_name"] == "warehouse.main.funds_ledger"
-    assert len(warehouse_rows(data, "fees_ledger")) == latest_metadata(
-        instance, "fees_ledger", "2026-11-18|405512")["dagster/row_count"] > 0
+def reads(sim: Sim) -> Counter[str]:
+    return Counter(sim.ledger_days_read())
 
 
-def test_rematerializing_replaces_exactly_that_ledger_day(instance, sim: Sim, data: DataDir) -> None:
-    assert materialize(instance, sim, data, "2026-11-17|302321", "2026-11-18|302321").success
-    before = warehouse_rows(data, "fees_ledger")
-    assert materialize(instance, sim, data, "2026-11-18|302321").success
-    after = warehouse_rows(data, "fees_ledger")
-    assert after == before
-    assert len({row[:3] for row in after}) == len(after)  # (ledger, date, position) once each
-    assert {row[1] for row in after} == {"2026-11-17", "2026-11-18"}
+def test_a_date_range_lands_in_both_stores_as_the_api_serves_it(instance, sim: Sim, data: DataDir) -> None:
+    result = materialize(instance, sim, data, "2026-11-17", "2026-11-19")
+    assert result.success and len(instance.get_runs()) == 1
+    for topic, table in (("funds", "funds_ledger"), ("fees", "fees_ledger")):
+        for day in ("2026-11-17", "2026-11-18", "2026-11-19"):
+            expected = [row for ledger in LEDGERS for row in api_rows(sim, ledger, topic, day)]
+            assert expected  # every ledger had entries that day
+            assert warehouse_rows(data, table, f"ledger_date = DATE '{day}'") == expected
+            assert lake_rows(data, topic, day) == expected  # one file of the date, sorted by ledger
+        assert instance.get_materialized_partitions(dg.AssetKey(table)) == {"2026-11-17", "2026-11-18", "2026-11-19"}
+    meta = latest_metadata(instance, "funds_ledger", "2026-11-18")
+    funds = warehouse_rows(data, "funds_ledger", "ledger_date = DATE '2026-11-18'")
+    assert meta["dagster/row_count"] == len(funds)
+    assert (meta["ledgers_tracked"], meta["ledgers_stored_closed"], meta["ledgers_failed"]) == (3, 3, 0)
+    captured = {ledger: sum(r[5] for r in funds if r[0] == ledger and r[4] == "capture") for ledger in LEDGERS}
+    assert meta["captured_NOK"] == pytest.approx(captured["302321"] / 100)  # money per currency, major units
+    assert meta["captured_DKK"] == pytest.approx(captured["405512"] / 100)
+    assert meta["captured_EUR"] == pytest.approx(captured["517734"] / 100)
+    assert all(ledger in meta["the_date"] for ledger in LEDGERS)
+    assert latest_metadata(instance, "payouts", "2026-11-18")["ledgers"] >= 1
+    assert not list(data.lake.rglob("*.tmp"))
 
 
-def test_a_backfill_of_a_rectangle_is_one_run(instance, sim: Sim, data: DataDir) -> None:
-    result = materialize(instance, sim, data, "2026-11-14|302321", "2026-11-19|517734")
-    assert result.success
-    assert len(instance.get_runs()) == 1
-    expected = {f"2026-11-{d}|{ledger}" for d in range(14, 20) for ledger in LEDGERS}
-    for table in ("funds_ledger", "fees_ledger"):
-        assert instance.get_materialized_partitions(dg.AssetKey(table)) == expected
-        slices = {(r[0], r[1]) for r in warehouse_rows(data, table)}
-        assert {f"{d}|{lg}" for lg, d in slices} == expected
+def test_rerunning_a_date_fetches_only_what_is_not_stored_closed(instance, sim: Sim, data: DataDir) -> None:
+    assert materialize(instance, sim, data, "2026-11-19", "2026-11-20").success  # the 20th is open
+    before = reads(sim)
+    stored = warehouse_rows(data, "funds_ledger", "ledger_date = DATE '2026-11-19'")
+    assert materialize(instance, sim, data, "2026-11-19", "2026-11-20").success
+    again = reads(sim) - before
+    assert set(again) == {f"{ledger} {topic} 2026-11-20" for ledger in LEDGERS for topic in ("funds", "fees")}
+    assert warehouse_rows(data, "funds_ledger", "ledger_date = DATE '2026-11-19'") == stored
+    meta = latest_metadata(instance, "funds_ledger", "2026-11-19")
+    assert (meta["ledgers_skipped_closed"], meta["ledgers_stored_closed"]) == (3, 0)
+    before = reads(sim)
+    assert materialize(instance, sim, data, "2026-11-19", refetch=True).success  # asked for: read again
+    assert set(reads(sim) - before) == {f"{ledger} {topic} 2026-11-19" for ledger in LEDGERS
+                                        for topic in ("funds", "fees")}
+
+
+def test_a_run_narrowed_to_one_ledger_replaces_only_its_rows(instance, sim: Sim, data: DataDir) -> None:
+    assert materialize(instance, sim, data, "2026-11-18").success
+    with duckdb.connect(str(data.warehouse), read_only=True) as connection:
+        fetched_before = dict(connection.execute(
+            "SELECT ledger_id, max(fetched_at) FROM funds_ledger GROUP BY 1").fetchall())
+    others = [r for r in warehouse_rows(data, "funds_ledger") if r[0] != "405512"]
+    before = reads(sim)
+    assert materialize(instance, sim, data, "2026-11-18", ledger_ids=["405512"], refetch=True).success
+    assert set(reads(sim) - before) == {"405512 funds 2026-11-18", "405512 fees 2026-11-18"}
+    with duckdb.connect(str(data.warehouse), read_only=True) as connection:
+        fetched_after = dict(connection.execute(
+            "SELECT ledger_id, max(fetched_at) FROM funds_ledger GROUP BY 1").fetchall())
+    assert fetched_after["405512"] > fetched_before["405512"]
+    assert {k: v for k, v in fetched_after.items() if k != "405512"} == {
+        k: v for k, v in fetched_before.items() if k != "405512"}
+    assert [r for r in warehouse_rows(data, "funds_ledger") if r[0] != "405512"] == others
+    assert [r for r in lake_rows(data, "funds", "2026-11-18") if r[0] != "405512"] == others
+    assert lake_rows(data, "funds", "2026-11-18", "405512") == api_rows(sim, "405512", "funds", "2026-11-18")
+    assert warehouse_rows(data, "funds_ledger") == lake_rows(data, "funds", "2026-11-18")
+
+
+def test_a_ledger_the_keys_cannot_read_is_refused_by_name(instance, sim: Sim, data: DataDir) -> None:
+    result = materialize(instance, sim, data, "2026-11-18", ledger_ids=["999999"], raise_on_error=False)
+    assert not result.success
+    failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
+    message = str(failure.step_failure_data.error)
+    assert "999999 cannot be read" in message and "302321, 405512, 517734" in message
+    assert not data.warehouse.exists()
 
 
 def test_an_open_date_is_stored_marked_open_and_closes_on_a_later_run(instance, sim: Sim, data: DataDir) -> None:
-    assert materialize(instance, sim, data, "2026-11-20|302321", selection=["funds_ledger"]).success
-    meta = latest_metadata(instance, "funds_ledger", "2026-11-20|302321")
-    morning = warehouse_rows(data, "funds_ledger")
-    assert meta["is_open"] is True and "open" in meta["ledger_date_status"]
+    assert materialize(instance, sim, data, "2026-11-20", selection=["funds_ledger", "fees_ledger"]).success
+    meta = latest_metadata(instance, "funds_ledger", "2026-11-20")
+    morning = warehouse_rows(data, "funds_ledger", "ledger_id = '302321'")
+    assert meta["ledgers_stored_open"] == 3 and meta["ledgers_stored_closed"] == 0
     assert morning and all(row[8] is True for row in morning)
     sim.control(advance_seconds=24 * 3600)
-    assert materialize(instance, sim, data, "2026-11-20|302321", selection=["funds_ledger"]).success
-    closed = warehouse_rows(data, "funds_ledger")
-    assert latest_metadata(instance, "funds_ledger", "2026-11-20|302321")["is_open"] is False
+    assert materialize(instance, sim, data, "2026-11-20", selection=["funds_ledger", "fees_ledger"]).success
+    closed = warehouse_rows(data, "funds_ledger", "ledger_id = '302321'")
+    assert latest_metadata(instance, "funds_ledger", "2026-11-20")["ledgers_stored_closed"] == 3
     assert len(closed) > len(morning) and all(row[8] is False for row in closed)
     assert [row[3:8] for row in closed[: len(morning)]] == [row[3:8] for row in morning]
     assert closed[-1][4] == "payout-scheduled"
 
 
-def test_a_failing_ledger_day_does_not_stop_the_others_and_is_not_marked_materialized(
+def test_one_failing_ledger_day_leaves_the_others_stored_fails_the_check_and_the_next_run_repairs_it(
     instance, sim: Sim, data: DataDir
 ) -> None:
     sim.control(corruptions=[{"ledger_id": "405512", "topic": "funds", "ledger_date": "2026-11-18", "page": 1,
                               "kind": "chain-broken"}])
-    result = dg.materialize([ledger_entries], instance=instance, resources=resources(sim, data),
-                            selection=["funds_ledger"], raise_on_error=False,
-                            tags={"dagster/asset_partition_range_start": "2026-11-18|302321",
-                                  "dagster/asset_partition_range_end": "2026-11-18|517734"})
+    result = materialize(instance, sim, data, "2026-11-17", "2026-11-18", raise_on_error=False)
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
     message = str(failure.step_failure_data.error)
-    assert "funds_ledger 2026-11-18|405512" in message and "balance chain broken" in message
-    assert instance.get_materialized_partitions(dg.AssetKey("funds_ledger")) == {
-        "2026-11-18|302321", "2026-11-18|517734"}
-    assert {r[0] for r in warehouse_rows(data, "funds_ledger")} == {"302321", "517734"}
+    assert "ledger 405512 on 2026-11-18" in message and "balance chain broken" in message
+    check = next(e.asset_check_evaluation_data for e in result.all_events
+                 if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+                 and e.asset_check_evaluation_data.asset_check_key.name == "all_tracked_ledgers_stored")
+    assert not check.passed
+    assert check.metadata["missing_or_failed"].value == {"2026-11-18": ["405512"]}
+    assert "re-run these dates" in check.description
+    meta = latest_metadata(instance, "funds_ledger", "2026-11-18")  # the date is materialized, failure shown
+    assert (meta["ledgers_stored_closed"], meta["ledgers_failed"], meta["failed_ledgers"]) == (2, 1, ["405512"])
+    assert {r[0] for r in warehouse_rows(data, "funds_ledger", "ledger_date = DATE '2026-11-18'")} == {
+        "302321", "517734"}
+    assert {r[0] for r in warehouse_rows(data, "fees_ledger", "ledger_date = DATE '2026-11-18'")} == {
+        "302321", "517734"}  # a ledger-day is stored whole (both topics) or not at all
+    sim.control(corruptions=[])
+    before = reads(sim)
+    repaired = materialize(instance, sim, data, "2026-11-17", "2026-11-18")
+    assert repaired.success
+    assert set(reads(sim) - before) == {"405512 funds 2026-11-18", "405512 fees 2026-11-18"}
+    assert lake_rows(data, "funds", "2026-11-18", "405512") == api_rows(sim, "405512", "funds", "2026-11-18")
+    check = next(e.asset_check_evaluation_data for e in repaired.all_events
+                 if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
+                 and e.asset_check_evaluation_data.asset_check_key.name == "all_tracked_ledgers_stored")
+    assert check.passed
 
 
 def test_simulator_data_is_never_written_into_a_production_directory(instance, sim: Sim, data: DataDir) -> None:
     data.claim("production")
-    result = dg.materialize([ledger_entries], instance=instance, resources=resources(sim, data),
-                            raise_on_error=False, partition_key="2026-11-18|302321")
+    result = materialize(instance, sim, data, "2026-11-18", raise_on_error=False)
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
     assert "holds production data; refusing to write simulator data" in str(failure.step_failure_data.error)
@@ -177,7 +235,7 @@ def test_simulator_data_is_never_written_into_a_production_directory(instance, s
 
 
 def cli_env(sim: Sim, home: Path, data: DataDir, **extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("REPORT_API_")}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("REPORT_API_", "REPORT_ASSETS_"))}
     return {**env, "DAGSTER_HOME": str(home), "REPORT_API_BASE_URL": sim.base_url,
             "REPORT_ASSETS_DATA_DIR": str(data.root), **extra}
 
@@ -186,12 +244,10 @@ def cli_home(tmp_path: Path) -> Path:
     home = tmp_path / "cli_home"
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
-        instance.add_dynamic_partitions(LEDGER_PARTITIONS_NAME, LEDGERS)
     return home
 
 
-def cli_materialize(env: dict[str, str], partition: str, select: str = "funds_ledger",
+def cli_materialize(env: dict[str, str], partition: str, select: str = "*",
                     log: Path | None = None) -> subprocess.Popen[str]:
     """The dagster CLI in its own process; its log is piped to us, or written to ``log``. A partition
     ``first...last`` is a range, run as one run."""
@@ -209,40 +265,44 @@ def finish(process: subprocess.Popen[str]) -> int:
 
 
 @pytest.mark.parametrize("crash_at", ["after-parquet", "inside-duckdb"])
-def test_a_crash_mid_write_leaves_the_previous_version_whole_and_a_rerun_repairs(
+def test_a_crash_mid_write_leaves_every_ledger_of_the_date_whole_and_a_rerun_repairs(
     tmp_path: Path, sim: Sim, data: DataDir, crash_at: str
 ) -> None:
     home = cli_home(tmp_path)
-    key = "2026-11-20|302321"
-    first = cli_materialize(cli_env(sim, home, data), key)
-    assert finish(first) == 0
+    assert finish(cli_materialize(cli_env(sim, home, data), "2026-11-20", select="funds_ledger,fees_ledger")) == 0
     old = warehouse_rows(data, "funds_ledger")
+    assert {r[0] for r in old} == set(LEDGERS)
     sim.control(advance_seconds=3 * 3600)  # the open day has grown: the next version differs
     # The step would be retried after a minute (and crash again): no step retries for this run.
     crashed = cli_materialize(cli_env(sim, home, data, REPORT_ASSETS_CRASH_AT=crash_at,
-                                      REPORT_ASSETS_STEP_RETRIES="0"), key)
+                                      REPORT_ASSETS_STEP_RETRIES="0"), "2026-11-20", select="funds_ledger,fees_ledger")
     assert finish(crashed) != 0
-    assert warehouse_rows(data, "funds_ledger") == old  # the previous version, whole, no duplicates
-    new_lake = lake_rows(data, "funds", "302321", "2026-11-20")
-    assert len(new_lake) > len(old)  # the lake holds the new version, whole
+    assert warehouse_rows(data, "funds_ledger") == old  # the previous version of every ledger, whole
+    new_lake = lake_rows(data, "funds", "2026-11-20")
+    assert {r[0] for r in new_lake} == set(LEDGERS) and len(new_lake) > len(old)  # the lake: new, whole
     assert not list(data.lake.rglob("*.tmp"))
-    rerun = cli_materialize(cli_env(sim, home, data), key)
-    assert finish(rerun) == 0
-    assert warehouse_rows(data, "funds_ledger") == lake_rows(data, "funds", "302321", "2026-11-20") == new_lake
+    assert finish(cli_materialize(cli_env(sim, home, data), "2026-11-20", select="funds_ledger,fees_ledger")) == 0
+    assert warehouse_rows(data, "funds_ledger") == lake_rows(data, "funds", "2026-11-20") == new_lake
 
 
 def test_a_run_killed_midway_has_reported_every_batch_it_stored(tmp_path: Path, sim: Sim, data: DataDir) -> None:
-    """Materializations are written as each batch is stored, not held until the step ends: after a crash
-    the instance knows exactly which ledger-days landed, so a backfill of the missing ones fetches only those."""
+    """Materializations are written as each batch of dates is stored, not held until the step ends: after a
+    crash the instance knows exactly which dates landed, and a re-run fetches only the missing ones."""
     home = cli_home(tmp_path)
     crashed = cli_materialize(cli_env(sim, home, data, REPORT_ASSETS_WAREHOUSE_BATCH="2",
                                       REPORT_ASSETS_CRASH_AT="after-first-batch", REPORT_ASSETS_STEP_RETRIES="0"),
-                              "2026-11-12|302321...2026-11-17|302321")
+                              "2026-11-12...2026-11-17", select="funds_ledger,fees_ledger")
     assert finish(crashed) != 0
-    stored = {f"{row[1]}|302321" for row in warehouse_rows(data, "funds_ledger")}
+    stored = {row[1] for row in warehouse_rows(data, "funds_ledger")}
     with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
         reported = instance.get_materialized_partitions(dg.AssetKey("funds_ledger"))
-    assert 2 <= len(stored) < 6 and reported == stored  # a batch is 2 or more ledger-days, as they complete
+    assert 1 <= len(stored) < 6 and reported == stored  # whole dates (3 ledgers = a batch), as they completed
+    for day in stored:
+        assert {r[0] for r in lake_rows(data, "funds", day)} == set(LEDGERS)
+    before = reads(sim)
+    assert finish(cli_materialize(cli_env(sim, home, data), "2026-11-12...2026-11-17",
+                                  select="funds_ledger,fees_ledger")) == 0
+    assert {key.split()[2] for key in reads(sim) - before} == {f"2026-11-{d}" for d in range(12, 18)} - stored
 
 
 def test_a_run_waits_for_an_analysts_session_and_concurrent_writers_both_succeed(
@@ -251,8 +311,8 @@ def test_a_run_waits_for_an_analysts_session_and_concurrent_writers_both_succeed
     home = cli_home(tmp_path)
     data.root.mkdir(parents=True)
     analyst = duckdb.connect(str(data.warehouse))  # an analyst's read-write session holds the file
-    runs = [cli_materialize(cli_env(sim, home, data), "2026-11-15|405512", select="*"),
-            cli_materialize(cli_env(sim, home, data), "2026-11-16|405512", select="*", log=tmp_path / "second.log")]
+    runs = [cli_materialize(cli_env(sim, home, data), "2026-11-15"),
+            cli_materialize(cli_env(sim, home, data), "2026-11-15...2026-11-16", log=tmp_path / "second.log")]
     waiting = []
     for line in runs[0].stdout:  # read the run's log until it says it is waiting for the lock
         if "is locked by another process" in line:
@@ -262,18 +322,19 @@ def test_a_run_waits_for_an_analysts_session_and_concurrent_writers_both_succeed
     assert waiting and "lake_views.duckdb" in waiting[0]
     runs[0].communicate(timeout=180)  # drain the rest of its log so that it never blocks on a full pipe
     assert [run.wait(timeout=180) for run in runs] == [0, 0]
-    dates = {row[1] for row in warehouse_rows(data, "funds_ledger")} | {
-        row[1] for row in warehouse_rows(data, "fees_ledger")}
-    assert dates == {"2026-11-15", "2026-11-16"}
+    for day in ("2026-11-15", "2026-11-16"):  # two runs on one date: neither lost the other's rows
+        expected = [row for ledger in LEDGERS for row in api_rows(sim, ledger, "funds", day)]
+        assert lake_rows(data, "funds", day) == warehouse_rows(data, "funds_ledger", f"ledger_date = '{day}'") \
+            == expected
 
 
-# -- credentials -----------------------------------------------------------------------------------------
+# -- settings and credentials --------------------------------------------------------------------------------
 
 LOAD = "from report_assets.definitions import defs; r = defs.resources['report_api']; print(r.source, r.base_url)"
 
 
 def load_definitions(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    base = {k: v for k, v in os.environ.items() if not k.startswith("REPORT_API_")}
+    base = {k: v for k, v in os.environ.items() if not k.startswith(("REPORT_API_", "REPORT_ASSETS_"))}
     return subprocess.run([sys.executable, "-c", LOAD], env={**base, **env}, capture_output=True, text=True,
                           cwd=tmp_path)
 
@@ -281,6 +342,20 @@ def load_definitions(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[
 def test_with_no_credentials_the_code_location_uses_the_simulator(tmp_path: Path) -> None:
     loaded = load_definitions(tmp_path)
     assert loaded.returncode == 0 and loaded.stdout.split() == ["simulator", "None"]
+
+
+@pytest.mark.parametrize(("name", "value", "allowed"), [
+    ("REPORT_ASSETS_WAREHOUSE_BATCH", "abc", "a whole number"),
+    ("REPORT_ASSETS_START_DATE", "2026-13-45", "YYYY-MM-DD"),
+    ("REPORT_ASSETS_TIMEZONE", "Mars/Olympus", "IANA time zone"),
+    ("REPORT_ASSETS_INCLUDE_GDPR", "maybe", "true or false"),
+    ("REPORT_ASSETS_LEDGER_IDS", "302321,abc", "comma-separated list of ledger IDs"),
+])
+def test_a_bad_setting_stops_the_load_naming_the_variable(tmp_path: Path, name: str, value: str,
+                                                          allowed: str) -> None:
+    loaded = load_definitions(tmp_path, **{name: value})
+    assert loaded.returncode != 0
+    assert f"{name}={value!r} is not valid: expected" in loaded.stderr and allowed in loaded.stderr
 
 
 def test_partial_credentials_stop_the_load_naming_what_is_missing(tmp_path: Path) -> None:

@@ -74,6 +74,7 @@ class Stats:
     system_headers: dict[str, str] = field(default_factory=dict)
     gdpr_requests: int = 0
     entries_served: int = 0
+    ledger_days_read: Counter[str] = field(default_factory=Counter)  # first pages asked, by "ledger topic date"
 
 
 class SimulatorState:
@@ -329,6 +330,8 @@ def build_app(state: SimulatorState) -> Starlette:
                 offset = int(decode_cursor(cursor)["offset"])
             except (ValueError, KeyError, TypeError):
                 return input_error("cursor", "not a cursor this API issued")
+        if not offset:
+            state.stats.ledger_days_read[f"{spec.ledger_id} {topic} {day.isoformat()}"] += 1
         visible = state.visible_entries(spec, topic, day, gdpr_flag(request))
         items = visible[offset: offset + state.world.page_size]
         # Like the real API, a full page says hasMore without looking ahead: an empty page may follow.
@@ -381,6 +384,7 @@ def build_app(state: SimulatorState) -> Starlette:
             "connections": len(s.connections), "max_in_flight": s.max_in_flight,
             "faults_injected": state.faults.injected, "system_headers": s.system_headers,
             "gdpr_requests": s.gdpr_requests, "entries_served": s.entries_served,
+            "ledger_days_read": dict(s.ledger_days_read) if request.query_params.get("detail") else {},
             "now": state.clock.now().isoformat(),
         })
 
