@@ -2,7 +2,8 @@
 
 Closed ledger dates are immutable, so a ledger-day stored closed is never read again unless asked
 (``refetch``). Everything else of a tracked ledger is due: never fetched, stored open (more can land),
-or failed. A date that has not begun in the ledger's own time zone has nothing to fetch yet.
+or failed on its last try (even if an older closed version is stored: the failure is worth a look).
+A date that has not begun in the ledger's own time zone has nothing to fetch yet.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ def plan_dates(dates: list[str], timezones: dict[str, str], states: dict[LedgerD
             state = states.get(LedgerDay(ledger_date, ledger_id))
             if day > todays[ledger_id]:
                 plan.not_begun.append(ledger_id)
-            elif state is not None and state.stored == "closed" and not refetch:
+            elif state is not None and state.stored == "closed" and state.error is None and not refetch:
                 plan.skipped_closed.append(ledger_id)
             else:
                 plan.fetch.append(ledger_id)

@@ -18,10 +18,9 @@ import httpx
 import pytest
 from dagster._core.instance.ref import InstanceRef
 
-from report_assets.assets.partitions import LEDGER_PARTITIONS_NAME
-from report_assets.automation.schedules import ENV_LOOKBACK, hourly_ledger_refresh
-from report_assets.data_dir import PROJECT_ROOT
-from report_assets.resources import DataDirResource
+from report_assets.defs.automation.schedules import hourly_ledger_refresh
+from report_assets.defs.resources import DataDirResource
+from report_assets.settings import ENV_LOOKBACK, PROJECT_ROOT
 from report_assets.simulator.world import World, default_ledgers
 from report_assets_tests.conftest import SimFactory, free_port
 
@@ -51,11 +50,10 @@ def dagster_services(start_simulator: SimFactory, tmp_path: Path) -> Iterator[tu
     home, data = tmp_path / "home", tmp_path / "data"
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
-    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
-        instance.add_dynamic_partitions(LEDGER_PARTITIONS_NAME, LEDGERS)
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith("REPORT_API_")},
+    # The partitions start on the 14th: the history the discovery sensor asks for new ledgers stays short.
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("REPORT_API_", "REPORT_ASSETS_"))},
            "DAGSTER_HOME": str(home), "REPORT_API_BASE_URL": sim.base_url, "REPORT_ASSETS_DATA_DIR": str(data),
-           "REPORT_ASSETS_STEP_RETRIES": "0"}
+           "REPORT_ASSETS_STEP_RETRIES": "0", "REPORT_ASSETS_START_DATE": DATES[0]}
     bin_dir = Path(sys.executable).parent
     port = free_port()
     logs = [open(tmp_path / name, "w") for name in ("webserver.log", "daemon.log")]  # noqa: SIM115
@@ -98,8 +96,7 @@ def test_a_backfill_launched_through_graphql_runs_in_the_daemon_as_one_run(
             return False
 
     until(serving, 120, "the webserver")
-    partitions = [f"{day}|{ledger}" for day in DATES for ledger in LEDGERS]
-    launched = graphql(url, LAUNCH, {"params": {"partitionNames": partitions,
+    launched = graphql(url, LAUNCH, {"params": {"partitionNames": DATES,
                                                 "assetSelection": [{"path": [a]} for a in ASSETS]}})
     assert launched["launchPartitionBackfill"]["__typename"] == "LaunchBackfillSuccess", launched
     backfill_id = launched["launchPartitionBackfill"]["backfillId"]
@@ -112,39 +109,43 @@ def test_a_backfill_launched_through_graphql_runs_in_the_daemon_as_one_run(
     assert until(finished, 300, "the backfill") in ("COMPLETED", "COMPLETED_SUCCESS")
     with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
         runs = instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
-        # Single-run policy: the daemon launches one run per ledger for the 7 dates (a date x ledger range is
-        # contiguous only within one ledger), not one run per partition.
-        assert len(runs) == len(LEDGERS) and all(r.status == dg.DagsterRunStatus.SUCCESS for r in runs)
+        # Single-run policy: one run for the 7 dates of every ledger, not one run per partition.
+        assert len(runs) == 1 and runs[0].status == dg.DagsterRunStatus.SUCCESS
         for asset in ASSETS:
-            assert set(partitions) <= instance.get_materialized_partitions(dg.AssetKey(asset)), asset
+            assert set(DATES) <= instance.get_materialized_partitions(dg.AssetKey(asset)), asset
         with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as connection:
-            window = f"ledger_date BETWEEN DATE '{DATES[0]}' AND DATE '{DATES[-1]}'"  # an hourly tick may add days
+            window = f"ledger_date BETWEEN DATE '{DATES[0]}' AND DATE '{DATES[-1]}'"
             for table in ("funds_ledger", "fees_ledger", "daily_fee_summary", "daily_payout_summary"):
                 days = connection.execute(
                     f"SELECT count(DISTINCT (ledger_id, ledger_date)) FROM {table} WHERE {window}").fetchone()
-                assert days[0] == len(partitions), table
+                assert days[0] == len(DATES) * len(LEDGERS), table
             scheduled = connection.execute(f"SELECT count(*) FROM funds_ledger WHERE {window} "
                                            "AND entry_type = 'payout-scheduled'").fetchone()[0]
             assert connection.execute(f"SELECT count(*) FROM payouts WHERE {window}").fetchone()[0] == scheduled > 0
-        # The discovery sensor, ticking in the daemon, recorded each ledger's currency and time zone.
+        for day in DATES:  # one file per date, every ledger in it
+            assert (data / "lake" / "funds" / f"ledger_date={day}" / "part-0.parquet").exists()
+        # The discovery sensor, ticking in the daemon, recorded each ledger's currency and time zone, and asked
+        # for the history of the ledgers it found new, in a run of its own.
         catalog = until(lambda: instance.get_latest_materialization_event(dg.AssetKey("ledger_catalog")), 120,
                         "the ledger discovery sensor")
         table = catalog.asset_materialization.metadata["ledgers"].value
         assert {(r.data["ledger_id"], r.data["currency"], r.data["timezone"]) for r in table.records} == {
             ("302321", "NOK", "Europe/Oslo"), ("405512", "DKK", "Europe/Copenhagen"),
             ("517734", "EUR", "Europe/Helsinki")}
-        for ledger in LEDGERS:
-            lake = data / "lake" / "funds" / f"ledger_id={ledger}"
-            assert {f"ledger_date={d}" for d in DATES} <= {p.name for p in lake.iterdir()}
-        # The schedule, evaluated against the running instance: only the new day and the open day.
-        monkeypatch.setenv(ENV_LOOKBACK, "7")
+
+        def history_done() -> list[dg.DagsterRun]:
+            found = instance.get_runs(dg.RunsFilter(tags={"report_assets/new_ledgers": "3"}))
+            return found if found and found[0].status in (dg.DagsterRunStatus.SUCCESS,
+                                                          dg.DagsterRunStatus.FAILURE) else []
+
+        (history,) = until(history_done, 300, "the history run of the new ledgers")
+        assert history.status == dg.DagsterRunStatus.SUCCESS
+        assert history.run_config["ops"]["ledger_entries"]["config"]["ledger_ids"] == LEDGERS
+        # The schedule, evaluated against the running instance: only the open day is left in its window.
+        monkeypatch.setenv(ENV_LOOKBACK, "6")  # 2026-11-14 .. 2026-11-20
         tick = datetime(2026, 11, 20, 12, 17, tzinfo=UTC)
         request = hourly_ledger_refresh.evaluate_tick(
             dg.build_schedule_context(instance=instance, scheduled_execution_time=tick,
                                       resources={"data_dir": DataDirResource(path=str(data))})).run_requests[0]
-        assert request.tags["dagster/asset_partition_range_start"] == "2026-11-13|302321"
-        from report_assets.automation.closed_days import closed_ledger_days
-
-        window = [f"2026-11-{d}|{ledger}" for d in range(13, 21) for ledger in LEDGERS]
-        open_or_new = set(window) - closed_ledger_days(instance, window)
-        assert open_or_new == {f"2026-11-{d}|{ledger}" for d in (13, 20) for ledger in LEDGERS}
+        assert request.tags["dagster/asset_partition_range_start"] == "2026-11-20"
+        assert request.tags["dagster/asset_partition_range_end"] == "2026-11-20"

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import duckdb
 
-from report_assets.assets.partitions import LedgerDay
 from report_assets.data_dir import DataDir
-from report_assets.ingestion import FailedDay, IngestOptions, ingest
+from report_assets.ingestion import IngestOptions, ingest
 from report_assets.intraday import poll_feed, today_so_far
+from report_assets.ledger_catalog import refresh_catalog
+from report_assets.planning import DatePlan
 from report_assets.report_api import ReportApiClient
 from report_assets.simulator.world import World, default_ledgers
 from report_assets_tests.conftest import SimFactory, settings_for
@@ -51,9 +52,9 @@ def test_today_so_far_joins_the_dated_rows_and_the_feed_without_counting_any_ent
     sim = start_simulator(World(ledgers=default_ledgers(1, 120)), now=NOON_20TH, page_size=50, feed_days=0)
     data = DataDir(tmp_path / "data")
     with ReportApiClient(settings_for(sim)) as client:
-        stored = list(ingest(client, data, ["funds"], [LedgerDay("2026-11-20", "302321")],
-                             IngestOptions("simulator"), print))  # today at noon, from the dates endpoint (open)
-        assert not [item for item in stored if isinstance(item, FailedDay)]
+        stored = list(ingest(client, data, [DatePlan("2026-11-20", fetch=["302321"])],
+                             IngestOptions("simulator", topics=("funds",)), print))  # today at noon: open
+        assert [outcome.stored_open for batch in stored for outcome in batch.dates] == [["302321"]]
         sim.control(advance_seconds=2 * 3600)  # two hours later
         with duckdb.connect(str(data.warehouse)) as connection:
             dated = connection.execute("SELECT count(*) FROM funds_ledger").fetchone()[0]
@@ -71,14 +72,14 @@ def test_the_intraday_sensor_stores_every_ledgers_feed_and_skips_a_busy_warehous
 ) -> None:
     import dagster as dg
 
-    from report_assets.assets.partitions import LEDGER_PARTITIONS_NAME
-    from report_assets.automation.intraday_sensor import intraday_feed_sensor
-    from report_assets.resources import DataDirResource, ReportApiResource
+    from report_assets.defs.automation.intraday_sensor import intraday_feed_sensor
+    from report_assets.defs.resources import DataDirResource, ReportApiResource
 
     sim = start_simulator(World(ledgers=default_ledgers(2, 60)), now=NOON_20TH, feed_days=0)
     data = DataDir(tmp_path / "data")
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
-        instance.add_dynamic_partitions(LEDGER_PARTITIONS_NAME, ["302321", "405512"])
+        with ReportApiClient(settings_for(sim)) as client:  # the tracked ledgers, as discovery records them
+            refresh_catalog(client.list_ledgers(), data.ledger_catalog, "Europe/Oslo", NOON_20TH)
         resources = {"report_api": ReportApiResource(base_url=sim.base_url),
                      "data_dir": DataDirResource(path=str(data.root))}
         result = intraday_feed_sensor(dg.build_sensor_context(instance=instance, resources=resources))

@@ -1,7 +1,8 @@
-"""The hourly schedule asks for open and new ledger-days only, and the run it asks for fetches only those."""
+"""The hourly schedule asks for the dates with a tracked ledger-day due, and its run fetches only those."""
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,12 +11,15 @@ from typing import Any
 import dagster as dg
 import pytest
 
-from report_assets.assets.ledgers import ledger_entries
-from report_assets.assets.partitions import LEDGER_PARTITIONS_NAME
-from report_assets.automation.schedules import ENV_LOOKBACK, hourly_ledger_refresh
-from report_assets.resources import DataDirResource, ReportApiResource
+from report_assets.data_dir import DataDir
+from report_assets.defs.automation.schedules import due_dates, hourly_ledger_refresh
+from report_assets.defs.ledgers.assets import ledger_entries
+from report_assets.defs.resources import DataDirResource, ReportApiResource
+from report_assets.ledger_catalog import refresh_catalog
+from report_assets.report_api import ReportApiClient
+from report_assets.settings import ENV_LOOKBACK
 from report_assets.simulator.world import World, default_ledgers
-from report_assets_tests.conftest import Sim, SimFactory
+from report_assets_tests.conftest import Sim, SimFactory, settings_for
 
 LEDGERS = ["302321", "405512", "517734"]
 NOON_20TH = datetime(2026, 11, 20, 11, 0, tzinfo=UTC)
@@ -33,50 +37,69 @@ def resources(sim: Sim, tmp_path: Path) -> dict[str, Any]:
             "data_dir": DataDirResource(path=str(tmp_path / "data"))}
 
 
-def materialized_keys(result: dg.ExecuteInProcessResult, asset: str) -> set[str]:
-    return {e.materialization.partition for e in result.get_asset_materialization_events()
-            if e.materialization.asset_key == dg.AssetKey(asset)}
+def tick(instance: dg.DagsterInstance, tmp_path: Path) -> dg.RunRequest | dg.SkipReason:
+    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=TICK,
+                                        resources={"data_dir": DataDirResource(path=str(tmp_path / "data"))})
+    result = hourly_ledger_refresh.evaluate_tick(context)
+    return result.run_requests[0] if result.run_requests else dg.SkipReason(result.skip_message)
 
 
-def test_the_schedule_fetches_open_and_new_ledger_days_and_never_a_closed_one(
+def run(instance: dg.DagsterInstance, sim: Sim, tmp_path: Path, first: str, last: str) -> None:
+    assert dg.materialize([ledger_entries], instance=instance, resources=resources(sim, tmp_path), tags={
+        "dagster/asset_partition_range_start": first, "dagster/asset_partition_range_end": last}).success
+
+
+def test_the_schedule_asks_for_exactly_the_due_dates_and_its_run_fetches_only_the_due_ledger_days(
     start_simulator: SimFactory, instance: dg.DagsterInstance, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setenv(ENV_LOOKBACK, "3")  # the window is 2026-11-17 .. 2026-11-20
+    monkeypatch.setenv(ENV_LOOKBACK, "4")  # the window is 2026-11-16 .. 2026-11-20
     sim = start_simulator(World(ledgers=default_ledgers(3, 80)), now=NOON_20TH)
-    instance.add_dynamic_partitions(LEDGER_PARTITIONS_NAME, LEDGERS)
-    assert dg.materialize([ledger_entries], instance=instance, resources=resources(sim, tmp_path), tags={
-        "dagster/asset_partition_range_start": "2026-11-18|302321",
-        "dagster/asset_partition_range_end": "2026-11-20|517734"}).success  # the 20th is open
-    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=TICK,
-                                        resources={"data_dir": resources(sim, tmp_path)["data_dir"]})
-    requests = hourly_ledger_refresh.evaluate_tick(context).run_requests
-    assert requests is not None and len(requests) == 1
-    request = requests[0]
-    assert request.tags["dagster/asset_partition_range_start"] == "2026-11-17|302321"
-    assert request.tags["dagster/asset_partition_range_end"] == "2026-11-20|517734"
-    assert request.run_config == {"ops": {"ledger_entries": {"config": {"skip_closed": True}}}}
-    before = sim.stats()["requests"]["dates"]
+    run(instance, sim, tmp_path, "2026-11-17", "2026-11-20")  # the 20th is open
+    sim.control(corruptions=[{"ledger_id": "517734", "topic": "fees", "ledger_date": "2026-11-18", "page": 1,
+                              "kind": "balance-mismatch"}])
+    assert not dg.materialize([ledger_entries], instance=instance, resources=resources(sim, tmp_path),
+                              partition_key="2026-11-18", run_config={"ops": {"ledger_entries": {"config": {
+                                  "ledger_ids": ["517734"], "refetch": True}}}}, raise_on_error=False).success
+    sim.control(corruptions=[])
+    due = {plan.ledger_date: plan.fetch for plan in due_dates(DataDir(tmp_path / "data"), TICK, 4)}
+    # Never fetched (the 16th), failed on the last try (517734 on the 18th), still open (the 20th).
+    assert due == {"2026-11-16": LEDGERS, "2026-11-18": ["517734"], "2026-11-20": LEDGERS}
+    request = tick(instance, tmp_path)
+    assert isinstance(request, dg.RunRequest)
+    assert request.tags["dagster/asset_partition_range_start"] == "2026-11-16"
+    assert request.tags["dagster/asset_partition_range_end"] == "2026-11-20"
+    assert request.tags["report_assets/ledger_days_due"] == "7"
+    before = Counter(sim.ledger_days_read())
     result = dg.materialize([ledger_entries], instance=instance, resources=resources(sim, tmp_path),
                             tags=request.tags, run_config=request.run_config)
     assert result.success
-    expected = {f"{day}|{ledger}" for day in ("2026-11-17", "2026-11-20") for ledger in LEDGERS}
-    assert materialized_keys(result, "funds_ledger") == materialized_keys(result, "fees_ledger") == expected
-    assert sim.stats()["requests"]["dates"] - before == len(expected) * 2  # one page per topic per day
+    fetched = {tuple(key.split()[::2]) for key in Counter(sim.ledger_days_read()) - before}
+    assert fetched == {(ledger, day) for day, ledgers in due.items() for ledger in ledgers}
 
 
-def test_the_schedule_skips_when_everything_is_closed_or_no_ledger_is_known(
+def test_the_schedule_skips_when_no_ledger_is_known_or_everything_is_closed(
     start_simulator: SimFactory, instance: dg.DagsterInstance, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv(ENV_LOOKBACK, "1")
-    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=TICK,
-                                        resources={"data_dir": DataDirResource(path=str(tmp_path / "data"))})
-    assert "No ledgers known" in (hourly_ledger_refresh.evaluate_tick(context).skip_message or "")
+    assert "No ledgers known" in (tick(instance, tmp_path).skip_message or "")
     sim = start_simulator(World(ledgers=default_ledgers(1, 50)), now=datetime(2026, 11, 22, tzinfo=UTC))
-    instance.add_dynamic_partitions(LEDGER_PARTITIONS_NAME, ["302321"])
-    assert dg.materialize([ledger_entries], instance=instance, resources=resources(sim, tmp_path), tags={
-        "dagster/asset_partition_range_start": "2026-11-19|302321",
-        "dagster/asset_partition_range_end": "2026-11-20|302321"}).success  # both closed by the 22nd
-    assert "stored and closed" in (hourly_ledger_refresh.evaluate_tick(context).skip_message or "")
+    run(instance, sim, tmp_path, "2026-11-19", "2026-11-20")  # both closed by the 22nd
+    assert "stored and closed" in (tick(instance, tmp_path).skip_message or "")
+
+
+def test_a_ledger_new_to_the_catalog_is_due_on_every_date_of_the_window_and_only_it(
+    start_simulator: SimFactory, instance: dg.DagsterInstance, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv(ENV_LOOKBACK, "2")
+    sim = start_simulator(World(ledgers=default_ledgers(3, 50)), now=datetime(2026, 11, 22, tzinfo=UTC))
+    sim.control(accessible_ledgers=["302321", "405512"])
+    run(instance, sim, tmp_path, "2026-11-18", "2026-11-20")
+    data = DataDir(tmp_path / "data")
+    sim.control(accessible_ledgers=LEDGERS)  # a merchant granted access
+    with ReportApiClient(settings_for(sim)) as client:
+        refresh_catalog(client.list_ledgers(), data.ledger_catalog, "Europe/Oslo", TICK)
+    due = {plan.ledger_date: plan.fetch for plan in due_dates(data, TICK, 2)}
+    assert due == {"2026-11-18": ["517734"], "2026-11-19": ["517734"], "2026-11-20": ["517734"]}
 
 
 def test_a_bad_page_fails_the_step_without_retrying_it(
@@ -85,9 +108,8 @@ def test_a_bad_page_fails_the_step_without_retrying_it(
     sim = start_simulator(World(ledgers=default_ledgers(1, 50)), now=NOON_20TH)
     sim.control(corruptions=[{"ledger_id": "302321", "topic": "funds", "ledger_date": "2026-11-18", "page": 1,
                               "kind": "balance-mismatch"}])
-    instance.add_dynamic_partitions(LEDGER_PARTITIONS_NAME, ["302321"])
     result = dg.materialize([ledger_entries], instance=instance, resources=resources(sim, tmp_path),
-                            partition_key="2026-11-18|302321", raise_on_error=False)
+                            partition_key="2026-11-18", raise_on_error=False)
     assert not result.success
     kinds = [e.event_type for e in result.all_events]
     assert dg.DagsterEventType.STEP_UP_FOR_RETRY not in kinds and kinds.count(dg.DagsterEventType.STEP_FAILURE) == 1

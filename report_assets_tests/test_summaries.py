@@ -13,11 +13,10 @@ import dagster as dg
 import duckdb
 import pytest
 
-from report_assets.assets.ledgers import ledger_entries
-from report_assets.assets.partitions import LEDGER_PARTITIONS_NAME
 from report_assets.data_dir import DataDir
+from report_assets.defs.ledgers.assets import ledger_entries
+from report_assets.defs.resources import DataDirResource, ReportApiResource
 from report_assets.report_api import ReportApiClient
-from report_assets.resources import DataDirResource, ReportApiResource
 from report_assets.simulator.world import World, default_ledgers
 from report_assets.storage.summaries import ALL_CHECKS, run_checks, summarize
 from report_assets.storage.warehouse import ensure_ledger_table, ensure_status_table
@@ -135,13 +134,12 @@ def october(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[duckdb.D
     root = tmp_path_factory.mktemp("october")
     data = DataDir(root / "data")
     with ThreadedSimulator(state) as server, dg.instance_for_test(temp_dir=str(root)) as instance:
-        instance.add_dynamic_partitions(LEDGER_PARTITIONS_NAME, LEDGERS)
         result = dg.materialize(
             [ledger_entries], instance=instance,
             resources={"report_api": ReportApiResource(base_url=server.base_url),
                        "data_dir": DataDirResource(path=str(data.root))},
-            tags={"dagster/asset_partition_range_start": f"2026-09-29|{LEDGERS[0]}",
-                  "dagster/asset_partition_range_end": f"2026-11-01|{LEDGERS[-1]}"})
+            tags={"dagster/asset_partition_range_start": "2026-09-29",
+                  "dagster/asset_partition_range_end": "2026-11-01"})
         assert result.success
         checks = {(e.asset_check_evaluation_data.asset_check_key.name, e.asset_check_evaluation_data.passed)
                   for e in result.all_events if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION}
@@ -157,12 +155,12 @@ def october(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[duckdb.D
 
 def test_every_check_passes_on_clean_simulator_data(october) -> None:
     _, found = october
-    assert {name for name, _ in found["checks"]} == {c.name for c in ALL_CHECKS}
+    assert {name for name, _ in found["checks"]} == {c.name for c in ALL_CHECKS} | {"all_tracked_ledgers_stored"}
     warnings = {"unknown_entry_types", "fresh_closed_dates"}
     assert all(passed for name, passed in found["checks"] if name not in warnings)
     assert ("unknown_entry_types", False) in found["checks"]  # the world has unknown types: reported, a warning
     assert ("fresh_closed_dates", False) in found["checks"]  # October is weeks old: worth a look, a warning
-    assert len(found["instance_partitions"]) == 34 * 3
+    assert len(found["instance_partitions"]) == 34  # one partition per ledger date, every ledger in it
 
 
 @pytest.mark.parametrize("ledger_id", LEDGERS)
@@ -242,10 +240,14 @@ CORRUPTIONS = {
 }
 
 
-def latest_summary(instance: dg.DagsterInstance) -> int:
-    records = instance.fetch_materializations(dg.AssetRecordsFilter(
-        asset_key=dg.AssetKey("daily_fee_summary"), asset_partitions=["2026-11-18|302321"]), limit=1).records
-    return records[0].storage_id
+def summary_days(data: DataDir) -> set[tuple[str, str]]:
+    """The ledger-days that have a daily payout summary row in the warehouse (the lake holding the same rows)."""
+    with duckdb.connect(str(data.warehouse), read_only=True) as connection:
+        stored = connection.execute("SELECT * FROM daily_payout_summary ORDER BY ledger_id, ledger_date").fetchall()
+        lake = connection.execute("SELECT * FROM read_parquet($glob) ORDER BY ledger_id, ledger_date",
+                                  {"glob": str(data.lake / "daily_payout_summary" / "*" / "*.parquet")}).fetchall()
+    assert set(stored) <= set(lake)
+    return {(r[0], r[1].isoformat()) for r in stored}
 
 
 @pytest.mark.parametrize("check_name", sorted(CORRUPTIONS))
@@ -257,20 +259,20 @@ def test_corrupted_raw_data_fails_its_check_and_blocks_the_summary(
     resources = {"report_api": ReportApiResource(base_url=sim.base_url),
                  "data_dir": DataDirResource(path=str(data.root))}
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
-        instance.add_dynamic_partitions(LEDGER_PARTITIONS_NAME, LEDGERS)
         assert dg.materialize([ledger_entries], instance=instance, resources=resources,
-                              tags={"dagster/asset_partition_range_start": "2026-11-17|302321",
-                                    "dagster/asset_partition_range_end": "2026-11-18|302321"}).success
+                              tags={"dagster/asset_partition_range_start": "2026-11-17",
+                                    "dagster/asset_partition_range_end": "2026-11-18"}).success
+        assert ("302321", "2026-11-18") in summary_days(data)
         with duckdb.connect(str(data.warehouse)) as connection:
             connection.execute(CORRUPTIONS[check_name].format(
                 day="ledger_id = '302321' AND ledger_date = DATE '2026-11-18'"))
-        before = latest_summary(instance)
-        # Recompute the summaries of that ledger-day from what is stored (fetching would repair the data),
-        # with the raw ledgers' checks.
+            connection.execute("DELETE FROM daily_payout_summary WHERE ledger_date = DATE '2026-11-18'")
+        # Recompute the summaries of that date from what is stored (fetching would repair the data), with the
+        # raw ledgers' checks.
         selection = dg.AssetSelection.assets("daily_fee_summary", "daily_payout_summary", "payouts") | \
             dg.AssetSelection.checks_for_assets("funds_ledger", "fees_ledger")
         result = dg.materialize([ledger_entries], instance=instance, resources=resources, raise_on_error=False,
-                                selection=selection, partition_key="2026-11-18|302321")
+                                selection=selection, partition_key="2026-11-18")
         evaluations = {(e.asset_check_evaluation_data.asset_check_key.asset_key.to_user_string(),
                         e.asset_check_evaluation_data.asset_check_key.name): e.asset_check_evaluation_data
                        for e in result.all_events if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION}
@@ -278,15 +280,19 @@ def test_corrupted_raw_data_fails_its_check_and_blocks_the_summary(
             "fees_ledger" if check_name == "fees_retained_mirror" else "funds_ledger", "funds_ledger"))
         failed = {key for key, evaluation in evaluations.items() if not evaluation.passed}
         assert (check.asset, check_name) in failed
-        assert len(evaluations) == len(ALL_CHECKS)
+        assert len(evaluations) == len(ALL_CHECKS) + 1  # and every tracked ledger-day of the date is stored
+        assert evaluations[("funds_ledger", "all_tracked_ledgers_stored")].passed
         evaluation = evaluations[(check.asset, check_name)]
         assert evaluation.severity == (dg.AssetCheckSeverity.ERROR if check.blocking else dg.AssetCheckSeverity.WARN)
         assert "2026-11-18|302321" in evaluation.metadata["failing_ledger_days"].value
-        after = latest_summary(instance)
-        if check.blocking:  # wrong data: no new summary for that ledger-day, and the run says so
-            assert after == before and not result.success
+        days = summary_days(data)
+        assert {("405512", "2026-11-18"), ("517734", "2026-11-18")} <= days  # the clean ledgers: summarized
+        if check.blocking:  # wrong data: no summary for that ledger-day, and the run says which
+            assert ("302321", "2026-11-18") not in days and not result.success
+            failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
+            assert "302321 on 2026-11-18" in str(failure.step_failure_data.error)
         else:  # doubtful data: summarized, and warned about
-            assert after != before and result.success
+            assert ("302321", "2026-11-18") in days and result.success
 
 
 def test_a_summary_that_does_not_add_up_fails_its_check(quiet_day: duckdb.DuckDBPyConnection) -> None:

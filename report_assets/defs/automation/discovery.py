@@ -31,7 +31,6 @@ refresh_ledgers_job = dg.define_asset_job(
     "refresh_ledgers",
     selection=dg.AssetSelection.assets("funds_ledger", "fees_ledger", "daily_fee_summary", "daily_payout_summary",
                                        "payouts"),
-    partitions_def=ledger_dates,
     description="Fetch the ledger-days of the selected dates that are not stored closed, for every tracked ledger "
                 "(or those the run config names), with their summaries and checks.",
 )

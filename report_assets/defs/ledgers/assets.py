@@ -158,7 +158,7 @@ def run_ledger_step(context: dg.AssetExecutionContext, client: ReportApiClient, 
     elif summaries:
         keys = [(i, p.ledger_date) for p in plans for i in [*p.fetch, *p.skipped_closed]]
         batch = summarize_stored(data, keys, context.log.warning)
-        batch.dates = [DateOutcome(p.ledger_date) for p in plans]
+        batch.dates = [DateOutcome(p.ledger_date, skipped_closed=[*p.fetch, *p.skipped_closed]) for p in plans]
         yield batch
 
 
