@@ -103,8 +103,9 @@ def main(argv: Sequence[str] | None = None) -> None:
 
         sock = bind_loopback(args.port)
     port = sock.getsockname()[1]
-    ids = ", ".join(f"{s.ledger_id} ({s.currency}, {s.settlement})" for s in state.world.ledgers)
-    print(f"Report API simulator on http://127.0.0.1:{port} - ledgers {ids}; seed {args.seed}", flush=True)
+    ids = ", ".join(f"{s.ledger_id} ({s.currency}, {s.settlement})" for s in state.world.ledgers[:5])
+    more = f" and {len(state.world.ledgers) - 5} more" if len(state.world.ledgers) > 5 else ""
+    print(f"Report API simulator on http://127.0.0.1:{port} - ledgers {ids}{more}; seed {args.seed}", flush=True)
     config = uvicorn.Config(build_app(state), log_level="warning", access_log=False, lifespan="off",
                             timeout_keep_alive=30)
     asyncio.run(uvicorn.Server(config).serve(sockets=[sock]))

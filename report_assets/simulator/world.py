@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, replace
 from datetime import date
+from functools import cached_property
 
 DEFAULT_SEED = 2026
 DEFAULT_CAPTURES_PER_WEEKDAY = 1000
@@ -95,4 +96,9 @@ class World:
     feed_days: int = 3  # the feed without a cursor starts this many ledger dates before today
 
     def ledger(self, ledger_id: str) -> LedgerSpec | None:
-        return next((spec for spec in self.ledgers if spec.ledger_id == ledger_id), None)
+        return self.ledgers_by_id.get(ledger_id)
+
+    @cached_property
+    def ledgers_by_id(self) -> dict[str, LedgerSpec]:
+        """A partner's world has thousands of ledgers: each request finds its own at once."""
+        return {spec.ledger_id: spec for spec in self.ledgers}
