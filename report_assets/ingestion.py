@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -26,7 +27,7 @@ from report_assets.ledger_day import LedgerDay
 from report_assets.planning import DatePlan
 from report_assets.report_api import ReportApiClient
 from report_assets.report_api.errors import ApiUnavailableError
-from report_assets.storage.lake import DayStamp, ParquetLake, page_to_batch
+from report_assets.storage.lake import FetchStamp, ParquetLake, Run, entries_to_batch
 from report_assets.storage.schema import TABLE_OF_TOPIC, arrow_schema
 from report_assets.storage.summaries import (
     SUMMARY_CHECKS,
@@ -47,6 +48,7 @@ from report_assets.storage.warehouse import (
 )
 
 LEDGER_SORT_KEYS = ("ledger_id", "position")
+SMALL_DAY = 5_000  # entries of a ledger-day kept as validated dicts until its date is converted at once
 BATCH_ROWS = 250_000  # rows per warehouse batch (at a date's end): small enough to write while fetching goes on
 
 
@@ -58,12 +60,15 @@ def crash_point(name: str, crash_at: str | None) -> None:
 
 @dataclass
 class FetchedDay:
-    """One topic of one ledger-day, as fetched: its rows in the ledger table's schema."""
+    """One topic of one ledger-day, as fetched. A small day keeps its validated entries, to be converted with
+    the rest of its date at once; a large one is converted page by page as it arrives."""
 
     topic: str
     day: LedgerDay
-    rows: pa.Table
     is_open: bool
+    count: int
+    items: list[dict[str, Any]] = field(default_factory=list)
+    batches: list[pa.RecordBatch] = field(default_factory=list)
 
 
 @dataclass
@@ -110,15 +115,32 @@ class IngestOptions:
 
 def fetch_day(client: ReportApiClient, topic: str, day: LedgerDay, options: IngestOptions) -> FetchedDay:
     schema = arrow_schema(options.include_gdpr)
-    batches = []
+    stamp = FetchStamp(options.fetched_at, options.source)
+    items: list[dict[str, Any]] = []
+    batches: list[pa.RecordBatch] = []
+    count = 0
     with client.read_date(day.ledger_id, topic, day.ledger_date, include_gdpr=options.include_gdpr) as read:
-        stamp = DayStamp(day.ledger_id, read.is_open, options.fetched_at, options.source)
-        position = 1
-        for items in read.iter_pages():
-            if items:
-                batches.append(page_to_batch(items, stamp, position, schema, options.include_gdpr))
-                position += len(items)
-    return FetchedDay(topic, day, pa.Table.from_batches(batches, schema=schema), read.is_open)
+        for page in read.iter_pages():
+            items += page
+            if batches or len(items) > SMALL_DAY:  # a large day: into Arrow now, so its dicts do not pile up
+                batches.append(entries_to_batch(items, [Run(day.ledger_id, read.is_open, count + 1, len(items))],
+                                                stamp, schema, options.include_gdpr))
+                count += len(items)
+                items = []
+    return FetchedDay(topic, day, read.is_open, count + len(items), items, batches)
+
+
+def date_rows(days: list[FetchedDay], options: IngestOptions) -> pa.Table:
+    """The rows of some ledger-days of one date and topic: the small ones converted together."""
+    schema = arrow_schema(options.include_gdpr)
+    small = [f for f in days if f.items]
+    batches = [b for f in days for b in f.batches]
+    if small:
+        runs = [Run(f.day.ledger_id, f.is_open, f.count - len(f.items) + 1, len(f.items)) for f in small]
+        items = [item for f in small for item in f.items]
+        batches.append(entries_to_batch(items, runs, FetchStamp(options.fetched_at, options.source), schema,
+                                        options.include_gdpr))
+    return pa.Table.from_batches(batches, schema=schema)
 
 
 def prepare_warehouse(connection: duckdb.DuckDBPyConnection, data: DataDir, include_gdpr: bool) -> None:
@@ -130,75 +152,72 @@ def prepare_warehouse(connection: duckdb.DuckDBPyConnection, data: DataDir, incl
 
 
 class DateBatch:
-    """Ready dates waiting to be written together: their fetched and failed ledger-days."""
+    """Ready dates waiting to be written together: each date's outcome, and its rows to store by topic."""
 
     def __init__(self) -> None:
-        self.plans: list[DatePlan] = []
-        self.fetched: list[FetchedDay] = []
+        self.outcomes: list[DateOutcome] = []
+        self.tables: dict[tuple[str, str], pa.Table] = {}  # (topic, date) -> rows of the ledger-days to store
+        self.stored: list[tuple[LedgerDay, str, bool, int]] = []  # (ledger-day, topic, is_open, entries)
         self.failed: list[FailedDay] = []
+        self.ledger_days = 0
+        self.rows = 0
 
-    @property
-    def ledger_days(self) -> int:
-        return sum(len(plan.fetch) for plan in self.plans)
-
-    @property
-    def rows(self) -> int:
-        return sum(fetched.rows.num_rows for fetched in self.fetched)
-
-    def outcomes(self) -> tuple[list[DateOutcome], list[FetchedDay]]:
-        """Each date's outcome, and the fetched rows of the ledger-days to store (both topics came in)."""
+    def add_date(self, plan: DatePlan, results: list[FetchedDay | FailedDay], options: IngestOptions) -> None:
+        """A date whose every ledger-day is in: a ledger-day is stored only if every topic of it came in."""
         failed: dict[LedgerDay, list[FailedDay]] = defaultdict(list)
-        for failure in self.failed:
-            failed[failure.day].append(failure)
-        storing = [f for f in self.fetched if f.day not in failed]
+        for result in results:
+            if isinstance(result, FailedDay):
+                failed[result.day].append(result)
+                self.failed.append(result)
+        storing = [r for r in results if isinstance(r, FetchedDay) and r.day not in failed]
         open_days = {f.day for f in storing if f.is_open}
-        outcomes = []
-        for plan in self.plans:
-            outcome = DateOutcome(plan.ledger_date, skipped_closed=list(plan.skipped_closed),
-                                  not_begun=list(plan.not_begun))
-            for ledger_id in plan.fetch:
-                day = LedgerDay(plan.ledger_date, ledger_id)
-                if day in failed:
-                    outcome.failed[ledger_id] = "; ".join(f"{f.topic}: {f.error}" for f in failed[day])
-                    outcome.transient |= any(f.transient for f in failed[day])
-                elif day in open_days:
-                    outcome.stored_open.append(ledger_id)
-                else:
-                    outcome.stored_closed.append(ledger_id)
-            outcomes.append(outcome)
-        return outcomes, storing
+        outcome = DateOutcome(plan.ledger_date, skipped_closed=list(plan.skipped_closed),
+                              not_begun=list(plan.not_begun))
+        for ledger_id in plan.fetch:
+            day = LedgerDay(plan.ledger_date, ledger_id)
+            if day in failed:
+                outcome.failed[ledger_id] = "; ".join(f"{f.topic}: {f.error}" for f in failed[day])
+                outcome.transient |= any(f.transient for f in failed[day])
+            elif day in open_days:
+                outcome.stored_open.append(ledger_id)
+            else:
+                outcome.stored_closed.append(ledger_id)
+        self.outcomes.append(outcome)
+        for topic in options.topics:
+            days = [f for f in storing if f.topic == topic]
+            if days:
+                self.tables[(topic, plan.ledger_date)] = date_rows(days, options)
+                self.rows += self.tables[(topic, plan.ledger_date)].num_rows
+        self.stored += [(f.day, f.topic, f.is_open, f.count) for f in storing]
+        self.ledger_days += len(plan.fetch)
 
 
 def write_batch(data: DataDir, batch: DateBatch, options: IngestOptions,
                 say: Callable[[str], None]) -> BatchOutcome:
     """Lake, then warehouse (checks and summaries in the same connection), then the status file."""
-    outcomes, storing = batch.outcomes()
     lake = ParquetLake(data.lake)
-    by_topic_date: dict[tuple[str, str], list[FetchedDay]] = defaultdict(list)
-    for fetched in storing:
-        by_topic_date[(fetched.topic, fetched.day.ledger_date)].append(fetched)
-    for (topic, ledger_date), days in sorted(by_topic_date.items(), key=lambda item: item[0]):
-        lake.replace_ledgers(topic, ledger_date, [f.day.ledger_id for f in days],
-                             pa.concat_tables([f.rows for f in days]), LEDGER_SORT_KEYS)
-    keys = sorted({f.day.key for f in storing})
+    for (topic, ledger_date), rows in sorted(batch.tables.items(), key=lambda item: item[0]):
+        ledger_ids = [day.ledger_id for day, t, _, _ in batch.stored if t == topic and day.ledger_date == ledger_date]
+        lake.replace_ledgers(topic, ledger_date, ledger_ids, rows, LEDGER_SORT_KEYS)
+    keys = sorted({day.key for day, _, _, _ in batch.stored})
     failures: dict[DataCheck, list[Failure]] = {}
     summarized: set[str] = set()
-    if storing:
+    if batch.stored:
         with open_for_write(data.warehouse, say=say) as connection:
             prepare_warehouse(connection, data, options.include_gdpr)
             crash_point("after-parquet", options.crash_at)
             for topic, table in TABLE_OF_TOPIC.items():
-                days = [f for f in storing if f.topic == topic]
-                if days:
-                    replace_slices(connection, table, [f.day.key for f in days],
-                                   pa.concat_tables([f.rows for f in days]),
+                tables = [rows for (t, _), rows in batch.tables.items() if t == topic]
+                topic_keys = [day.key for day, t, _, _ in batch.stored if t == topic]
+                if topic_keys:
+                    replace_slices(connection, table, topic_keys, pa.concat_tables(tables),
                                    before_commit=lambda: crash_point("inside-duckdb", options.crash_at))
-            record_status(connection, [(f.day.ledger_id, f.day.ledger_date, f.topic, f.is_open, f.rows.num_rows,
-                                        options.fetched_at, options.source) for f in storing])
+            record_status(connection, [(day.ledger_id, day.ledger_date, topic, is_open, entries, options.fetched_at,
+                                        options.source) for day, topic, is_open, entries in batch.stored])
             failures, summarized = check_and_summarize(connection, lake, keys, options.with_summaries)
-    data.status.record_stored([(f.day, f.topic, f.is_open, f.rows.num_rows) for f in storing], options.fetched_at)
+    data.status.record_stored(batch.stored, options.fetched_at)
     data.status.record_failed([(f.day, f.topic, f.error) for f in batch.failed])
-    return BatchOutcome(outcomes, failures, summarized)
+    return BatchOutcome(batch.outcomes, failures, summarized)
 
 
 def check_and_summarize(connection: duckdb.DuckDBPyConnection, lake: ParquetLake, keys: list[tuple[str, str]],
@@ -253,9 +272,7 @@ def ingest(client: ReportApiClient, data: DataDir, plans: Iterable[DatePlan], op
 
         def date_ready(ledger_date: str) -> None:
             nonlocal batch
-            batch.plans.append(plan_of[ledger_date])
-            for result in done.pop(ledger_date, []):
-                (batch.failed if isinstance(result, FailedDay) else batch.fetched).append(result)
+            batch.add_date(plan_of[ledger_date], done.pop(ledger_date, []), options)
             if batch.ledger_days >= options.warehouse_batch or batch.rows >= BATCH_ROWS:
                 writes.append(writer.submit(write_batch, data, batch, options, say))
                 batch = DateBatch()
@@ -294,7 +311,7 @@ def ingest(client: ReportApiClient, data: DataDir, plans: Iterable[DatePlan], op
                 if not remaining[ledger_date]:
                     date_ready(ledger_date)
             yield from stored(block=False)
-        if batch.plans:
+        if batch.outcomes:
             writes.append(writer.submit(write_batch, data, batch, options, say))
         yield from stored(block=True)
 

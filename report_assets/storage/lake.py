@@ -32,11 +32,17 @@ ROW_GROUP_ROWS = 128 * 1024  # sorted by ledger, so row-group statistics let a o
 
 
 @dataclass(frozen=True)
-class DayStamp:
-    """What this project adds to every entry of a fetched ledger-day."""
+class Run:
+    """Consecutive entries of one ledger-day, and what this project adds to each of them."""
 
     ledger_id: str
     is_open: bool
+    first_position: int
+    count: int
+
+
+@dataclass(frozen=True)
+class FetchStamp:
     fetched_at: datetime
     source: str
 
@@ -57,15 +63,23 @@ def entry_arrays(items: list[dict[str, Any]], include_gdpr: bool) -> dict[str, p
     return {c.name: raw.column(c.api_name).cast(c.arrow_type) for c in entry_columns(include_gdpr)}
 
 
-def page_to_batch(items: list[dict[str, Any]], stamp: DayStamp, first_position: int, schema: pa.Schema,
-                  include_gdpr: bool) -> pa.RecordBatch:
-    """A page of API entries as a batch of the ledger table, with what this project adds to each entry."""
+def entries_to_batch(items: list[dict[str, Any]], runs: list[Run], stamp: FetchStamp, schema: pa.Schema,
+                     include_gdpr: bool) -> pa.RecordBatch:
+    """API entries (one page, or the small ledger-days of a whole date at once: one conversion instead of
+    thousands) as a batch of the ledger table, with what this project adds to each entry."""
     entries = entry_arrays(items, include_gdpr)
     n = len(items)
+    ledger_ids: list[str] = []
+    is_open: list[bool] = []
+    positions: list[int] = []
+    for run in runs:
+        ledger_ids += [run.ledger_id] * run.count
+        is_open += [run.is_open] * run.count
+        positions += range(run.first_position, run.first_position + run.count)
     constants: dict[str, pa.Array] = {
-        "ledger_id": pa.array([stamp.ledger_id] * n, pa.string()),
-        "position": pa.array(range(first_position, first_position + n), pa.int32()),
-        "is_open": pa.array([stamp.is_open] * n, pa.bool_()),
+        "ledger_id": pa.array(ledger_ids, pa.string()),
+        "position": pa.array(positions, pa.int32()),
+        "is_open": pa.array(is_open, pa.bool_()),
         "fetched_at": pa.array([stamp.fetched_at] * n, pa.timestamp("us", "UTC")),
         "source": pa.array([stamp.source] * n, pa.string()),
     }
