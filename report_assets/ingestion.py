@@ -217,7 +217,7 @@ def write_batch(data: DataDir, batch: DateBatch, options: IngestOptions,
             failures, summarized = check_and_summarize(connection, lake, keys, options.with_summaries)
     data.status.record_stored(batch.stored, options.fetched_at)
     data.status.record_failed([(f.day, f.topic, f.error) for f in batch.failed])
-    return BatchOutcome(batch.outcomes, failures, summarized)
+    return BatchOutcome(sorted(batch.outcomes, key=lambda o: o.ledger_date), failures, summarized)
 
 
 def check_and_summarize(connection: duckdb.DuckDBPyConnection, lake: ParquetLake, keys: list[tuple[str, str]],

@@ -56,9 +56,14 @@ def with_neighbours(connection: duckdb.DuckDBPyConnection, keys: list[tuple[str,
     return sorted(k for k in wanted if k in stored or k in asked)
 
 
-def compute(connection: duckdb.DuckDBPyConnection, table: str) -> pa.Table:
+def compute(connection: duckdb.DuckDBPyConnection, table: str, keys: list[tuple[str, str]]) -> pa.Table:
     """A summary's rows; DuckDB sums integers as 128-bit, cast back here: money stays Int64 minor units."""
-    rows = connection.sql(sql(table, **SQL_LISTS)).to_arrow_table()
+    parameters = {}
+    if table == "payouts":  # bound what the payout periods scan: the table grows with every backfilled day
+        first, last = min(k[1] for k in keys), max(k[1] for k in keys)
+        since = connection.sql(sql("payout_window", **SQL_LISTS), params={"first": first}).fetchall()[0][0]
+        parameters = {"since": since, "last": last}
+    rows = connection.sql(sql(table, **SQL_LISTS), params=parameters or None).to_arrow_table()
     return rows.cast(pa.schema([
         pa.field(f.name, pa.int64()) if pa.types.is_decimal(f.type) or pa.types.is_integer(f.type) else f
         for f in rows.schema
@@ -80,7 +85,7 @@ def summarize(connection: duckdb.DuckDBPyConnection,
     the ledger-days recomputed (a ledger-day without a payout has no payouts row, yet was recomputed)."""
     recomputed = with_neighbours(connection, keys)
     with registered(connection, "slice_keys", slice_keys(recomputed)):
-        tables = {table: compute(connection, table) for table in SUMMARY_TABLES}
+        tables = {table: compute(connection, table, recomputed) for table in SUMMARY_TABLES}
         for table, rows in tables.items():
             replace_summary(connection, table, rows)
             for column, text in COLUMNS[table].items():

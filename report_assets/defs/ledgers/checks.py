@@ -51,7 +51,8 @@ def missing_ledger_days(data: DataDir, outcomes: list[DateOutcome]) -> dict[str,
     """Per date, the tracked ledgers with nothing stored for it, or whose last attempt failed."""
     if not outcomes:
         return {}
-    states = data.status.states(outcomes[0].ledger_date, outcomes[-1].ledger_date)
+    dates = sorted(o.ledger_date for o in outcomes)  # batches complete out of date order
+    states = data.status.states(dates[0], dates[-1])
     missing: dict[str, list[str]] = {}
     for outcome in outcomes:
         tracked = [*outcome.stored_closed, *outcome.stored_open, *outcome.skipped_closed, *outcome.failed]

@@ -2,9 +2,13 @@
 -- A payout covers the ledger dates after the previous payout up to its own date. Its amount is the
 -- opening balance of that period plus every entry in it, less what stays on the ledger (a reserve).
 -- Capture fees are matched to the period's captures on pspReference, wherever the fees landed.
+-- $since (the last payout before the slice, see payout_window.sql) and $last (the slice's last date) bound
+-- what is scanned, so that the cost does not grow with the history stored.
 WITH payout_entries AS (
     SELECT ledger_id, ledger_date, psp_reference, reference, amount, balance_after, currency
     FROM funds_ledger WHERE entry_type IN ({payout_types})
+        AND ledger_id IN (SELECT ledger_id FROM slice_keys)
+        AND ledger_date BETWEEN CAST($since AS DATE) AND CAST($last AS DATE)
 ), periods AS (
     SELECT t.ledger_id, t.ledger_date AS payout_date, t.psp_reference, t.reference AS bank_text,
         -t.amount AS amount, t.balance_after AS closing_balance, t.currency,
@@ -17,7 +21,7 @@ WITH payout_entries AS (
     FROM periods p JOIN funds_ledger f
         ON f.ledger_id = p.ledger_id AND f.ledger_date <= p.payout_date
         AND (p.previous_payout_date IS NULL OR f.ledger_date > p.previous_payout_date)
-    WHERE f.entry_type NOT IN ({payout_types})
+    WHERE f.entry_type NOT IN ({payout_types}) AND f.ledger_date > CAST($since AS DATE) AND f.ledger_date <= CAST($last AS DATE)
 ), parts AS (
     SELECT ledger_id, payout_date,
         min(ledger_date) AS covers_from,
@@ -38,7 +42,7 @@ WITH payout_entries AS (
 ), fees_of_captures AS (
     SELECT c.ledger_id, c.payout_date, -sum(f.amount) AS capture_fees_matched
     FROM covered c JOIN fees_ledger f ON {capture_fee_of_capture}
-    WHERE c.entry_type = 'capture'
+    WHERE c.entry_type = 'capture' AND f.ledger_date > CAST($since AS DATE) AND f.ledger_date <= CAST($last AS DATE) + {fee_lag_days}
     GROUP BY c.ledger_id, c.payout_date
 ), closed_days AS (
     SELECT p.ledger_id, p.payout_date, count(*) AS closed_dates
