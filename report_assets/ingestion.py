@@ -45,6 +45,7 @@ from report_assets.storage.warehouse import (
     open_for_write,
     record_status,
     replace_slices,
+    transaction,
 )
 
 LEDGER_SORT_KEYS = ("ledger_id", "position")
@@ -206,14 +207,16 @@ def write_batch(data: DataDir, batch: DateBatch, options: IngestOptions,
         with open_for_write(data.warehouse, say=say) as connection:
             prepare_warehouse(connection, data, options.include_gdpr)
             crash_point("after-parquet", options.crash_at)
-            for topic, table in TABLE_OF_TOPIC.items():
-                tables = [rows for (t, _), rows in batch.tables.items() if t == topic]
-                topic_keys = [day.key for day, t, _, _ in batch.stored if t == topic]
-                if topic_keys:
-                    replace_slices(connection, table, topic_keys, pa.concat_tables(tables),
-                                   before_commit=lambda: crash_point("inside-duckdb", options.crash_at))
-            record_status(connection, [(day.ledger_id, day.ledger_date, topic, is_open, entries, options.fetched_at,
-                                        options.source) for day, topic, is_open, entries in batch.stored])
+            with transaction(connection):  # the batch's ledger-days of both topics, and their status, at once
+                for topic, table in TABLE_OF_TOPIC.items():
+                    tables = [rows for (t, _), rows in batch.tables.items() if t == topic]
+                    topic_keys = [day.key for day, t, _, _ in batch.stored if t == topic]
+                    if topic_keys:
+                        replace_slices(connection, table, topic_keys, pa.concat_tables(tables))
+                record_status(connection, [(day.ledger_id, day.ledger_date, topic, is_open, entries,
+                                            options.fetched_at, options.source)
+                                           for day, topic, is_open, entries in batch.stored])
+                crash_point("inside-duckdb", options.crash_at)
             failures, summarized = check_and_summarize(connection, lake, keys, options.with_summaries)
     data.status.record_stored(batch.stored, options.fetched_at)
     data.status.record_failed([(f.day, f.topic, f.error) for f in batch.failed])

@@ -244,6 +244,8 @@ def cli_home(tmp_path: Path) -> Path:
     home = tmp_path / "cli_home"
     home.mkdir()
     (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))):
+        pass  # its storage is created here, not by two CLI processes racing to create it
     return home
 
 

@@ -112,15 +112,14 @@ def transaction(connection: duckdb.DuckDBPyConnection) -> Iterator[None]:
 
 
 def replace_slices(connection: duckdb.DuckDBPyConnection, table: str, keys: list[tuple[str, str]],
-                   rows: pa.Table, before_commit: Callable[[], None] | None = None) -> None:
-    """Replaces ledger-days (ledger_id, ledger_date) with ``rows``, in one transaction: each ledger-day is
-    either wholly the old version or wholly the new one, never a mix or a duplicate."""
-    with registered(connection, "slice_keys", slice_keys(keys)), registered(connection, "slice_rows", rows), \
-            transaction(connection):
-        connection.execute(sql("delete_slices", table=table))
+                   rows: pa.Table) -> None:
+    """Replaces ledger-days (ledger_id, ledger_date) with ``rows``. Run it inside the transaction that also
+    records them in ``ledger_day_status``: each ledger-day is then either wholly the old version or wholly
+    the new one, never a mix or a duplicate, and a ledger-day not in the status table has no rows to delete."""
+    with registered(connection, "slice_keys", slice_keys(keys)), registered(connection, "slice_rows", rows):
+        if connection.execute(sql("count_stored_slices")).fetchone()[0]:  # a first backfill has nothing to delete
+            connection.execute(sql("delete_slices", table=table))
         connection.execute(sql("insert_slices", table=table))
-        if before_commit is not None:
-            before_commit()
 
 
 def ensure_status_table(connection: duckdb.DuckDBPyConnection) -> None:
