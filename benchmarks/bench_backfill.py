@@ -78,7 +78,8 @@ def process_name(pid: int) -> str:
         return "simulator"
     if "dagster asset materialize" in text or "-m dagster asset" in text:
         return "cli"
-    return "step" if "dagster" in text else "other"
+    # The multiprocess executor runs the step in a child of its forkserver, whose command line says so.
+    return "step" if "multiprocessing" in text or "dagster" in text else "other"
 
 
 def descendants(pid: int) -> list[int]:
@@ -180,7 +181,7 @@ def through_dagster(work: Workload) -> dict[str, object]:
 
 
 def peaks_text(peaks: dict[str, float]) -> str:
-    return ", ".join(f"{name} {mib:.0f} MiB" for name, mib in sorted(peaks.items()) if name != "other")
+    return ", ".join(f"{name} {mib:.0f} MiB" for name, mib in sorted(peaks.items()))
 
 
 def main() -> None:

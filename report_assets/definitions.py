@@ -29,4 +29,6 @@ defs = dg.Definitions(
     schedules=[hourly_ledger_refresh],
     jobs=[refresh_ledgers_job],
     resources={"report_api": report_api_from_env(), "data_dir": DataDirResource()},
+    # Every job here is the one ledger step: a step process of its own would only add its start-up to each run.
+    executor=dg.in_process_executor,
 )

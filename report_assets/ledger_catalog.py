@@ -105,30 +105,18 @@ def record_of(ledger: Ledger, previous: dict[str, Any] | None, now: datetime, de
     }
 
 
-def unlisted_record(ledger_id: str, previous: dict[str, Any] | None, default_timezone: str,
-                    configured: dict[str, str]) -> dict[str, Any]:
-    """A ledger known (stored, or a partition) that the list does not include: kept, marked unlisted."""
-    if previous is not None:
-        return previous | {"listed": False}
-    timezone, source = (configured[ledger_id], "configured") if ledger_id in configured else \
-        (default_timezone, "default")
-    return {"ledger_id": ledger_id, "currency": None, "timezone": timezone, "timezone_source": source, "owner": None,
-            "payout_bank_account": None, "recipient_handles": [], "listed": False, "first_seen": None,
-            "last_seen": None}
-
-
-def update_catalog(previous: dict[str, dict[str, Any]], listed: list[Ledger], known: list[str], now: datetime,
+def update_catalog(previous: dict[str, dict[str, Any]], listed: list[Ledger], now: datetime,
                    default_timezone: str) -> CatalogUpdate:
-    """The catalog after a look at the ledger list: ``listed`` now, ``known`` as partitions."""
+    """The catalog after a look at the ledger list: ``listed`` now; a ledger no longer listed keeps its row,
+    marked unlisted."""
     configured = configured_timezones()
     records = {ledger.ledger_id: record_of(ledger, previous.get(ledger.ledger_id), now, default_timezone, configured)
                for ledger in listed}
-    for ledger_id in sorted((set(previous) | set(known)) - set(records)):
-        records[ledger_id] = unlisted_record(ledger_id, previous.get(ledger_id), default_timezone, configured)
+    for ledger_id in sorted(set(previous) - set(records)):
+        records[ledger_id] = previous[ledger_id] | {"listed": False}
     was_listed = {i for i, r in previous.items() if r["listed"]}
     new = [ledger.ledger_id for ledger in listed if ledger.ledger_id not in was_listed]
-    assumed_listed = was_listed | (set(known) - set(previous))  # a partition not yet in the catalog: it was
-    withdrawn = sorted(assumed_listed - {ledger.ledger_id for ledger in listed})
+    withdrawn = sorted(was_listed - {ledger.ledger_id for ledger in listed})
 
     def essentials(record: dict[str, Any] | None) -> dict[str, Any] | None:
         return None if record is None else {k: v for k, v in record.items() if k not in NOT_NEWS}
@@ -147,12 +135,6 @@ def write_catalog(path: Path, records: list[dict[str, Any]]) -> None:
     write_atomically(path, CATALOG_SCHEMA, pa.Table.from_pylist(records, schema=CATALOG_SCHEMA).to_batches())
 
 
-def timezones_of(path: Path, ledger_ids: list[str], default_timezone: str) -> dict[str, str]:
-    """Each ledger's time zone: the catalog's, or the configured or default one before discovery has run."""
-    catalog, configured = read_catalog(path), configured_timezones()
-    return {i: catalog[i]["timezone"] if i in catalog else configured.get(i, default_timezone) for i in ledger_ids}
-
-
 def tracked_ledgers(catalog: dict[str, dict[str, Any]], allowed: frozenset[str] | None) -> dict[str, str]:
     """The ledgers runs fetch, with their time zones: listed now (access granted) and, when an allow-list
     is set, on it."""
@@ -166,7 +148,7 @@ class TrackingError(ValueError):
 
 def refresh_catalog(listed: list[Ledger], path: Path, default_timezone: str, now: datetime) -> CatalogUpdate:
     """Records a fresh look at the ledger list in the catalog: new ledgers added, withdrawn ones kept."""
-    update = update_catalog(read_catalog(path), listed, [], now, default_timezone)
+    update = update_catalog(read_catalog(path), listed, now, default_timezone)
     write_catalog(path, update.records)
     return update
 

@@ -27,6 +27,7 @@ from report_assets.data_dir import DataDir, MixedSourcesError
 from report_assets.defs.ledgers.assets import ledger_entries
 from report_assets.defs.resources import DataDirResource, ReportApiResource
 from report_assets.report_api import ReportApiClient
+from report_assets.settings import PROJECT_ROOT
 from report_assets.simulator.world import World, default_ledgers
 from report_assets_tests.conftest import Sim, SimFactory, settings_for
 
@@ -341,9 +342,20 @@ def load_definitions(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[
                           cwd=tmp_path)
 
 
-def test_with_no_credentials_the_code_location_uses_the_simulator(tmp_path: Path) -> None:
-    loaded = load_definitions(tmp_path)
+def test_with_no_credentials_the_code_location_uses_the_simulator_and_loading_writes_nothing(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    loaded = load_definitions(tmp_path, DAGSTER_HOME=str(home), REPORT_ASSETS_DATA_DIR=str(tmp_path / "data"))
     assert loaded.returncode == 0 and loaded.stdout.split() == ["simulator", "None"]
+    assert list(home.iterdir()) == [] and not (tmp_path / "data").exists()
+
+
+def test_dg_check_defs_passes() -> None:
+    dg_cli = Path(sys.executable).parent / "dg"
+    checked = subprocess.run([str(dg_cli), "check", "defs"], cwd=PROJECT_ROOT, capture_output=True, text=True,
+                             env={k: v for k, v in os.environ.items() if not k.startswith("REPORT_")})
+    assert checked.returncode == 0, checked.stderr[-2000:]
+    assert "All definitions loaded successfully" in checked.stdout + checked.stderr
 
 
 @pytest.mark.parametrize(("name", "value", "allowed"), [

@@ -73,14 +73,17 @@ def open_for_write(
 
 
 def ensure_ledger_table(connection: duckdb.DuckDBPyConnection, table: str, include_gdpr: bool) -> None:
-    connection.execute(sql("create_ledger_table", table=table,
-                           columns=column_definitions_sql(ledger_columns(include_gdpr))))
+    """Creates the table, or adds the columns it lacks (e.g. GDPR columns switched on later), with their
+    comments; a table already complete is left alone (this runs for every batch)."""
     existing = {row[0] for row in connection.execute(
         "SELECT column_name FROM duckdb_columns() WHERE table_name = $table", {"table": table}).fetchall()}
-    for column in ledger_columns(include_gdpr):
-        if column.name not in existing:  # e.g. GDPR columns switched on later
+    columns = ledger_columns(include_gdpr)
+    if not existing:
+        connection.execute(sql("create_ledger_table", table=table, columns=column_definitions_sql(columns)))
+    missing = [c for c in columns if c.name not in existing]
+    for column in missing:
+        if existing:
             connection.execute(f"ALTER TABLE {table} ADD COLUMN {column.name} {column.duckdb_type}")
-    for column in ledger_columns(include_gdpr):
         connection.execute(f"COMMENT ON COLUMN {table}.{column.name} IS {quote_literal(column.description)}")
 
 
