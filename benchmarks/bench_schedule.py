@@ -49,11 +49,11 @@ def schedule_tick_seconds(ledgers: int) -> tuple[float, str]:
         data.status.record_stored([row for row in closed if row[2]], TICK)
         times, tags = [], ""
         for _ in range(5):
-            context = dg.build_schedule_context(instance=instance, scheduled_execution_time=TICK,
-                                                resources={"data_dir": DataDirResource(path=str(data.root))})
-            started = time.perf_counter()
-            result = hourly_ledger_refresh.evaluate_tick(context)
-            times.append(time.perf_counter() - started)
+            with dg.build_schedule_context(instance=instance, scheduled_execution_time=TICK,
+                                           resources={"data_dir": DataDirResource(path=str(data.root))}) as context:
+                started = time.perf_counter()
+                result = hourly_ledger_refresh.evaluate_tick(context)
+                times.append(time.perf_counter() - started)
             tags = str(result.run_requests[0].tags if result.run_requests else result.skip_message)
         return statistics.median(times), tags
 

@@ -32,7 +32,8 @@ def resources(sim: Sim, data: DataDir) -> dict[str, object]:
 
 
 def tick(instance: dg.DagsterInstance, sim: Sim, data: DataDir) -> dg.SensorResult:
-    result = ledger_discovery_sensor(dg.build_sensor_context(instance=instance, resources=resources(sim, data)))
+    with dg.build_sensor_context(instance=instance, resources=resources(sim, data)) as context:
+        result = ledger_discovery_sensor(context)
     assert isinstance(result, dg.SensorResult)
     return result
 

@@ -144,8 +144,8 @@ def test_a_backfill_launched_through_graphql_runs_in_the_daemon_as_one_run(
         # The schedule, evaluated against the running instance: only the open day is left in its window.
         monkeypatch.setenv(ENV_LOOKBACK, "6")  # 2026-11-14 .. 2026-11-20
         tick = datetime(2026, 11, 20, 12, 17, tzinfo=UTC)
-        request = hourly_ledger_refresh.evaluate_tick(
-            dg.build_schedule_context(instance=instance, scheduled_execution_time=tick,
-                                      resources={"data_dir": DataDirResource(path=str(data))})).run_requests[0]
+        with dg.build_schedule_context(instance=instance, scheduled_execution_time=tick,
+                                       resources={"data_dir": DataDirResource(path=str(data))}) as context:
+            request = hourly_ledger_refresh.evaluate_tick(context).run_requests[0]
         assert request.tags["dagster/asset_partition_range_start"] == "2026-11-20"
         assert request.tags["dagster/asset_partition_range_end"] == "2026-11-20"

@@ -82,7 +82,8 @@ def test_the_intraday_sensor_stores_every_ledgers_feed_and_skips_a_busy_warehous
             refresh_catalog(client.list_ledgers(), data.ledger_catalog, "Europe/Oslo", NOON_20TH)
         resources = {"report_api": ReportApiResource(base_url=sim.base_url),
                      "data_dir": DataDirResource(path=str(data.root))}
-        result = intraday_feed_sensor(dg.build_sensor_context(instance=instance, resources=resources))
+        with dg.build_sensor_context(instance=instance, resources=resources) as context:  # closes what it opens
+            result = intraday_feed_sensor(context)
         assert "Stored" in str(result.skip_message)
         with duckdb.connect(str(data.warehouse)) as connection:
             counts = dict(connection.execute(
@@ -93,7 +94,8 @@ def test_the_intraday_sensor_stores_every_ledgers_feed_and_skips_a_busy_warehous
              "sys.stdin.read()", str(data.warehouse)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         try:
             assert holder.stdout.readline().strip() == "ready"
-            busy = intraday_feed_sensor(dg.build_sensor_context(instance=instance, resources=resources))
+            with dg.build_sensor_context(instance=instance, resources=resources) as context:
+                busy = intraday_feed_sensor(context)
         finally:
             holder.communicate("")
         assert "busy" in str(busy.skip_message)  # skipped, not waited: the next tick continues

@@ -38,9 +38,10 @@ def resources(sim: Sim, tmp_path: Path) -> dict[str, Any]:
 
 
 def tick(instance: dg.DagsterInstance, tmp_path: Path) -> dg.RunRequest | dg.SkipReason:
-    context = dg.build_schedule_context(instance=instance, scheduled_execution_time=TICK,
-                                        resources={"data_dir": DataDirResource(path=str(tmp_path / "data"))})
-    result = hourly_ledger_refresh.evaluate_tick(context)
+    # As a context manager: it closes the instance and resources it opens, not left to the garbage collector.
+    with dg.build_schedule_context(instance=instance, scheduled_execution_time=TICK,
+                                   resources={"data_dir": DataDirResource(path=str(tmp_path / "data"))}) as context:
+        result = hourly_ledger_refresh.evaluate_tick(context)
     return result.run_requests[0] if result.run_requests else dg.SkipReason(result.skip_message)
 
 
