@@ -186,11 +186,14 @@ def peaks_text(peaks: dict[str, float]) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("workloads", nargs="*", default=["W1", "W2"], choices=sorted(WORKLOADS))
+    parser.add_argument("workloads", nargs="*", help="W1 and/or W2 (default: both)")
     parser.add_argument("--quick", action="store_true", help="smaller versions of the workloads")
     args = parser.parse_args()
+    unknown = set(args.workloads) - set(WORKLOADS)
+    if unknown:
+        parser.error(f"unknown workload(s) {', '.join(sorted(unknown))}: choose from {', '.join(WORKLOADS)}")
     print(f"benchmark started {datetime.now().isoformat(timespec='seconds')}", flush=True)
-    for name in args.workloads:
+    for name in args.workloads or list(WORKLOADS):
         work = (QUICK if args.quick else WORKLOADS)[name]
         bare, bare_entries = bare_fetch(work)
         result = through_dagster(work)

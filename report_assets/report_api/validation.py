@@ -11,9 +11,13 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+import pyarrow as pa
+import pyarrow.compute as pc
+
 from report_assets.report_api.entry_schema import ENTRY_TYPES_BY_TOPIC, MONEY_FIELDS
 from report_assets.report_api.errors import PageValidationError, ReadContext
 
+TEXT_FIELDS = ("currency", "entryType", "ledgerDate", "time")  # the text fields the rules look at
 WHAT_TO_DO = (
     "Nothing from this ledger-day was handed on; data already stored is unchanged. "
     "Re-run to fetch it again; if it persists, report the page to Vipps MobilePay."
@@ -51,9 +55,48 @@ class EntryStreamValidator:
             problem = "'items' is missing" if items is None else f"'items' is a {type(items).__name__}, not a list"
             raise self.fail(page, problem)
         known = ENTRY_TYPES_BY_TOPIC.get(self.context.topic or "", {})
-        for index, item in enumerate(items, start=1):
-            self._check_entry(item, page, index, known)
+        if not self._page_is_clean(items, known):  # the entry-by-entry check names the first problem
+            for index, item in enumerate(items, start=1):
+                self._check_entry(item, page, index, known)
         return items
+
+    def _page_is_clean(self, items: list[Any], known: dict[str, int]) -> bool:
+        """The same rules as ``_check_entry`` for a whole page at once, in Arrow: about a tenth of the cost
+        per entry. True means every entry passed and the stream's state has moved on; False means some rule
+        may be broken (or an entry is odd in a way only the entry-by-entry check can name), nothing changed."""
+        if not items:
+            return True
+        try:
+            values = {name: [item.get(name) for item in items] for name in (*MONEY_FIELDS, *TEXT_FIELDS)}
+            if any(set(map(type, values[name])) != {int} for name in MONEY_FIELDS):  # no bool, float or null
+                return False
+            money = {name: pa.array(values[name], pa.int64()) for name in MONEY_FIELDS}
+            text = {name: pa.array(values[name], pa.string()) for name in TEXT_FIELDS}
+            amount, before, after = money["amount"], money["balanceBefore"], money["balanceAfter"]
+            currencies = pc.unique(text["currency"]).to_pylist()
+            entry_types = pc.unique(text["entryType"]).to_pylist()
+            clean = (
+                pc.all(pc.equal(after, pc.add_checked(before, amount))).as_py()
+                and (self.last_balance is None or before[0].as_py() == self.last_balance)
+                and pc.all(pc.equal(before[1:], after[:-1])).as_py() is not False
+                and len(currencies) == 1 and currencies[0] and currencies[0] == (self.currency or currencies[0])
+                and None not in entry_types and "" not in entry_types
+                and text["ledgerDate"].null_count == 0
+                and (pc.all(pc.equal(text["ledgerDate"], self.ledger_date)).as_py() if self.ledger_date is not None
+                     else pc.all(pc.equal(pc.utf8_length(text["ledgerDate"]), 10)).as_py())
+                and pc.cast(text["time"], pa.timestamp("us", "UTC")).null_count == 0
+            )
+        except (AttributeError, TypeError, ValueError, OverflowError, pa.ArrowException):
+            return False
+        if not clean:
+            return False
+        self.last_balance = after[-1].as_py()
+        self.currency = currencies[0]
+        for entry_type, count in zip(*pc.value_counts(text["entryType"]).flatten(), strict=True):
+            if entry_type.as_py() not in known:
+                self.unknown_entry_types[entry_type.as_py()] += count.as_py()
+        self.entry_count += len(items)
+        return True
 
     def _check_entry(self, item: Any, page: int, index: int, known: dict[str, int]) -> None:
         if not isinstance(item, dict):
