@@ -50,7 +50,7 @@ from report_assets.storage.warehouse import (
 
 LEDGER_SORT_KEYS = ("ledger_id", "position")
 SMALL_DAY = 5_000  # entries of a ledger-day kept as validated dicts until its date is converted at once
-BATCH_ROWS = 250_000  # rows per warehouse batch (at a date's end): small enough to write while fetching goes on
+BATCH_ROWS = 500_000  # rows per warehouse batch (at a date's end): small enough to write while fetching goes on
 
 
 def crash_point(name: str, crash_at: str | None) -> None:
@@ -197,9 +197,11 @@ def write_batch(data: DataDir, batch: DateBatch, options: IngestOptions,
                 say: Callable[[str], None]) -> BatchOutcome:
     """Lake, then warehouse (checks and summaries in the same connection), then the status file."""
     lake = ParquetLake(data.lake)
+    ledgers_of: dict[tuple[str, str], list[str]] = defaultdict(list)
+    for day, topic, _, _ in batch.stored:
+        ledgers_of[(topic, day.ledger_date)].append(day.ledger_id)
     for (topic, ledger_date), rows in sorted(batch.tables.items(), key=lambda item: item[0]):
-        ledger_ids = [day.ledger_id for day, t, _, _ in batch.stored if t == topic and day.ledger_date == ledger_date]
-        lake.replace_ledgers(topic, ledger_date, ledger_ids, rows, LEDGER_SORT_KEYS)
+        lake.replace_ledgers(topic, ledger_date, ledgers_of[(topic, ledger_date)], rows, LEDGER_SORT_KEYS)
     keys = sorted({day.key for day, _, _, _ in batch.stored})
     failures: dict[DataCheck, list[Failure]] = {}
     summarized: set[str] = set()
