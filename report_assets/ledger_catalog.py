@@ -156,12 +156,14 @@ def refresh_catalog(listed: list[Ledger], path: Path, default_timezone: str, now
 def ledgers_for_run(catalog: dict[str, dict[str, Any]], allowed: frozenset[str] | None,
                     narrowed_to: list[str]) -> dict[str, str]:
     """The tracked ledgers a run covers (all, or those its config names), with their time zones. Naming a
-    ledger the keys cannot read is an error that lists the ones they can."""
-    tracked = tracked_ledgers(catalog, allowed)
-    wanted = set(narrowed_to) | (set(allowed) if allowed is not None else set())
-    unknown = sorted(wanted - {i for i, r in catalog.items() if r["listed"]})
+    ledger the keys have never listed (in the allow-list), or cannot read now (in the run's config), is an
+    error that lists those they can; an allow-listed ledger whose access was withdrawn is simply not fetched."""
+    listed = sorted(i for i, r in catalog.items() if r["listed"])
+    unknown = sorted((set(allowed or ()) - set(catalog)) | (set(narrowed_to) - set(listed)))
     if unknown:
-        readable = ", ".join(i for i, r in sorted(catalog.items()) if r["listed"]) or "none"
+        readable = ", ".join(listed[:20]) + (f" and {len(listed) - 20} more" if len(listed) > 20 else "")
         raise TrackingError(f"Ledger(s) {', '.join(unknown)} cannot be read with these keys (not in the ledger "
-                            f"list); they can read: {readable}. Fix {ENV_LEDGER_IDS} or the run's ledger_ids.")
+                            f"list); they can read: {readable or 'none'}. Fix {ENV_LEDGER_IDS} or the run's "
+                            "ledger_ids.")
+    tracked = tracked_ledgers(catalog, allowed)
     return {i: zone for i, zone in tracked.items() if not narrowed_to or i in narrowed_to}

@@ -16,7 +16,13 @@ from report_assets.defs.automation.discovery import LEDGER_CATALOG, ledger_disco
 from report_assets.defs.ledgers.assets import ledger_entries
 from report_assets.defs.partitions import ledger_dates
 from report_assets.defs.resources import DataDirResource, ReportApiResource
-from report_assets.ledger_catalog import configured_timezones, infer_timezone, read_catalog
+from report_assets.ledger_catalog import (
+    TrackingError,
+    configured_timezones,
+    infer_timezone,
+    ledgers_for_run,
+    read_catalog,
+)
 from report_assets.ledger_day import LedgerDay
 from report_assets.planning import plan_dates
 from report_assets.settings import ENV_LEDGER_TIMEZONES, SettingError
@@ -139,3 +145,14 @@ def test_each_ledger_gets_its_own_today() -> None:
     plans = {p.ledger_date: (p.fetch, p.skipped_closed, p.not_begun)
              for p in plan_dates(["2026-11-20", "2026-11-21"], zones, closed, now)}
     assert plans == {"2026-11-20": (["900001"], ["302321"], []), "2026-11-21": (["302321"], [], ["900001"])}
+
+
+def test_an_allow_list_or_a_run_naming_a_ledger_the_keys_cannot_read_is_refused_by_name() -> None:
+    catalog = {"302321": {"listed": True, "timezone": "Europe/Oslo"},
+               "405512": {"listed": False, "timezone": "Europe/Copenhagen"}}  # access withdrawn
+    assert ledgers_for_run(catalog, None, []) == {"302321": "Europe/Oslo"}
+    assert ledgers_for_run(catalog, frozenset({"302321", "405512"}), []) == {"302321": "Europe/Oslo"}
+    with pytest.raises(TrackingError, match=r"999999 cannot be read .* they can read: 302321\. Fix REPORT_ASSETS"):
+        ledgers_for_run(catalog, frozenset({"302321", "999999"}), [])
+    with pytest.raises(TrackingError, match="405512 cannot be read"):
+        ledgers_for_run(catalog, None, ["405512"])

@@ -34,7 +34,7 @@ from report_assets.simulator.world import Credentials, LedgerSpec, World
 
 STANDARD_TOKEN_SECONDS = 86_400
 PARTNER_TOKEN_SECONDS = 900
-CACHE_ENTRY_BUDGET = 400_000  # rendered entries kept in memory across days (about 200 MB)
+CACHE_ENTRY_BUDGET = 2_000_000  # rendered entries kept in memory across days
 GATEWAY_BAD_KEY = {
     "statusCode": 401,
     "message": "Access denied due to invalid subscription key. Make sure to provide a valid key for an active "
