@@ -1,10 +1,11 @@
 """Fetching the ledger-days of many ledger dates into the lake and the warehouse, each replaced whole.
 
-Every ledger-day (both topics) is fetched over a bounded pool of connections and kept in memory as
-Arrow. Once every ledger-day of a date is in, the date is ready; ready dates are written in batches:
-each date's Parquet file gets the fetched ledgers' new rows (the others' rows carried over), then one
-DuckDB transaction per table replaces the batch's ledger-days, the checks and summaries follow, and
-finally the status file records what is stored. A ledger-day is stored only when both its topics were
+Every ledger-day (both topics) is fetched over a bounded pool of connections and kept in memory (a
+small one as validated entries, converted to Arrow with the rest of its date). Once every ledger-day of
+a date is in, the date is ready; a writer thread stores ready dates in batches: each date's Parquet file
+gets the fetched ledgers' new rows (the others' rows carried over), then one DuckDB transaction replaces
+the batch's ledger-days of both topics with their status, the checks and summaries follow, and finally
+the status file records what is stored. A ledger-day is stored only when both its topics were
 fetched; one that failed keeps its previous version everywhere and is recorded as failed, so the next
 run fetches it again. A crash anywhere leaves every stored ledger-day whole and re-running repairs it.
 """
@@ -99,7 +100,6 @@ class BatchOutcome:
 
     dates: list[DateOutcome]
     failures: dict[DataCheck, list[Failure]]
-    summarized_dates: set[str]  # the dates whose summary rows were recomputed (some ledgers, or neighbours)
 
 
 @dataclass
@@ -204,7 +204,6 @@ def write_batch(data: DataDir, batch: DateBatch, options: IngestOptions,
         lake.replace_ledgers(topic, ledger_date, ledgers_of[(topic, ledger_date)], rows, LEDGER_SORT_KEYS)
     keys = sorted({day.key for day, _, _, _ in batch.stored})
     failures: dict[DataCheck, list[Failure]] = {}
-    summarized: set[str] = set()
     if batch.stored:
         with open_for_write(data.warehouse, say=say) as connection:
             prepare_warehouse(connection, data, options.include_gdpr)
@@ -219,21 +218,21 @@ def write_batch(data: DataDir, batch: DateBatch, options: IngestOptions,
                                             options.fetched_at, options.source)
                                            for day, topic, is_open, entries in batch.stored])
                 crash_point("inside-duckdb", options.crash_at)
-            failures, summarized = check_and_summarize(connection, lake, keys, options.with_summaries)
+            failures = check_and_summarize(connection, lake, keys, options.with_summaries)
     data.status.record_stored(batch.stored, options.fetched_at)
     data.status.record_failed([(f.day, f.topic, f.error) for f in batch.failed])
-    return BatchOutcome(sorted(batch.outcomes, key=lambda o: o.ledger_date), failures, summarized)
+    return BatchOutcome(sorted(batch.outcomes, key=lambda o: o.ledger_date), failures)
 
 
 def check_and_summarize(connection: duckdb.DuckDBPyConnection, lake: ParquetLake, keys: list[tuple[str, str]],
-                        with_summaries: bool) -> tuple[dict[DataCheck, list[Failure]], set[str]]:
+                        with_summaries: bool) -> dict[DataCheck, list[Failure]]:
     """Runs the raw checks on ``keys``; ledger-days failing a blocking one get no summaries. The summaries of
     the rest (and of their stored neighbours) are replaced in the warehouse and in the lake."""
     failures = run_checks(connection, keys, raw_checks())
     blocked = {(f[0], f[1]) for check, found in failures.items() if check.blocking for f in found}
     clean = [k for k in keys if k not in blocked]
     if not with_summaries or not clean:
-        return failures, set()
+        return failures
     summaries, recomputed = summarize(connection, clean)
     failures.update(run_checks(connection, clean, SUMMARY_CHECKS))
     ledgers_of_date: dict[str, list[str]] = defaultdict(list)
@@ -244,15 +243,15 @@ def check_and_summarize(connection: duckdb.DuckDBPyConnection, lake: ParquetLake
         for ledger_date, ledger_ids in sorted(ledgers_of_date.items()):
             lake.replace_ledgers(table, ledger_date, ledger_ids, rows.filter(pa.compute.equal(dates, ledger_date)),
                                  SUMMARY_SORT_KEYS[table])
-    return failures, set(ledgers_of_date)
+    return failures
 
 
 def summarize_stored(data: DataDir, keys: list[tuple[str, str]], say: Callable[[str], None]) -> BatchOutcome:
     """Recomputes checks and summaries of ledger-days already in the warehouse, fetching nothing."""
     with open_for_write(data.warehouse, say=say) as connection:
         prepare_warehouse(connection, data, include_gdpr=False)
-        failures, summarized = check_and_summarize(connection, ParquetLake(data.lake), keys, with_summaries=True)
-    return BatchOutcome([], failures, summarized)
+        failures = check_and_summarize(connection, ParquetLake(data.lake), keys, with_summaries=True)
+    return BatchOutcome([], failures)
 
 
 def ingest(client: ReportApiClient, data: DataDir, plans: Iterable[DatePlan], options: IngestOptions,

@@ -92,10 +92,10 @@ def ledger_discovery_sensor(context: dg.SensorEvaluationContext, report_api: Rep
                             "but it is not fetched until access is granted again.")
     if update.new:
         context.log.info("New ledgers: " + "; ".join(describe(by_id[i]) for i in update.new[:50]))
-    allowed = load_settings().ledger_ids
-    new = [i for i in update.new if allowed is None or i in allowed]
+    settings = load_settings()
+    new = [i for i in update.new if settings.ledger_ids is None or i in settings.ledger_ids]
     today = ledger_dates.get_last_partition_key() or ledger_dates.get_first_partition_key()
     return dg.SensorResult(
-        run_requests=history_requests(new, load_settings().history_batch, today),
+        run_requests=history_requests(new, settings.history_batch, today),
         asset_events=[catalog_materialization(update, data)] if update.changed else [],
     )

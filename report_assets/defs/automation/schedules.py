@@ -8,6 +8,7 @@ fetches only those. The evaluation reads the catalog and the status file, never 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -29,9 +30,12 @@ def window(now: datetime, lookback_days: int) -> list[str]:
     return [(first + timedelta(days=n)).isoformat() for n in range((newest - first).days + 1)]
 
 
-def due_dates(data: DataDir, now: datetime, lookback_days: int) -> list[DatePlan]:
-    """The window's dates that have a tracked ledger-day due, each with the ledgers due."""
-    timezones = tracked_ledgers(read_catalog(data.ledger_catalog), load_settings().ledger_ids)
+def due_dates(data: DataDir, now: datetime, lookback_days: int,
+              catalog: dict[str, dict[str, Any]] | None = None) -> list[DatePlan]:
+    """The window's dates that have a tracked ledger-day due, each with the ledgers due (``catalog``: the
+    ledger catalog when the caller has read it already)."""
+    catalog = read_catalog(data.ledger_catalog) if catalog is None else catalog
+    timezones = tracked_ledgers(catalog, load_settings().ledger_ids)
     dates = window(now, lookback_days)
     plans = plan_dates(dates, timezones, data.status.states(dates[0], dates[-1]), now)
     return [plan for plan in plans if plan.fetch]
@@ -42,10 +46,11 @@ def due_dates(data: DataDir, now: datetime, lookback_days: int) -> list[DatePlan
 def hourly_ledger_refresh(context: dg.ScheduleEvaluationContext,
                           data_dir: DataDirResource) -> dg.RunRequest | dg.SkipReason:
     data = data_dir.data_dir()
-    if not read_catalog(data.ledger_catalog):
+    catalog = read_catalog(data.ledger_catalog)
+    if not catalog:
         return dg.SkipReason("No ledgers known yet: the ledger discovery sensor (or a first run) lists them.")
     now = context.scheduled_execution_time or datetime.now(UTC)
-    due = due_dates(data, now, load_settings().lookback_days)
+    due = due_dates(data, now, load_settings().lookback_days, catalog)
     if not due:
         return dg.SkipReason("Every tracked ledger-day in the look-back window is stored and closed.")
     ledger_days = sum(len(plan.fetch) for plan in due)

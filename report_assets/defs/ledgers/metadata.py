@@ -19,13 +19,14 @@ from report_assets.date_figures import (
     summary_date_figures,
 )
 from report_assets.ingestion import DateOutcome
+from report_assets.report_api.entry_schema import PAYOUT_ENTRY_TYPES
 from report_assets.storage.lake import ParquetLake
 from report_assets.storage.schema import TABLE_OF_TOPIC
 
 # Per topic, the entry types whose sums are worth a plot: metadata name -> (entry types, sign shown).
 LEDGER_MONEY = {
     "funds": {"captured": (("capture",), 1), "refunded": (("refund",), -1), "fees_retained": (("fees-retained",), -1),
-              "payout": (("payout-scheduled", "scheduled-for-payout", "payout"), -1)},
+              "payout": (tuple(sorted(PAYOUT_ENTRY_TYPES)), -1)},
     "fees": {"capture_fees": (("capture-fee",), -1), "service_fees": (("service-fee",), -1),
              "fees_retained": (("fees-retained",), 1), "fees_invoiced": (("fees-invoiced",), 1)},
 }
@@ -34,6 +35,11 @@ SUMMARY_MONEY = {
     "daily_payout_summary": ("captured_amount", "refunded_amount", "fees_retained", "payout_amount"),
     "payouts": ("amount", "captured_amount", "capture_fees_matched"),
 }
+def shown_amount(by_entry_type: dict[str, int], types: tuple[str, ...], sign: int) -> int:
+    """The sum of some entry types, signed as shown (a payout positive)."""
+    return sum(by_entry_type.get(t, 0) for t in types) * sign
+
+
 TABLE_LIMIT = 20  # all ledgers of a date up to this many; beyond, the largest ten and every failed one
 
 
@@ -72,8 +78,7 @@ def date_table(topic: str, figures: DateFigures, outcome: DateOutcome) -> str:
         ledger = figures.ledgers.get(ledger_id)
         cells = [ledger_id, states.get(ledger_id, "stored before"), str(ledger.entries if ledger else 0)]
         for types, sign in money.values():
-            amount = sum(ledger.by_entry_type.get(t, 0) for t in types) * sign if ledger else 0
-            cells.append(money_text(amount, ledger.currency) if ledger else "")
+            cells.append(money_text(shown_amount(ledger.by_entry_type, types, sign), ledger.currency) if ledger else "")
         lines.append("| " + " | ".join(cells) + " |")
     if len(lines) - 2 < len(states):
         lines.append(f"\n{len(states)} ledgers in all: the ten largest and every failed one are shown.")
@@ -92,7 +97,7 @@ def ledger_materialization(topic: str, outcome: DateOutcome, lake: ParquetLake,
                                 "source": source, **outcome_metadata(outcome)}
     for currency, by_type in sorted(figures.by_currency.items()):
         for name, (types, sign) in LEDGER_MONEY[topic].items():
-            metadata[f"{name}_{currency}"] = major_units(sum(by_type.get(t, 0) for t in types) * sign, currency)
+            metadata[f"{name}_{currency}"] = major_units(shown_amount(by_type, types, sign), currency)
     metadata["the_date"] = dg.MetadataValue.md(date_table(topic, figures, outcome))
     if outcome.failed:
         metadata["failures"] = dg.MetadataValue.md(failures_text(outcome))
