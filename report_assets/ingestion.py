@@ -12,7 +12,10 @@ run fetches it again. A crash anywhere leaves every stored ledger-day whole and 
 
 from __future__ import annotations
 
+import itertools
 import os
+import queue
+import threading
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -28,7 +31,7 @@ from report_assets.ledger_day import LedgerDay
 from report_assets.planning import DatePlan
 from report_assets.report_api import ReportApiClient
 from report_assets.report_api.errors import ApiUnavailableError
-from report_assets.storage.lake import FetchStamp, ParquetLake, Run, entries_to_batch
+from report_assets.storage.lake import FetchStamp, ParquetLake, Run, entries_to_batch, page_batch
 from report_assets.storage.schema import TABLE_OF_TOPIC, arrow_schema
 from report_assets.storage.summaries import (
     SUMMARY_CHECKS,
@@ -62,8 +65,9 @@ def crash_point(name: str, crash_at: str | None) -> None:
 
 @dataclass
 class FetchedDay:
-    """One topic of one ledger-day, as fetched. A small day keeps its validated entries, to be converted with
-    the rest of its date at once; a large one is converted page by page as it arrives."""
+    """One topic of one ledger-day, as fetched. A small day of short pages keeps its validated entries, to be
+    converted with the rest of its date at once; a large one, or one whose pages validation already put in
+    Arrow, is in the ledger table's form page by page as it arrives."""
 
     topic: str
     day: LedgerDay
@@ -117,18 +121,25 @@ class IngestOptions:
 def fetch_day(client: ReportApiClient, topic: str, day: LedgerDay, options: IngestOptions) -> FetchedDay:
     schema = arrow_schema(options.include_gdpr)
     stamp = FetchStamp(options.fetched_at, options.source)
-    items: list[dict[str, Any]] = []
-    batches: list[pa.RecordBatch] = []
-    count = 0
+    fetched = FetchedDay(topic, day, False, 0)
     with client.read_date(day.ledger_id, topic, day.ledger_date, include_gdpr=options.include_gdpr) as read:
-        for page in read.iter_pages():
-            items += page
-            if batches or len(items) > SMALL_DAY:  # a large day: into Arrow now, so its dicts do not pile up
-                batches.append(entries_to_batch(items, [Run(day.ledger_id, read.is_open, count + 1, len(items))],
-                                                stamp, schema, options.include_gdpr))
-                count += len(items)
-                items = []
-    return FetchedDay(topic, day, read.is_open, count + len(items), items, batches)
+        fetched.is_open = read.is_open
+
+        def convert(page: pa.RecordBatch) -> None:
+            run = Run(day.ledger_id, read.is_open, fetched.count + 1, page.num_rows)
+            fetched.batches.append(entries_to_batch(page, [run], stamp, schema, options.include_gdpr))
+            fetched.count += page.num_rows
+
+        for items, arrow in read.iter_pages_with_arrow():
+            if arrow is not None or fetched.batches or len(fetched.items) + len(items) > SMALL_DAY:
+                if fetched.items:  # a large day, or pages validated in Arrow: into the ledger table now, in order
+                    convert(page_batch(fetched.items))
+                    fetched.items = []
+                convert(arrow if arrow is not None else page_batch(items))
+            else:
+                fetched.items += items
+    fetched.count += len(fetched.items)
+    return fetched
 
 
 def date_rows(days: list[FetchedDay], options: IngestOptions) -> pa.Table:
@@ -139,8 +150,8 @@ def date_rows(days: list[FetchedDay], options: IngestOptions) -> pa.Table:
     if small:
         runs = [Run(f.day.ledger_id, f.is_open, f.count - len(f.items) + 1, len(f.items)) for f in small]
         items = [item for f in small for item in f.items]
-        batches.append(entries_to_batch(items, runs, FetchStamp(options.fetched_at, options.source), schema,
-                                        options.include_gdpr))
+        batches.append(entries_to_batch(page_batch(items), runs, FetchStamp(options.fetched_at, options.source),
+                                        schema, options.include_gdpr))
     return pa.Table.from_batches(batches, schema=schema)
 
 
@@ -193,73 +204,158 @@ class DateBatch:
         self.ledger_days += len(plan.fetch)
 
 
-def write_batch(data: DataDir, batch: DateBatch, options: IngestOptions,
-                say: Callable[[str], None]) -> BatchOutcome:
-    """Lake, then warehouse (checks and summaries in the same connection), then the status file."""
+def write_lake(data: DataDir, batch: DateBatch) -> None:
+    """The batch's ledger rows into the lake: the first step of storing it, never after the warehouse."""
     lake = ParquetLake(data.lake)
     ledgers_of: dict[tuple[str, str], list[str]] = defaultdict(list)
     for day, topic, _, _ in batch.stored:
         ledgers_of[(topic, day.ledger_date)].append(day.ledger_id)
     for (topic, ledger_date), rows in sorted(batch.tables.items(), key=lambda item: item[0]):
         lake.replace_ledgers(topic, ledger_date, ledgers_of[(topic, ledger_date)], rows, LEDGER_SORT_KEYS)
+
+
+def write_warehouse(data: DataDir, batch: DateBatch, options: IngestOptions, say: Callable[[str], None]) -> Checked:
+    """Once the batch is in the lake: its ledger-days and their status in one transaction, then the checks
+    and summaries in the same connection."""
+    if not batch.stored:
+        return Checked({})
     keys = sorted({day.key for day, _, _, _ in batch.stored})
-    failures: dict[DataCheck, list[Failure]] = {}
-    if batch.stored:
-        with open_for_write(data.warehouse, say=say) as connection:
-            prepare_warehouse(connection, data, options.include_gdpr)
-            crash_point("after-parquet", options.crash_at)
-            with transaction(connection):  # the batch's ledger-days of both topics, and their status, at once
-                for topic, table in TABLE_OF_TOPIC.items():
-                    tables = [rows for (t, _), rows in batch.tables.items() if t == topic]
-                    topic_keys = [day.key for day, t, _, _ in batch.stored if t == topic]
-                    if topic_keys:
-                        replace_slices(connection, table, topic_keys, pa.concat_tables(tables))
-                record_status(connection, [(day.ledger_id, day.ledger_date, topic, is_open, entries,
-                                            options.fetched_at, options.source)
-                                           for day, topic, is_open, entries in batch.stored])
-                crash_point("inside-duckdb", options.crash_at)
-            failures = check_and_summarize(connection, lake, keys, options.with_summaries)
-    data.status.record_stored(batch.stored, options.fetched_at)
+    with open_for_write(data.warehouse, say=say) as connection:
+        prepare_warehouse(connection, data, options.include_gdpr)
+        crash_point("after-parquet", options.crash_at)
+        with transaction(connection):  # the batch's ledger-days of both topics, and their status, at once
+            for topic, table in TABLE_OF_TOPIC.items():
+                tables = [rows for (t, _), rows in batch.tables.items() if t == topic]
+                topic_keys = [day.key for day, t, _, _ in batch.stored if t == topic]
+                if topic_keys:
+                    replace_slices(connection, table, topic_keys, pa.concat_tables(tables))
+            record_status(connection, [(day.ledger_id, day.ledger_date, topic, is_open, entries,
+                                        options.fetched_at, options.source)
+                                       for day, topic, is_open, entries in batch.stored])
+            crash_point("inside-duckdb", options.crash_at)
+        return check_and_summarize(connection, keys, options.with_summaries)
+
+
+def finish_batch(data: DataDir, batch: DateBatch, checked: Checked, fetched_at: datetime) -> BatchOutcome:
+    """The summaries into the lake, then the status file: a ledger-day recorded as stored has everything."""
+    write_summary_files(ParquetLake(data.lake), checked)
+    data.status.record_stored(batch.stored, fetched_at)
     data.status.record_failed([(f.day, f.topic, f.error) for f in batch.failed])
-    return BatchOutcome(sorted(batch.outcomes, key=lambda o: o.ledger_date), failures)
+    return BatchOutcome(sorted(batch.outcomes, key=lambda o: o.ledger_date), checked.failures)
 
 
-def check_and_summarize(connection: duckdb.DuckDBPyConnection, lake: ParquetLake, keys: list[tuple[str, str]],
-                        with_summaries: bool) -> dict[DataCheck, list[Failure]]:
+class BatchWriter:
+    """Stores batches in order, in three stages, each on a thread of its own: a batch's ledger files are
+    written while the batch before it is in the warehouse (transaction, checks, summaries), and that one's
+    summary files and status while the next is in the warehouse. Each batch still reaches the lake before
+    the warehouse, and the status file last; each stage keeps the order of the batches."""
+
+    def __init__(self, data: DataDir, options: IngestOptions, say: Callable[[str], None]) -> None:
+        self.data, self.options, self.say = data, options, say
+        self.stages = [ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"write-{name}")
+                       for name in ("lake", "warehouse", "summaries")]
+
+    def submit(self, batch: DateBatch) -> Future[BatchOutcome]:
+        lake, warehouse, summaries = self.stages
+        in_lake = lake.submit(write_lake, self.data, batch)
+
+        def to_warehouse() -> Checked:
+            in_lake.result()  # raises if the lake write failed: nothing of the batch goes further
+            return write_warehouse(self.data, batch, self.options, self.say)
+
+        checked = warehouse.submit(to_warehouse)
+        return summaries.submit(lambda: finish_batch(self.data, batch, checked.result(), self.options.fetched_at))
+
+    def __enter__(self) -> BatchWriter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        for stage in self.stages:
+            stage.shutdown()
+
+
+@dataclass
+class Checked:
+    """What the checks found in a batch, and the summaries recomputed for it (to go to the lake)."""
+
+    failures: dict[DataCheck, list[Failure]]
+    summaries: dict[str, pa.Table] = field(default_factory=dict)
+    recomputed: list[tuple[str, str]] = field(default_factory=list)
+
+
+def check_and_summarize(connection: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]],
+                        with_summaries: bool) -> Checked:
     """Runs the raw checks on ``keys``; ledger-days failing a blocking one get no summaries. The summaries of
-    the rest (and of their stored neighbours) are replaced in the warehouse and in the lake."""
+    the rest (and of their stored neighbours) are replaced in the warehouse, and returned for the lake."""
     failures = run_checks(connection, keys, raw_checks())
     blocked = {(f[0], f[1]) for check, found in failures.items() if check.blocking for f in found}
     clean = [k for k in keys if k not in blocked]
     if not with_summaries or not clean:
-        return failures
+        return Checked(failures)
     summaries, recomputed = summarize(connection, clean)
     failures.update(run_checks(connection, clean, SUMMARY_CHECKS))
+    return Checked(failures, summaries, recomputed)
+
+
+def write_summary_files(lake: ParquetLake, checked: Checked) -> None:
     ledgers_of_date: dict[str, list[str]] = defaultdict(list)
-    for ledger_id, ledger_date in recomputed:
+    for ledger_id, ledger_date in checked.recomputed:
         ledgers_of_date[ledger_date].append(ledger_id)
-    for table, rows in summaries.items():
+    for table, rows in checked.summaries.items():
         dates = rows.column("ledger_date").cast(pa.string())
         for ledger_date, ledger_ids in sorted(ledgers_of_date.items()):
             lake.replace_ledgers(table, ledger_date, ledger_ids, rows.filter(pa.compute.equal(dates, ledger_date)),
                                  SUMMARY_SORT_KEYS[table])
-    return failures
 
 
 def summarize_stored(data: DataDir, keys: list[tuple[str, str]], say: Callable[[str], None]) -> BatchOutcome:
     """Recomputes checks and summaries of ledger-days already in the warehouse, fetching nothing."""
     with open_for_write(data.warehouse, say=say) as connection:
         prepare_warehouse(connection, data, include_gdpr=False)
-        failures = check_and_summarize(connection, ParquetLake(data.lake), keys, with_summaries=True)
-    return BatchOutcome([], failures)
+        checked = check_and_summarize(connection, keys, with_summaries=True)
+    write_summary_files(ParquetLake(data.lake), checked)
+    return BatchOutcome([], checked.failures)
 
 
 def ingest(client: ReportApiClient, data: DataDir, plans: Iterable[DatePlan], options: IngestOptions,
            say: Callable[[str], None]) -> Iterator[BatchOutcome]:
     """Fetches every planned ledger-day over a bounded pool, date by date, while one writer thread stores the
     dates already complete; yields each batch of dates once stored, so that the caller reports them as they
-    land."""
+    land. The fetching is driven from a thread of its own: while the caller reports a batch (Dagster storing
+    a materialization event per date and asset takes seconds), the next ledger-days keep coming in."""
     data.claim(options.source)
+    stop = threading.Event()
+    outcomes: queue.Queue[tuple[str, Any]] = queue.Queue()
+
+    def drive() -> None:
+        try:
+            for outcome in fetch_and_store(client, data, plans, options, say, stop):
+                outcomes.put(("batch", outcome))
+        except BaseException as exc:  # handed to the caller, raised there
+            outcomes.put(("error", exc))
+        else:
+            outcomes.put(("done", None))
+
+    driver = threading.Thread(target=drive, name="ingest", daemon=True)
+    driver.start()
+    try:
+        for reported in itertools.count(1):
+            kind, value = outcomes.get()
+            if kind == "error":
+                raise value
+            if kind == "done":
+                return
+            yield value
+            if reported == 1:  # the caller has reported the first batch
+                crash_point("after-first-batch", options.crash_at)
+    finally:  # the caller stopped early (an error, a terminated run): fetch nothing more
+        stop.set()
+        driver.join()
+
+
+def fetch_and_store(client: ReportApiClient, data: DataDir, plans: Iterable[DatePlan], options: IngestOptions,
+                    say: Callable[[str], None], stop: threading.Event) -> Iterator[BatchOutcome]:
+    """``ingest``'s work, in the thread that drives it; stops submitting fetches once ``stop`` is set."""
     plans = sorted(plans, key=lambda plan: plan.ledger_date)
     jobs = iter([(plan.ledger_date, ledger_id, topic) for plan in plans for ledger_id in plan.fetch
                  for topic in options.topics])
@@ -268,31 +364,26 @@ def ingest(client: ReportApiClient, data: DataDir, plans: Iterable[DatePlan], op
     done: dict[str, list[FetchedDay | FailedDay]] = defaultdict(list)
     batch = DateBatch()
     writes: deque[Future[BatchOutcome]] = deque()
-    stored_batches = 0
 
     with ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="fetch") as pool, \
-            ThreadPoolExecutor(max_workers=1, thread_name_prefix="write") as writer:
+            BatchWriter(data, options, say) as writer:
         running: dict[Future[FetchedDay], tuple[str, str, str]] = {}
 
         def date_ready(ledger_date: str) -> None:
             nonlocal batch
             batch.add_date(plan_of[ledger_date], done.pop(ledger_date, []), options)
             if batch.ledger_days >= options.warehouse_batch or batch.rows >= BATCH_ROWS:
-                writes.append(writer.submit(write_batch, data, batch, options, say))
+                writes.append(writer.submit(batch))
                 batch = DateBatch()
 
         def stored(block: bool) -> Iterator[BatchOutcome]:
             """The batches written so far, in order; waits for the oldest when asked to, or when two are queued
             (so that fetched rows never pile up in memory faster than they are written)."""
-            nonlocal stored_batches
             while writes and (block or writes[0].done() or len(writes) > 1):
                 yield writes.popleft().result()
-                stored_batches += 1
-                if stored_batches == 1:
-                    crash_point("after-first-batch", options.crash_at)
 
         def submit_next() -> None:
-            job = next(jobs, None)
+            job = None if stop.is_set() else next(jobs, None)
             if job is not None:
                 running[pool.submit(fetch_day, client, job[2], LedgerDay(job[0], job[1]), options)] = job
 
@@ -316,7 +407,7 @@ def ingest(client: ReportApiClient, data: DataDir, plans: Iterable[DatePlan], op
                     date_ready(ledger_date)
             yield from stored(block=False)
         if batch.outcomes:
-            writes.append(writer.submit(write_batch, data, batch, options, say))
+            writes.append(writer.submit(batch))
         yield from stored(block=True)
 
 

@@ -14,7 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from report_assets.report_api import ReportApiClient
-from report_assets.storage.lake import entry_arrays
+from report_assets.storage.lake import entry_arrays, page_batch
 from report_assets.storage.schema import TABLE_OF_TOPIC, column_definitions_sql, intraday_columns
 from report_assets.storage.sql_files import sql
 from report_assets.storage.warehouse import registered, transaction
@@ -37,7 +37,7 @@ def feed_page_table(ledger_id: str, topic: str, items: list[dict[str, Any]], fet
     return pa.table({
         "ledger_id": pa.array([ledger_id] * n, pa.string()), "topic": pa.array([topic] * n, pa.string()),
         "page_index": pa.array(range(n), pa.int32()),
-        **entry_arrays(items, include_gdpr=False),
+        **entry_arrays(page_batch(items), include_gdpr=False),
         "fetched_at": pa.array([fetched_at] * n, pa.timestamp("us", "UTC")),
     })
 

@@ -26,6 +26,7 @@ from dagster._core.instance.ref import InstanceRef
 from report_assets.data_dir import DataDir, MixedSourcesError
 from report_assets.defs.ledgers.assets import ledger_entries
 from report_assets.defs.resources import DataDirResource, ReportApiResource
+from report_assets.ledger_day import LedgerDay
 from report_assets.report_api import ReportApiClient
 from report_assets.settings import PROJECT_ROOT
 from report_assets.simulator.world import World, default_ledgers
@@ -288,24 +289,33 @@ def test_a_crash_mid_write_leaves_every_ledger_of_the_date_whole_and_a_rerun_rep
     assert warehouse_rows(data, "funds_ledger") == lake_rows(data, "funds", "2026-11-20") == new_lake
 
 
-def test_a_run_killed_midway_has_reported_every_batch_it_stored(tmp_path: Path, sim: Sim, data: DataDir) -> None:
-    """Materializations are written as each batch of dates is stored, not held until the step ends: after a
-    crash the instance knows exactly which dates landed, and a re-run fetches only the missing ones."""
+def test_a_run_killed_midway_has_reported_only_whole_stored_dates_and_a_rerun_fetches_the_rest(
+    tmp_path: Path, sim: Sim, data: DataDir
+) -> None:
+    """Materializations are written as each batch of dates is stored, not held until the step ends; storing
+    runs ahead of reporting, never behind. After a crash every date the instance reports is whole in both
+    stores, and a re-run fetches exactly the ledger-days the status file does not record as stored."""
     home = cli_home(tmp_path)
+    dates = {f"2026-11-{d}" for d in range(12, 18)}
     crashed = cli_materialize(cli_env(sim, home, data, REPORT_ASSETS_WAREHOUSE_BATCH="2",
                                       REPORT_ASSETS_CRASH_AT="after-first-batch", REPORT_ASSETS_STEP_RETRIES="0"),
                               "2026-11-12...2026-11-17", select="funds_ledger,fees_ledger")
     assert finish(crashed) != 0
-    stored = {row[1] for row in warehouse_rows(data, "funds_ledger")}
+    recorded = {day for day, state in data.status.states("2026-11-12", "2026-11-17").items() if state.stored}
     with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
         reported = instance.get_materialized_partitions(dg.AssetKey("funds_ledger"))
-    assert 1 <= len(stored) < 6 and reported == stored  # whole dates (3 ledgers = a batch), as they completed
-    for day in stored:
-        assert {r[0] for r in lake_rows(data, "funds", day)} == set(LEDGERS)
+    assert reported and reported <= {day.ledger_date for day in recorded}
+    stored = {row[1] for row in warehouse_rows(data, "funds_ledger")}
+    for day in reported:  # whole dates (3 ledgers = a batch), in both stores
+        assert day in stored and {r[0] for r in lake_rows(data, "funds", day)} == set(LEDGERS)
     before = reads(sim)
     assert finish(cli_materialize(cli_env(sim, home, data), "2026-11-12...2026-11-17",
                                   select="funds_ledger,fees_ledger")) == 0
-    assert {key.split()[2] for key in reads(sim) - before} == {f"2026-11-{d}" for d in range(12, 18)} - stored
+    fetched = {tuple(key.split()[:3]) for key in reads(sim) - before}  # (ledger, topic, date)
+    assert fetched == {(day.ledger_id, topic, day.ledger_date) for day in
+                       {LedgerDay(d, i) for d in dates for i in LEDGERS} - recorded for topic in ("funds", "fees")}
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+        assert instance.get_materialized_partitions(dg.AssetKey("funds_ledger")) == dates
 
 
 def test_a_run_waits_for_an_analysts_session_and_concurrent_writers_both_succeed(

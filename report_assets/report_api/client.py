@@ -17,6 +17,7 @@ from typing import IO, Any
 
 import httpx
 import orjson
+import pyarrow as pa
 
 from report_assets import __version__
 from report_assets.report_api.auth import TokenProvider, is_subscription_key_refusal
@@ -78,16 +79,23 @@ class LedgerDay:
     closing_balance: int | None
     unknown_entry_types: dict[str, int]
     _parsed: list[list[dict[str, Any]]] | None = field(repr=False, default=None)
+    _arrow: list[pa.RecordBatch | None] | None = field(repr=False, default=None)  # beside _parsed
     _spool: IO[bytes] | None = field(repr=False, default=None)
 
     def iter_pages(self) -> Iterator[list[dict[str, Any]]]:
+        for items, _ in self.iter_pages_with_arrow():
+            yield items
+
+    def iter_pages_with_arrow(self) -> Iterator[tuple[list[dict[str, Any]], pa.RecordBatch | None]]:
+        """Each page's entries, with the same entries in Arrow (``page_schema``) when validating made them:
+        storing a page then costs no second conversion."""
         if self._spool is None:  # an ordinary day: the pages parsed while validating are kept
-            yield from self._parsed or []
+            yield from zip(self._parsed or [], self._arrow or [], strict=True)
             return
         self._spool.seek(0)
         while header := self._spool.read(4):
             (length,) = struct.unpack("<I", header)
-            yield orjson.loads(self._spool.read(length))["items"]
+            yield orjson.loads(self._spool.read(length))["items"], None
 
     def entries(self) -> list[dict[str, Any]]:
         return [entry for page in self.iter_pages() for entry in page]
@@ -281,6 +289,7 @@ class ReportApiClient:
             page_size: int | None = None
             bytes_fetched = 0
             parsed: list[list[dict[str, Any]]] | None = []
+            arrow: list[pa.RecordBatch | None] = []
             while True:
                 page_no += 1
                 params = {"includeGDPRSensitiveData": "true"} if include_gdpr else {}
@@ -297,12 +306,13 @@ class ReportApiClient:
                 bytes_fetched += len(response.content)
                 if parsed is not None and bytes_fetched <= SPOOL_MEMORY_BYTES:
                     parsed.append(page.items)
+                    arrow.append(page.arrow)
                 else:
                     if spool is None:  # too big to keep: what was kept moves to a temporary file too
                         spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by LedgerDay.close
                         for items in parsed or []:
                             spill(orjson.dumps({"items": items}))
-                        parsed = None
+                        parsed, arrow = None, []
                     spill(response.content)
                 if not page.has_more:
                     break
@@ -325,6 +335,7 @@ class ReportApiClient:
             unknown_entry_types=dict(validator.unknown_entry_types),
             _spool=spool,
             _parsed=parsed,
+            _arrow=arrow,
         )
 
     def iter_feed(

@@ -7,7 +7,10 @@ assets, are all derived from ``ENTRY_FIELDS`` so that a field is described in ex
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
 from typing import Literal
+
+import pyarrow as pa
 
 FieldKind = Literal["string", "integer", "date", "timestamp"]
 
@@ -51,6 +54,14 @@ ENTRY_FIELDS: tuple[EntryField, ...] = (
 )
 
 MONEY_FIELDS: tuple[str, ...] = tuple(f.api_name for f in ENTRY_FIELDS if f.kind == "integer")
+
+
+@cache
+def page_schema() -> pa.Schema:
+    """The entry fields as a page sends them, in Arrow: amounts as integers, everything else as the text it is
+    (times and dates are parsed when stored). GDPR fields are included; a page without them has them null."""
+    return pa.schema([pa.field(f.api_name, pa.int64() if f.kind == "integer" else pa.string())
+                      for f in ENTRY_FIELDS])
 
 Topic = Literal["funds", "fees"]
 TOPICS: tuple[Topic, ...] = ("funds", "fees")

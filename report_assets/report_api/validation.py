@@ -14,10 +14,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from report_assets.report_api.entry_schema import ENTRY_TYPES_BY_TOPIC, MONEY_FIELDS
+from report_assets.report_api.entry_schema import ENTRY_TYPES_BY_TOPIC, MONEY_FIELDS, page_schema
 from report_assets.report_api.errors import PageValidationError, ReadContext
 
-TEXT_FIELDS = ("currency", "entryType", "ledgerDate", "time")  # the text fields the rules look at
 WHOLE_PAGE_MIN = 100  # below this many entries, Arrow's fixed cost per page outweighs what it saves per entry
 WHAT_TO_DO = (
     "Nothing from this ledger-day was handed on; data already stored is unchanged. "
@@ -28,6 +27,7 @@ WHAT_TO_DO = (
 @dataclass
 class ValidPage:
     items: list[dict[str, Any]]
+    arrow: pa.RecordBatch | None  # the items in Arrow (``page_schema``), when the whole-page check made them
     has_more: bool
     try_later: bool
     cursor: str | None
@@ -48,7 +48,8 @@ class EntryStreamValidator:
         where = ReadContext(self.context.ledger_id, self.context.topic, self.context.ledger_date, page)
         return PageValidationError(f"Invalid Report API page ({where.describe()}): {problem}. {WHAT_TO_DO}")
 
-    def check_items(self, body: Any, page: int) -> list[dict[str, Any]]:
+    def check_items(self, body: Any, page: int) -> tuple[list[dict[str, Any]], pa.RecordBatch | None]:
+        """The page's entries, and the same entries in Arrow when the whole-page check made them."""
         if not isinstance(body, dict):
             raise self.fail(page, f"the body is a JSON {type(body).__name__}, not an object")
         items = body.get("items")
@@ -56,49 +57,48 @@ class EntryStreamValidator:
             problem = "'items' is missing" if items is None else f"'items' is a {type(items).__name__}, not a list"
             raise self.fail(page, problem)
         known = ENTRY_TYPES_BY_TOPIC.get(self.context.topic or "", {})
-        if len(items) < WHOLE_PAGE_MIN or not self._page_is_clean(items, known):  # then entry by entry, which
-            # is cheaper for a short page and names the first problem
+        arrow = self._clean_page(items, known) if len(items) >= WHOLE_PAGE_MIN else None
+        if arrow is None:  # entry by entry: cheaper for a short page, and it names the first problem
             for index, item in enumerate(items, start=1):
                 self._check_entry(item, page, index, known)
-        return items
+        return items, arrow
 
-    def _page_is_clean(self, items: list[Any], known: dict[str, int]) -> bool:
+    def _clean_page(self, items: list[Any], known: dict[str, int]) -> pa.RecordBatch | None:
         """The same rules as ``_check_entry`` for a whole page at once, in Arrow: about a tenth of the cost
-        per entry. True means every entry passed and the stream's state has moved on; False means some rule
-        may be broken (or an entry is odd in a way only the entry-by-entry check can name), nothing changed."""
-        if not items:
-            return True
+        per entry. A batch (the page converted, which storing it reuses) means every entry passed and the
+        stream's state has moved on; None means some rule may be broken (or an entry is odd in a way only
+        the entry-by-entry check can name), nothing changed."""
         try:
-            values = {name: [item.get(name) for item in items] for name in (*MONEY_FIELDS, *TEXT_FIELDS)}
-            if any(set(map(type, values[name])) != {int} for name in MONEY_FIELDS):  # no bool, float or null
-                return False
-            money = {name: pa.array(values[name], pa.int64()) for name in MONEY_FIELDS}
-            text = {name: pa.array(values[name], pa.string()) for name in TEXT_FIELDS}
-            amount, before, after = money["amount"], money["balanceBefore"], money["balanceAfter"]
-            currencies = pc.unique(text["currency"]).to_pylist()
-            entry_types = pc.unique(text["entryType"]).to_pylist()
+            # Arrow would take 1.0 or a float for an integer field: amounts must be JSON integers
+            if any(set(map(type, [item.get(name) for item in items])) != {int} for name in MONEY_FIELDS):
+                return None
+            batch = pa.RecordBatch.from_pylist(items, schema=page_schema())
+            amount, before, after = (batch.column(name) for name in ("amount", "balanceBefore", "balanceAfter"))
+            dates = batch.column("ledgerDate")
+            currencies = pc.unique(batch.column("currency")).to_pylist()
+            entry_types = pc.unique(batch.column("entryType")).to_pylist()
             clean = (
                 pc.all(pc.equal(after, pc.add_checked(before, amount))).as_py()
                 and (self.last_balance is None or before[0].as_py() == self.last_balance)
                 and pc.all(pc.equal(before[1:], after[:-1])).as_py() is not False
                 and len(currencies) == 1 and currencies[0] and currencies[0] == (self.currency or currencies[0])
                 and None not in entry_types and "" not in entry_types
-                and text["ledgerDate"].null_count == 0
-                and (pc.all(pc.equal(text["ledgerDate"], self.ledger_date)).as_py() if self.ledger_date is not None
-                     else pc.all(pc.equal(pc.utf8_length(text["ledgerDate"]), 10)).as_py())
-                and pc.cast(text["time"], pa.timestamp("us", "UTC")).null_count == 0
+                and dates.null_count == 0
+                and (pc.all(pc.equal(dates, self.ledger_date)).as_py() if self.ledger_date is not None
+                     else pc.all(pc.equal(pc.utf8_length(dates), 10)).as_py())
+                and pc.cast(batch.column("time"), pa.timestamp("us", "UTC")).null_count == 0
             )
         except (AttributeError, TypeError, ValueError, OverflowError, pa.ArrowException):
-            return False
+            return None
         if not clean:
-            return False
+            return None
         self.last_balance = after[-1].as_py()
         self.currency = currencies[0]
-        for entry_type, count in zip(*pc.value_counts(text["entryType"]).flatten(), strict=True):
+        for entry_type, count in zip(*pc.value_counts(batch.column("entryType")).flatten(), strict=True):
             if entry_type.as_py() not in known:
                 self.unknown_entry_types[entry_type.as_py()] += count.as_py()
         self.entry_count += len(items)
-        return True
+        return batch
 
     def _check_entry(self, item: Any, page: int, index: int, known: dict[str, int]) -> None:
         if not isinstance(item, dict):
@@ -161,19 +161,19 @@ def check_flag(validator: EntryStreamValidator, body: dict[str, Any], name: str,
 
 
 def check_dates_page(validator: EntryStreamValidator, body: Any, page: int) -> ValidPage:
-    items = validator.check_items(body, page)
+    items, arrow = validator.check_items(body, page)
     has_more = check_flag(validator, body, "hasMore", page)
     try_later = check_flag(validator, body, "tryLater", page)
     cursor = body.get("cursor")
     if has_more and (not isinstance(cursor, str) or not cursor):
         raise validator.fail(page, f"'hasMore' is true but the cursor is {cursor!r}")
-    return ValidPage(items=items, has_more=has_more, try_later=try_later, cursor=cursor if has_more else None)
+    return ValidPage(items, arrow, has_more=has_more, try_later=try_later, cursor=cursor if has_more else None)
 
 
 def check_feed_page(validator: EntryStreamValidator, body: Any, page: int) -> ValidPage:
-    items = validator.check_items(body, page)
+    items, arrow = validator.check_items(body, page)
     try_later = check_flag(validator, body, "tryLater", page)
     cursor = body.get("cursor")
     if not isinstance(cursor, str) or not cursor:
         raise validator.fail(page, f"the feed cursor is {cursor!r}; it must always be a non-empty string")
-    return ValidPage(items=items, has_more=False, try_later=try_later, cursor=cursor)
+    return ValidPage(items, arrow, has_more=False, try_later=try_later, cursor=cursor)

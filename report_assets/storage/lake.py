@@ -17,7 +17,6 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
-from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -25,10 +24,16 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
+from report_assets.report_api.entry_schema import page_schema
 from report_assets.storage.schema import entry_columns, ledger_columns
 
 FILE_NAME = "part-0.parquet"
 ROW_GROUP_ROWS = 128 * 1024  # sorted by ledger, so row-group statistics let a one-ledger reader skip
+# Columns whose values repeat within a date's file get dictionary encoding; on the others (references,
+# times, amounts, balances) a dictionary costs time and bytes for nothing: writing a date of W1's funds
+# took 5.9 ms with a dictionary on every column, 3.6 ms with these only, and the file was a third smaller.
+REPEATING_COLUMNS = frozenset({"ledger_id", "ledger_date", "entry_type", "currency", "recipient_handle", "is_open",
+                               "fetched_at", "source", "is_final", "topic"})
 
 
 @dataclass(frozen=True)
@@ -47,28 +52,22 @@ class FetchStamp:
     source: str
 
 
-@cache
-def api_schema(include_gdpr: bool) -> pa.Schema:
-    """The entry fields as the API sends them: times and dates still text, parsed by Arrow afterwards."""
-    return pa.schema([
-        pa.field(c.api_name, pa.string() if c.kind in ("timestamp", "date") else c.arrow_type)
-        for c in entry_columns(include_gdpr)
-    ])
+def page_batch(items: list[dict[str, Any]]) -> pa.RecordBatch:
+    """API entries (validated dicts) in Arrow, converted in Arrow's C++ rather than in Python."""
+    return pa.RecordBatch.from_pylist(items, schema=page_schema())
 
 
-def entry_arrays(items: list[dict[str, Any]], include_gdpr: bool) -> dict[str, pa.Array]:
-    """API entries (validated dicts) as typed Arrow arrays by column, converted in Arrow's C++ rather than in
-    Python."""
-    raw = pa.RecordBatch.from_pylist(items, schema=api_schema(include_gdpr))
-    return {c.name: raw.column(c.api_name).cast(c.arrow_type) for c in entry_columns(include_gdpr)}
+def entry_arrays(page: pa.RecordBatch, include_gdpr: bool) -> dict[str, pa.Array]:
+    """A page's entries (``page_schema``) as typed columns: times and dates parsed."""
+    return {c.name: page.column(c.api_name).cast(c.arrow_type) for c in entry_columns(include_gdpr)}
 
 
-def entries_to_batch(items: list[dict[str, Any]], runs: list[Run], stamp: FetchStamp, schema: pa.Schema,
+def entries_to_batch(page: pa.RecordBatch, runs: list[Run], stamp: FetchStamp, schema: pa.Schema,
                      include_gdpr: bool) -> pa.RecordBatch:
     """API entries (one page, or the small ledger-days of a whole date at once: one conversion instead of
     thousands) as a batch of the ledger table, with what this project adds to each entry."""
-    entries = entry_arrays(items, include_gdpr)
-    n = len(items)
+    entries = entry_arrays(page, include_gdpr)
+    n = page.num_rows
     ledger_ids: list[str] = []
     is_open: list[bool] = []
     positions: list[int] = []
@@ -140,7 +139,8 @@ def write_atomically(final: Path, schema: pa.Schema, batches: Iterable[pa.Record
     temporary = final.parent / f".{FILE_NAME}.{uuid.uuid4().hex}.tmp"
     rows = 0
     try:
-        with pq.ParquetWriter(temporary, schema, compression="zstd") as writer:
+        dictionary = [name for name in schema.names if name in REPEATING_COLUMNS]
+        with pq.ParquetWriter(temporary, schema, compression="zstd", use_dictionary=dictionary) as writer:
             for batch in batches:
                 writer.write_batch(batch, row_group_size=ROW_GROUP_ROWS)
                 rows += batch.num_rows

@@ -25,6 +25,7 @@ from report_assets.storage.sql_files import quote_literal, sql
 
 log = logging.getLogger(__name__)
 WRITER_MEMORY_LIMIT = "384MB"
+WRITER_CONFIG = {"memory_limit": WRITER_MEMORY_LIMIT}
 
 
 class WarehouseLockedError(RuntimeError):
@@ -50,7 +51,7 @@ def open_for_write(
         attempt += 1
         try:
             # Bounded, so that a year's backfill stays within the run's memory budget (DuckDB spills to disk).
-            connection = duckdb.connect(str(path), config={"memory_limit": WRITER_MEMORY_LIMIT})
+            connection = duckdb.connect(str(path), config=WRITER_CONFIG)
             break
         except duckdb.IOException as exc:
             if not is_lock_error(exc):
