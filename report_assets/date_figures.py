@@ -13,6 +13,12 @@ import pyarrow as pa
 from report_assets.storage.lake import ParquetLake
 
 MINOR_UNIT_DIGITS = {"JPY": 0, "ISK": 0, "KWD": 3, "BHD": 3}  # every other currency here has two
+# The money columns of each summary whose sums per currency people read.
+SUMMARY_MONEY = {
+    "daily_fee_summary": ("captured_amount", "capture_fees", "fees_of_captures", "service_fees"),
+    "daily_payout_summary": ("captured_amount", "refunded_amount", "fees_retained", "payout_amount"),
+    "payouts": ("amount", "captured_amount", "capture_fees_matched"),
+}
 
 
 def major_units(amount: int, currency: str) -> float:
@@ -42,9 +48,8 @@ def sums(table: pa.Table, keys: list[str], value: str) -> list[dict]:
     return table.group_by(keys).aggregate([(value, "sum"), (value, "count")]).to_pylist()
 
 
-def ledger_date_figures(lake: ParquetLake, topic: str, ledger_date: str) -> DateFigures:
-    """Entries and amounts by entry type, per ledger and per currency, of one date's file."""
-    table = lake.read_date(topic, ledger_date, columns=["ledger_id", "currency", "entry_type", "amount"])
+def ledger_figures(table: pa.Table | None) -> DateFigures:
+    """Entries and amounts by entry type, per ledger and per currency, of one date's ledger rows."""
     if table is None or table.num_rows == 0:
         return DateFigures(0, {}, {})
     ledgers: dict[str, LedgerFigures] = defaultdict(LedgerFigures)
@@ -58,13 +63,20 @@ def ledger_date_figures(lake: ParquetLake, topic: str, ledger_date: str) -> Date
     return DateFigures(table.num_rows, dict(ledgers), {c: dict(v) for c, v in by_currency.items()})
 
 
-def summary_date_figures(lake: ParquetLake, table_name: str, ledger_date: str,
-                         columns: tuple[str, ...]) -> DateFigures:
-    """Per currency, the sums of some money columns of one date's summary file."""
-    table = lake.read_date(table_name, ledger_date)
+def summary_figures(table_name: str, table: pa.Table | None) -> DateFigures:
+    """Per currency, the sums of a summary's money columns (``SUMMARY_MONEY``) over one date's rows."""
     if table is None or table.num_rows == 0:
         return DateFigures(0, {}, {})
+    columns = SUMMARY_MONEY[table_name]
     aggregated = table.group_by(["currency"]).aggregate([(c, "sum") for c in columns]).to_pylist()
     by_currency = {row["currency"] or "": {c: int(row[f"{c}_sum"] or 0) for c in columns} for row in aggregated}
     ledgers = {i: LedgerFigures() for i in table.column("ledger_id").to_pylist()}
     return DateFigures(table.num_rows, ledgers, by_currency)
+
+
+def stored_figures(lake: ParquetLake, dataset: str, ledger_date: str) -> DateFigures:
+    """The figures of a date's file as stored (for a date a run did not rewrite)."""
+    if dataset in SUMMARY_MONEY:
+        return summary_figures(dataset, lake.read_date(dataset, ledger_date))
+    return ledger_figures(lake.read_date(dataset, ledger_date, columns=["ledger_id", "currency", "entry_type",
+                                                                        "amount"]))

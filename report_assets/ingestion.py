@@ -27,6 +27,7 @@ import duckdb
 import pyarrow as pa
 
 from report_assets.data_dir import DataDir
+from report_assets.date_figures import DateFigures, ledger_figures, summary_figures
 from report_assets.ledger_day import LedgerDay
 from report_assets.planning import DatePlan
 from report_assets.report_api import ReportApiClient
@@ -100,10 +101,12 @@ class DateOutcome:
 
 @dataclass
 class BatchOutcome:
-    """What one warehouse batch stored: its dates, and what the checks found."""
+    """What one warehouse batch stored: its dates, what the checks found, and what each date's rewritten
+    files now hold (worked out while their rows were in memory, so that reporting reads nothing back)."""
 
     dates: list[DateOutcome]
     failures: dict[DataCheck, list[Failure]]
+    figures: dict[tuple[str, str], DateFigures] = field(default_factory=dict)  # (dataset, date) -> figures
 
 
 @dataclass
@@ -204,14 +207,15 @@ class DateBatch:
         self.ledger_days += len(plan.fetch)
 
 
-def write_lake(data: DataDir, batch: DateBatch) -> None:
+def write_lake(data: DataDir, batch: DateBatch) -> dict[tuple[str, str], DateFigures]:
     """The batch's ledger rows into the lake: the first step of storing it, never after the warehouse."""
     lake = ParquetLake(data.lake)
     ledgers_of: dict[tuple[str, str], list[str]] = defaultdict(list)
     for day, topic, _, _ in batch.stored:
         ledgers_of[(topic, day.ledger_date)].append(day.ledger_id)
-    for (topic, ledger_date), rows in sorted(batch.tables.items(), key=lambda item: item[0]):
-        lake.replace_ledgers(topic, ledger_date, ledgers_of[(topic, ledger_date)], rows, LEDGER_SORT_KEYS)
+    return {(topic, ledger_date): ledger_figures(
+                lake.replace_ledgers(topic, ledger_date, ledgers_of[(topic, ledger_date)], rows, LEDGER_SORT_KEYS))
+            for (topic, ledger_date), rows in sorted(batch.tables.items(), key=lambda item: item[0])}
 
 
 def write_warehouse(data: DataDir, batch: DateBatch, options: IngestOptions, say: Callable[[str], None]) -> Checked:
@@ -236,12 +240,13 @@ def write_warehouse(data: DataDir, batch: DateBatch, options: IngestOptions, say
         return check_and_summarize(connection, keys, options.with_summaries)
 
 
-def finish_batch(data: DataDir, batch: DateBatch, checked: Checked, fetched_at: datetime) -> BatchOutcome:
+def finish_batch(data: DataDir, batch: DateBatch, checked: Checked, fetched_at: datetime,
+                 figures: dict[tuple[str, str], DateFigures]) -> BatchOutcome:
     """The summaries into the lake, then the status file: a ledger-day recorded as stored has everything."""
-    write_summary_files(ParquetLake(data.lake), checked)
+    figures = figures | write_summary_files(ParquetLake(data.lake), checked)
     data.status.record_stored(batch.stored, fetched_at)
     data.status.record_failed([(f.day, f.topic, f.error) for f in batch.failed])
-    return BatchOutcome(sorted(batch.outcomes, key=lambda o: o.ledger_date), checked.failures)
+    return BatchOutcome(sorted(batch.outcomes, key=lambda o: o.ledger_date), checked.failures, figures)
 
 
 class BatchWriter:
@@ -264,7 +269,8 @@ class BatchWriter:
             return write_warehouse(self.data, batch, self.options, self.say)
 
         checked = warehouse.submit(to_warehouse)
-        return summaries.submit(lambda: finish_batch(self.data, batch, checked.result(), self.options.fetched_at))
+        return summaries.submit(lambda: finish_batch(self.data, batch, checked.result(), self.options.fetched_at,
+                                                     in_lake.result()))
 
     def __enter__(self) -> BatchWriter:
         return self
@@ -297,15 +303,18 @@ def check_and_summarize(connection: duckdb.DuckDBPyConnection, keys: list[tuple[
     return Checked(failures, summaries, recomputed)
 
 
-def write_summary_files(lake: ParquetLake, checked: Checked) -> None:
+def write_summary_files(lake: ParquetLake, checked: Checked) -> dict[tuple[str, str], DateFigures]:
     ledgers_of_date: dict[str, list[str]] = defaultdict(list)
     for ledger_id, ledger_date in checked.recomputed:
         ledgers_of_date[ledger_date].append(ledger_id)
+    figures = {}
     for table, rows in checked.summaries.items():
         dates = rows.column("ledger_date").cast(pa.string())
         for ledger_date, ledger_ids in sorted(ledgers_of_date.items()):
-            lake.replace_ledgers(table, ledger_date, ledger_ids, rows.filter(pa.compute.equal(dates, ledger_date)),
-                                 SUMMARY_SORT_KEYS[table])
+            stored = lake.replace_ledgers(table, ledger_date, ledger_ids,
+                                          rows.filter(pa.compute.equal(dates, ledger_date)), SUMMARY_SORT_KEYS[table])
+            figures[(table, ledger_date)] = summary_figures(table, stored)
+    return figures
 
 
 def summarize_stored(data: DataDir, keys: list[tuple[str, str]], say: Callable[[str], None]) -> BatchOutcome:
@@ -313,8 +322,7 @@ def summarize_stored(data: DataDir, keys: list[tuple[str, str]], say: Callable[[
     with open_for_write(data.warehouse, say=say) as connection:
         prepare_warehouse(connection, data, include_gdpr=False)
         checked = check_and_summarize(connection, keys, with_summaries=True)
-    write_summary_files(ParquetLake(data.lake), checked)
-    return BatchOutcome([], checked.failures)
+    return BatchOutcome([], checked.failures, write_summary_files(ParquetLake(data.lake), checked))
 
 
 def ingest(client: ReportApiClient, data: DataDir, plans: Iterable[DatePlan], options: IngestOptions,

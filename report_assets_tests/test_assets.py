@@ -162,6 +162,11 @@ def test_a_run_narrowed_to_one_ledger_replaces_only_its_rows(instance, sim: Sim,
     assert [r for r in lake_rows(data, "funds", "2026-11-18") if r[0] != "405512"] == others
     assert lake_rows(data, "funds", "2026-11-18", "405512") == api_rows(sim, "405512", "funds", "2026-11-18")
     assert warehouse_rows(data, "funds_ledger") == lake_rows(data, "funds", "2026-11-18")
+    meta = latest_metadata(instance, "funds_ledger", "2026-11-18")  # the date's file: every ledger, not one
+    assert meta["dagster/row_count"] == len(warehouse_rows(data, "funds_ledger"))
+    assert all(ledger in meta["the_date"] for ledger in LEDGERS)
+    summary = latest_metadata(instance, "daily_fee_summary", "2026-11-18")
+    assert summary["dagster/row_count"] == summary["ledgers"] == len(LEDGERS)
 
 
 def test_a_ledger_the_keys_cannot_read_is_refused_by_name(instance, sim: Sim, data: DataDir) -> None:

@@ -105,9 +105,9 @@ class ParquetLake:
         return pq.read_table(path, columns=columns) if path.exists() else None
 
     def replace_ledgers(self, dataset: str, ledger_date: str, ledger_ids: Iterable[str], rows: pa.Table,
-                        sort_keys: tuple[str, ...]) -> Path:
+                        sort_keys: tuple[str, ...]) -> pa.Table:
         """The date's file with the rows of ``ledger_ids`` replaced by ``rows`` (which may hold none of some
-        of them: their old rows go), every other ledger's rows kept."""
+        of them: their old rows go), every other ledger's rows kept; returns what the file now holds."""
         final = self.date_path(dataset, ledger_date)
         with date_lock(self.root / ".locks" / f"{dataset}-{ledger_date}.lock"):
             replaced = pa.array(sorted(set(ledger_ids)), pa.string())
@@ -118,7 +118,7 @@ class ParquetLake:
             merged = pa.concat_tables(parts, promote_options="permissive").combine_chunks()
             merged = merged.take(pc.sort_indices(merged, [(key, "ascending") for key in sort_keys]))
             write_atomically(final, merged.schema, merged.to_batches(max_chunksize=ROW_GROUP_ROWS))
-        return final
+        return merged
 
 
 @contextmanager

@@ -114,7 +114,7 @@ def ledger_entries(context: dg.AssetExecutionContext, config: LedgerRunConfig, r
                 for outcome in batch.dates:
                     outcomes.append(outcome)
                     yield from date_materializations(outcome, topics, summaries, ParquetLake(data.lake),
-                                                     report_api.source)
+                                                     report_api.source, batch.figures)
                 log_progress(context, batch, outcomes, len(plans))
     except (ReportApiError, MixedSourcesError, WarehouseLockedError, SettingError, TrackingError) as exc:
         # Only an API that stayed unavailable, or a warehouse that stayed locked, is worth a later retry.

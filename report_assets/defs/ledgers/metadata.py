@@ -11,13 +11,7 @@ from typing import Any
 
 import dagster as dg
 
-from report_assets.date_figures import (
-    DateFigures,
-    ledger_date_figures,
-    major_units,
-    money_text,
-    summary_date_figures,
-)
+from report_assets.date_figures import DateFigures, major_units, money_text, stored_figures
 from report_assets.ingestion import DateOutcome
 from report_assets.report_api.entry_schema import PAYOUT_ENTRY_TYPES
 from report_assets.storage.lake import ParquetLake
@@ -29,11 +23,6 @@ LEDGER_MONEY = {
               "payout": (tuple(sorted(PAYOUT_ENTRY_TYPES)), -1)},
     "fees": {"capture_fees": (("capture-fee",), -1), "service_fees": (("service-fee",), -1),
              "fees_retained": (("fees-retained",), 1), "fees_invoiced": (("fees-invoiced",), 1)},
-}
-SUMMARY_MONEY = {
-    "daily_fee_summary": ("captured_amount", "capture_fees", "fees_of_captures", "service_fees"),
-    "daily_payout_summary": ("captured_amount", "refunded_amount", "fees_retained", "payout_amount"),
-    "payouts": ("amount", "captured_amount", "capture_fees_matched"),
 }
 def shown_amount(by_entry_type: dict[str, int], types: tuple[str, ...], sign: int) -> int:
     """The sum of some entry types, signed as shown (a payout positive)."""
@@ -89,10 +78,9 @@ def failures_text(outcome: DateOutcome) -> str:
     return "\n".join(f"- {ledger_id}: {error}" for ledger_id, error in sorted(outcome.failed.items())[:20])
 
 
-def ledger_materialization(topic: str, outcome: DateOutcome, lake: ParquetLake,
+def ledger_materialization(topic: str, outcome: DateOutcome, figures: DateFigures, lake: ParquetLake,
                            source: str) -> dg.AssetMaterialization:
     table = TABLE_OF_TOPIC[topic]
-    figures = ledger_date_figures(lake, topic, outcome.ledger_date)
     metadata: dict[str, Any] = {"dagster/row_count": figures.rows, "dagster/table_name": f"warehouse.main.{table}",
                                 "source": source, **outcome_metadata(outcome)}
     for currency, by_type in sorted(figures.by_currency.items()):
@@ -115,9 +103,8 @@ def description(outcome: DateOutcome) -> str:
     return ", ".join(parts)
 
 
-def summary_materialization(table: str, outcome: DateOutcome, lake: ParquetLake,
+def summary_materialization(table: str, outcome: DateOutcome, figures: DateFigures, lake: ParquetLake,
                             source: str) -> dg.AssetMaterialization:
-    figures = summary_date_figures(lake, table, outcome.ledger_date, SUMMARY_MONEY[table])
     metadata: dict[str, Any] = {"dagster/row_count": figures.rows, "dagster/table_name": f"warehouse.main.{table}",
                                 "source": source, "ledgers": len(figures.ledgers)}
     for currency, sums in sorted(figures.by_currency.items()):
@@ -131,8 +118,16 @@ def summary_materialization(table: str, outcome: DateOutcome, lake: ParquetLake,
 
 
 def date_materializations(outcome: DateOutcome, topics: list[str], summaries: list[str], lake: ParquetLake,
-                          source: str) -> Iterator[dg.AssetMaterialization]:
+                          source: str, figures: dict[tuple[str, str], DateFigures]
+                          ) -> Iterator[dg.AssetMaterialization]:
+    """A date's materializations, with the figures of its files as the run left them (``figures``, from the
+    run's own writes; a file the run did not rewrite is read)."""
+
+    def of(dataset: str) -> DateFigures:
+        found = figures.get((dataset, outcome.ledger_date))
+        return found if found is not None else stored_figures(lake, dataset, outcome.ledger_date)
+
     for topic in topics:
-        yield ledger_materialization(topic, outcome, lake, source)
+        yield ledger_materialization(topic, outcome, of(topic), lake, source)
     for table in summaries:
-        yield summary_materialization(table, outcome, lake, source)
+        yield summary_materialization(table, outcome, of(table), lake, source)
