@@ -13,8 +13,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e ".[dev]"
 	touch $(STAMP)
 
+# Options pass through ARGS, e.g. make main ARGS="--days 30" (see: make main ARGS=--help).
 main: $(STAMP)
-	$(BIN)/python -m report_assets.main_job
+	$(BIN)/python -m report_assets.main_job $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q
@@ -27,6 +28,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_client.py
 	$(BIN)/python benchmarks/bench_backfill.py W1 W2
 
-# One planned event per asset for a one-run backfill (see report_assets/definitions.py).
+# The project's instance (dagster.yaml here: runs under data/dagster_home), as make main uses; one planned
+# event per asset for a one-run backfill (see report_assets/definitions.py).
 ui: $(STAMP)
-	DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS=true $(BIN)/dagster dev -w workspace.yaml
+	DAGSTER_HOME=$(CURDIR) DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS=true $(BIN)/dagster dev -w workspace.yaml

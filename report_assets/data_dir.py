@@ -1,12 +1,15 @@
-"""The data directory: the Parquet lake, the warehouse, the status file and the lake views, and which source
+"""The data directory: the Parquet lake, the warehouse, the status file and the lake views, and which world
 filled it.
 
-Simulator and production data must never meet in one directory, so the first write claims the
-directory for its source and every later write checks the claim.
+Simulator and production data must never meet in one directory, nor two simulator worlds (another seed or
+other ledger options), nor two sets of production keys: the first write claims the directory for its source
+and world, and every later write checks the claim.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +18,7 @@ from report_assets.storage.lake import ParquetLake
 from report_assets.storage.status import LedgerDayStatus
 
 SOURCE_MARKER = ".source"
+WORLD_MARKER = ".world.json"  # the simulator's seed and data options, or a fingerprint of the production keys
 
 
 class MixedSourcesError(RuntimeError):
@@ -53,9 +57,13 @@ class DataDir:
         marker = self.root / SOURCE_MARKER
         return marker.read_text().strip() if marker.exists() else None
 
-    def claim(self, source: str) -> None:
-        """Marks the directory as holding ``source`` data, refusing if it holds the other kind or the layout of
-        ledger-day files that came before one file per date."""
+    def claimed_world(self) -> dict[str, object] | None:
+        marker = self.root / WORLD_MARKER
+        return json.loads(marker.read_text()) if marker.exists() else None
+
+    def claim(self, source: str, world: Mapping[str, object] | None = None) -> None:
+        """Marks the directory as holding ``source`` data of ``world``, refusing if it holds the other source,
+        another world, or the layout of ledger-day files that came before one file per date."""
         if (self.lake / "funds").is_dir() and any((self.lake / "funds").glob("ledger_id=*")):
             raise MixedSourcesError(
                 f"{self.root} holds data in the old layout (one file per ledger-day); this version keeps one file "
@@ -69,3 +77,23 @@ class DataDir:
                 f"{self.root} holds {claimed} data; refusing to write {source} data into it. "
                 f"Point {ENV_DATA_DIR} at another directory for {source} data (or move the old one away)."
             )
+        if world is None:
+            return
+        stored = self.claimed_world()
+        if stored is None:
+            (self.root / WORLD_MARKER).write_text(json.dumps(dict(world), sort_keys=True) + "\n")
+        elif stored != dict(world):
+            raise MixedSourcesError(
+                f"{self.root} holds {source} data of another world ({describe_world(stored)}); this run reads "
+                f"{describe_world(world)}. Their rows must not mix: point {ENV_DATA_DIR} at another directory "
+                f"(e.g. {self.root}-{world_suffix(world)}), or move {self.root} away. Nothing was written."
+            )
+
+
+def describe_world(world: Mapping[str, object]) -> str:
+    names = sorted(world, key=lambda name: (name != "seed", name))  # the seed first: what people set
+    return ", ".join(f"{name.replace('_', ' ')} {world[name]}" for name in names)
+
+
+def world_suffix(world: Mapping[str, object]) -> str:
+    return f"seed{world['seed']}" if "seed" in world else f"keys{world.get('keys', '')}"

@@ -10,57 +10,71 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-import tempfile
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 import duckdb
-from dagster._core.instance.ref import InstanceRef
 
-from report_assets.data_dir import DataDir
+from report_assets.data_dir import DataDir, MixedSourcesError
+from report_assets.ledger_catalog import TrackingError
 from report_assets.report_api.errors import ConfigurationError
-from report_assets.settings import PROJECT_ROOT, SettingError, load_settings
+from report_assets.settings import ENV_START_DATE, PROJECT_ROOT, SettingError, load_settings
 from report_assets.storage.lake import ParquetLake
+from report_assets.storage.lake_views import write_lake_views
 from report_assets.storage.schema import TABLE_OF_TOPIC
 from report_assets.storage.summaries import SUMMARY_TABLES
-from report_assets.storage.warehouse import write_lake_views
 
 
 def open_local_instance() -> dg.DagsterInstance:
-    """The instance a dagster command here uses: DAGSTER_HOME's, or the storage dagster.yaml names."""
-    if os.environ.get("DAGSTER_HOME"):
-        return dg.DagsterInstance.get()
-    if not (Path.cwd() / "dagster.yaml").exists():
-        return dg.DagsterInstance.ephemeral()
-    # As the dagster CLI does without DAGSTER_HOME: a scratch home, with the storage dagster.yaml names.
-    return dg.DagsterInstance.from_ref(InstanceRef.from_dir(tempfile.mkdtemp(), config_dir=os.getcwd()))
+    """The instance `make ui` shows: DAGSTER_HOME's, by default the project's (its dagster.yaml keeps runs under
+    data/dagster_home)."""
+    os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT))
+    return dg.DagsterInstance.get()
 
 
-def last_ledger_dates(days: int, timezone: str, today: date | None = None) -> list[str]:
+class UsageError(Exception):
+    """A command-line option that cannot be used: the message names the option and what is allowed."""
+
+
+def ledger_dates_asked(args: argparse.Namespace, timezone: str, start_date: str,
+                       today: date | None = None) -> list[str]:
+    """The ledger dates the options ask for, checked against today (in the partitions' time zone) and the first
+    partition; raises ``UsageError`` naming the option."""
     today = today or datetime.now(ZoneInfo(timezone)).date()
-    return [(today - timedelta(days=n)).isoformat() for n in range(days - 1, -1, -1)]
+    first_allowed = date.fromisoformat(start_date)
+    if args.from_date is None:
+        first, last = today - timedelta(days=args.days - 1), today
+    else:
+        first, last = args.from_date, args.to_date or today
+    for option, value in (("--from", first), ("--to", last)):
+        if value > today:
+            raise UsageError(f"{option} {value}: that ledger date has not begun (today is {today} in {timezone}).")
+    if first > last:
+        raise UsageError(f"--from {first} is after --to {last}.")
+    if first < first_allowed:
+        option = "--days" if args.from_date is None else "--from"
+        raise UsageError(f"{option}: the range starts {first}, before the first partition {start_date} "
+                         f"({ENV_START_DATE}); start on or after it, or set {ENV_START_DATE} earlier.")
+    return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
 
 
-def run(days: int, ledger_ids: list[str], refetch: bool) -> None:
+def run(dates: list[str], ledger_ids: list[str], refetch: bool) -> None:
     os.chdir(PROJECT_ROOT)  # dagster.yaml here keeps the instance under data/dagster_home
     from report_assets.definitions import defs
     from report_assets.defs.automation.discovery import catalog_materialization, describe, discover_ledgers
     from report_assets.defs.ledgers.assets import ledger_entries
-    from report_assets.defs.partitions import ledger_dates
 
     resources = defs.resources
     report_api, data_dir = resources["report_api"], resources["data_dir"]
     data = data_dir.data_dir()
     with open_local_instance() as instance:
-        update = discover_ledgers(report_api, data)  # as the discovery sensor does
+        update = discover_ledgers(report_api, data, ledger_ids=ledger_ids)  # as the discovery sensor does
         if update.changed:
             instance.report_runless_asset_event(catalog_materialization(update, data))
         listed = [r for r in update.records if r["listed"]]
         print(f"Ledgers these keys can read ({len(listed)}): " + "; ".join(describe(r) for r in listed[:10])
               + (" ..." if len(listed) > 10 else ""), flush=True)
-        dates = last_ledger_dates(days, ledger_dates.timezone)
         print(f"Materializing {len(dates)} ledger dates ({dates[0]} .. {dates[-1]}) from the {report_api.source} "
               f"into {data.root}; ledger-days already stored closed are not fetched again.", flush=True)
         config = {"ledger_ids": ledger_ids, "refetch": refetch}
@@ -75,7 +89,18 @@ def run(days: int, ledger_ids: list[str], refetch: bool) -> None:
     refresh_lake_views(data)
     print_summary(data, result.success, run_id)
     if not result.success:
+        print_failures(result)
         raise SystemExit(1)
+
+
+def print_failures(result: dg.ExecuteInProcessResult) -> None:
+    """What failed and what to do, as the run's failure says it (no traceback: that is in the UI)."""
+    for event in result.all_events:
+        if event.event_type == dg.DagsterEventType.STEP_FAILURE and event.step_failure_data is not None:
+            error = event.step_failure_data.user_failure_data
+            text = error.description if error is not None and error.description else \
+                (event.step_failure_data.error.message if event.step_failure_data.error else "")
+            print(f"\nWhat failed ({event.step_key}):\n{text.strip()}", file=sys.stderr)
 
 MAJOR = "round({column} / 100.0, 2)"  # NOK, DKK and EUR all have two minor digits
 LEDGER_OVERVIEW = """
@@ -126,23 +151,56 @@ def refresh_lake_views(data: DataDir) -> None:
         print(f"(left {data.lake_views} as it was: a session has it open; its views find new files by themselves)")
 
 
+def whole_days(raw: str) -> int:
+    if not raw.isdigit() or not 1 <= int(raw) <= 3660:
+        raise argparse.ArgumentTypeError(f"{raw!r}: expected a whole number of ledger dates from 1 to 3660")
+    return int(raw)
+
+
+def iso_date(raw: str) -> date:
+    try:
+        if len(raw) != 10:
+            raise ValueError(raw)
+        return date.fromisoformat(raw)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{raw!r}: expected a ledger date as YYYY-MM-DD, e.g. 2026-01-31") from None
+
+
+def ledger_id(raw: str) -> str:
+    if not raw.isdigit():
+        raise argparse.ArgumentTypeError(f"{raw!r}: expected a ledger ID, digits only (e.g. 302321)")
+    return raw
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(
         prog="python -m report_assets.main_job",
         description="Materialize the last ledger dates of every tracked ledger (the simulator's when no "
                     "REPORT_API_* keys are set) into the Parquet lake and the DuckDB warehouse, in one run.")
-    parser.add_argument("--days", type=int, default=14, help="how many ledger dates, ending today (default 14)")
-    parser.add_argument("--ledger", action="append", default=[], metavar="LEDGER_ID",
+    dates = parser.add_mutually_exclusive_group()
+    dates.add_argument("--days", type=whole_days, default=14,
+                       help="the last N ledger dates, ending today in the partitions' time zone (default 14)")
+    dates.add_argument("--from", dest="from_date", type=iso_date, metavar="YYYY-MM-DD",
+                       help="the first ledger date instead (not before REPORT_ASSETS_START_DATE)")
+    parser.add_argument("--to", dest="to_date", type=iso_date, metavar="YYYY-MM-DD",
+                        help="with --from: the last ledger date (default today)")
+    parser.add_argument("--ledger", action="append", default=[], metavar="LEDGER_ID", type=ledger_id,
                         help="only this ledger (repeatable); default: every tracked ledger")
     parser.add_argument("--refetch", action="store_true",
                         help="fetch ledger-days already stored closed again (default: only what is missing or open)")
     args = parser.parse_args(argv)
-    if not 1 <= args.days <= 3660:
-        parser.error(f"--days {args.days}: expected a whole number from 1 to 3660")
+    if args.to_date is not None and args.from_date is None:
+        parser.error("--to needs --from")
     try:
-        load_settings()
-        run(args.days, args.ledger, args.refetch)
-    except (SettingError, ConfigurationError) as exc:
+        settings = load_settings()
+        from report_assets.defs.resources import report_api_from_env
+        report_api_from_env()  # credentials, token flow and base URL, checked before any work
+        dates = ledger_dates_asked(args, settings.timezone, settings.start_date)
+        run(dates, args.ledger, args.refetch)
+    except UsageError as exc:
+        parser.error(str(exc))
+    except (SettingError, ConfigurationError, MixedSourcesError, TrackingError,
+            dg.DagsterInvalidDefinitionError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
 

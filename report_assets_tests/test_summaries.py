@@ -287,10 +287,13 @@ def test_corrupted_raw_data_fails_its_check_and_blocks_the_summary(
         assert "2026-11-18|302321" in evaluation.metadata["failing_ledger_days"].value
         days = summary_days(data)
         assert {("405512", "2026-11-18"), ("517734", "2026-11-18")} <= days  # the clean ledgers: summarized
-        if check.blocking:  # wrong data: no summary for that ledger-day, and the run says which
+        spec = next(s for s in ledger_entries.check_specs if s.name == check_name and s.asset_key.path == [check.asset])
+        assert spec.blocking == check.blocking  # what the UI labels it
+        if check.blocking:  # wrong data: no summary for that ledger-day, and the run says which, once
             assert ("302321", "2026-11-18") not in days and not result.success
             failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
             assert "302321 on 2026-11-18" in str(failure.step_failure_data.error)
+            assert not any(e.event_type == dg.DagsterEventType.STEP_UP_FOR_RETRY for e in result.all_events)
         else:  # doubtful data: summarized, and warned about
             assert ("302321", "2026-11-18") in days and result.success
 

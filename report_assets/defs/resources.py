@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -9,6 +10,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import dagster as dg
+import httpx
 from pydantic import Field
 
 from report_assets.data_dir import DataDir
@@ -66,6 +68,21 @@ class ReportApiResource(dg.ConfigurableResource):
             base_url=base_url,
             max_connections=self.max_connections,
         )
+
+    def world(self, client: ReportApiClient) -> dict[str, object] | None:
+        """Which world the data comes from, for the data directory's claim: the simulator's seed and data
+        options, or a fingerprint of the production keys (a hash: never the keys themselves)."""
+        if self.source == PRODUCTION:
+            keys = f"{self.client_id}|{self.merchant_serial_number or ''}"
+            return {"keys": hashlib.sha256(keys.encode()).hexdigest()[:12]}
+        try:
+            response = httpx.get(f"{client.settings.base_url.rstrip('/')}/_simulator/stats", timeout=10)
+            return response.json().get("world") if response.status_code == 200 else None
+        except (httpx.HTTPError, ValueError):
+            return None
+
+    def claim(self, data: DataDir, client: ReportApiClient) -> None:
+        data.claim(self.source, self.world(client))
 
     @contextmanager
     def client(self) -> Iterator[ReportApiClient]:

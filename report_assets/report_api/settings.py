@@ -78,7 +78,8 @@ class ApiSettings:
     def __post_init__(self) -> None:
         check_base_url(self.base_url)
         if self.flow not in ("standard", "partner"):
-            raise ConfigurationError(f"token flow must be 'standard' or 'partner', not {self.flow!r}")
+            raise ConfigurationError(f"{ENV_FLOW}={self.flow!r} is not valid: expected 'standard' (a merchant's "
+                                     "keys) or 'partner' (an accounting partner's)")
         if not self.client_id or not self.client_secret.reveal():
             raise ConfigurationError("client_id and client_secret are both required")
         if self.flow == "standard" and (self.subscription_key is None or not self.subscription_key.reveal()):

@@ -385,7 +385,7 @@ def build_app(state: SimulatorState) -> Starlette:
             "faults_injected": state.faults.injected, "system_headers": s.system_headers,
             "gdpr_requests": s.gdpr_requests, "entries_served": s.entries_served,
             "ledger_days_read": dict(s.ledger_days_read) if request.query_params.get("detail") else {},
-            "now": state.clock.now().isoformat(),
+            "now": state.clock.now().isoformat(), "world": state.world.identity(),
         })
 
     async def control(request: Request) -> Response:

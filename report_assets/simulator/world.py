@@ -6,6 +6,7 @@ The data depends only on the seed and the ledger options, never on credentials, 
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field, replace
 from datetime import date
 from functools import cached_property
@@ -97,6 +98,15 @@ class World:
 
     def ledger(self, ledger_id: str) -> LedgerSpec | None:
         return self.ledgers_by_id.get(ledger_id)
+
+    def identity(self) -> dict[str, object]:
+        """What decides the data served (seed and ledger options), never credentials, port or clock: a data
+        directory filled from one world must not take another's rows."""
+        first = self.ledgers[0] if self.ledgers else None
+        return {"seed": self.seed, "ledgers": len(self.ledgers),
+                "captures_per_weekday": first.captures_per_weekday if first else 0,
+                "history_start": first.history_start.isoformat() if first else "",
+                "fingerprint": hashlib.sha256(repr(self.ledgers).encode()).hexdigest()[:12]}
 
     @cached_property
     def ledgers_by_id(self) -> dict[str, LedgerSpec]:

@@ -63,3 +63,13 @@ COLUMNS: dict[str, dict[str, str]] = {
         "closing_balance": "Balance left on the ledger after the payout (zero, or a reserve).",
     },
 }
+
+# Columns that are not amounts: counts, identifiers, texts, dates and ratios. Every other column is money, in
+# minor units.
+NOT_MONEY = frozenset({*COMMON, "fee_entries", "captures", "refunds", "other_entries", "payout_number",
+                       "payout_bank_text", "bank_text", "psp_reference", "covers_from", "covers_to",
+                       "effective_fee_rate"})
+
+
+def money_columns(table: str) -> list[str]:
+    return [name for name in COLUMNS[table] if name not in NOT_MONEY]

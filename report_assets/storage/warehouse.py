@@ -139,13 +139,5 @@ def record_status(connection: duckdb.DuckDBPyConnection, rows: list[tuple]) -> N
         connection.execute(sql("upsert_ledger_day_status"))
 
 
-def write_lake_views(views_path: Path, globs: dict[str, str]) -> None:
-    """A small database of views over the Parquet lake: it never locks the warehouse."""
-    views_path.parent.mkdir(parents=True, exist_ok=True)
-    with duckdb.connect(str(views_path)) as connection:
-        for table, glob in globs.items():
-            create_file_view(connection, table, glob)
-
-
 def create_file_view(connection: duckdb.DuckDBPyConnection, view: str, glob: str) -> None:
-    connection.execute(sql("lake_view", table=view, glob=quote_literal(glob)))
+    connection.execute(sql("lake_view", table=view, glob=quote_literal(glob), major_columns=""))

@@ -12,7 +12,14 @@ from report_assets.data_dir import DataDir
 from report_assets.defs.columns import table_schema_of
 from report_assets.defs.partitions import ledger_dates
 from report_assets.defs.resources import DataDirResource, ReportApiResource
-from report_assets.ledger_catalog import CATALOG_COLUMNS, CatalogUpdate, refresh_catalog
+from report_assets.ledger_catalog import (
+    CATALOG_COLUMNS,
+    CatalogUpdate,
+    ledgers_for_run,
+    read_catalog,
+    update_catalog,
+    write_catalog,
+)
 from report_assets.settings import load_settings
 
 LEDGER_CATALOG = dg.AssetKey("ledger_catalog")
@@ -36,12 +43,17 @@ refresh_ledgers_job = dg.define_asset_job(
 )
 
 
-def discover_ledgers(report_api: ReportApiResource, data: DataDir, now: datetime | None = None) -> CatalogUpdate:
-    """Reads the ledger list and records it in the catalog."""
+def discover_ledgers(report_api: ReportApiResource, data: DataDir, now: datetime | None = None,
+                     ledger_ids: list[str] | None = None) -> CatalogUpdate:
+    """Reads the ledger list and records it in the catalog. An allow-list (or ``ledger_ids``, a run's) naming a
+    ledger these keys cannot read raises ``TrackingError`` before anything is written."""
     with report_api.client() as client:
+        report_api.claim(data, client)
         listed = client.list_ledgers()
-    data.claim(report_api.source)
-    return refresh_catalog(listed, data.ledger_catalog, ledger_dates.timezone, now or datetime.now(UTC))
+    update = update_catalog(read_catalog(data.ledger_catalog), listed, now or datetime.now(UTC), ledger_dates.timezone)
+    ledgers_for_run({r["ledger_id"]: r for r in update.records}, load_settings().ledger_ids, ledger_ids or [])
+    write_catalog(data.ledger_catalog, update.records)
+    return update
 
 
 def describe(record: dict[str, Any]) -> str:

@@ -20,14 +20,14 @@ def intraday_feed_sensor(context: dg.SensorEvaluationContext, report_api: Report
     """Polls the feed (the provider discourages more than once a minute) into ``intraday_entries``."""
     data = data_dir.data_dir()
     ledgers = sorted(tracked_ledgers(read_catalog(data.ledger_catalog), load_settings().ledger_ids))
-    data.claim(report_api.source)
     stored = {}
     try:
-        with report_api.client() as client, open_for_write(data.warehouse, max_wait_seconds=10,
-                                                           say=context.log.info) as connection:
-            for ledger_id in ledgers:
-                for topic in TOPICS:
-                    stored[f"{ledger_id}/{topic}"] = poll_feed(client, connection, ledger_id, topic)
+        with report_api.client() as client:
+            report_api.claim(data, client)
+            with open_for_write(data.warehouse, max_wait_seconds=10, say=context.log.info) as connection:
+                for ledger_id in ledgers:
+                    for topic in TOPICS:
+                        stored[f"{ledger_id}/{topic}"] = poll_feed(client, connection, ledger_id, topic)
     except WarehouseLockedError:
         return dg.SkipReason("The warehouse is busy (a run is writing): the next tick continues from the cursors.")
     return dg.SkipReason(f"Stored {sum(stored.values())} new feed entries: {stored}")

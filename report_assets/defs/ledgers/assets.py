@@ -105,7 +105,7 @@ def ledger_entries(context: dg.AssetExecutionContext, config: LedgerRunConfig, r
     try:
         settings = load_settings()
         with report_api.client() as client:
-            timezones = run_ledgers(client, data, config, report_api.source, context.log)
+            timezones = run_ledgers(client, data, config, report_api, context.log)
             plans = plan_dates(dates, timezones, data.status.states(dates[0], dates[-1]), datetime.now(UTC),
                                config.refetch)
             for batch in run_ledger_step(context, client, data, topics, summaries, plans, report_api, settings):
@@ -126,11 +126,11 @@ def ledger_entries(context: dg.AssetExecutionContext, config: LedgerRunConfig, r
     raise_for_failures(outcomes, failures)
 
 
-def run_ledgers(client: ReportApiClient, data: DataDir, config: LedgerRunConfig, source: str,
+def run_ledgers(client: ReportApiClient, data: DataDir, config: LedgerRunConfig, report_api: ReportApiResource,
                 log: dg.DagsterLogManager) -> dict[str, str]:
     """The ledgers this run covers, with their time zones. With no catalog yet (a first run from the CLI), the
     run reads the ledger list itself, as the discovery sensor would."""
-    data.claim(source)
+    report_api.claim(data, client)
     catalog = read_catalog(data.ledger_catalog)
     if not catalog:
         log.info("No ledger catalog yet: reading the ledger list.")

@@ -17,10 +17,12 @@ from report_assets.storage.summaries import ALL_CHECKS, DataCheck, Failure
 
 STORED_CHECK = "all_tracked_ledgers_stored"
 
-# ERROR checks block by our own hand: a failing ledger-day gets no summaries, and the run fails without
-# a retry (Dagster's blocking flag would have the step retried, and wrong data stays wrong).
+# ERROR checks are blocking, as the UI says: a failing ledger-day gets no summaries (the others do), and
+# the run fails, once: the step raises its own failure, which forbids a retry (wrong data stays wrong),
+# before Dagster's generic blocking-check error (which the retry policy would repeat) is reached.
 CHECK_SPECS = [
-    *(dg.AssetCheckSpec(check.name, asset=check.asset, description=check.description) for check in ALL_CHECKS),
+    *(dg.AssetCheckSpec(check.name, asset=check.asset, description=check.description, blocking=check.blocking)
+      for check in ALL_CHECKS),
     dg.AssetCheckSpec(STORED_CHECK, asset="funds_ledger",
                       description="every tracked ledger has its ledger-days of the run's dates stored (open or "
                                   "closed): none missing, none failed"),

@@ -1,3 +1,3 @@
 -- A view over the Parquet lake: analysts query it without any lock on the warehouse.
 CREATE OR REPLACE VIEW {table} AS
-SELECT * FROM read_parquet({glob}, union_by_name = true, hive_partitioning = false);
+SELECT *{major_columns} FROM read_parquet({glob}, union_by_name = true, hive_partitioning = false);
