@@ -102,7 +102,7 @@ def print_failures(result: dg.ExecuteInProcessResult) -> None:
                 (event.step_failure_data.error.message if event.step_failure_data.error else "")
             print(f"\nWhat failed ({event.step_key}):\n{text.strip()}", file=sys.stderr)
 
-MAJOR = "round({column} / 100.0, 2)"  # NOK, DKK and EUR all have two minor digits
+MAJOR = "CAST({column} / 100 AS DECIMAL(18, 2))"  # NOK, DKK and EUR all have two minor digits
 LEDGER_OVERVIEW = """
 SELECT f.ledger_id, any_value(f.currency) AS currency, count(DISTINCT f.ledger_date) AS ledger_dates,
     count(*) AS entries, {captured} AS captured, {paid} AS scheduled_for_payout,
