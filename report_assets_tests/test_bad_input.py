@@ -18,6 +18,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from report_assets.data_dir import DataDir
+from report_assets.defs.resources import ReportApiResource
 from report_assets.main_job import refresh_lake_views
 from report_assets.simulator.app import SimClock, SimulatorState
 from report_assets.simulator.server import ThreadedSimulator
@@ -167,3 +168,30 @@ def test_help_documents_every_option_and_make_passes_them_through() -> None:
         assert option in done.stdout
     makefile = (Path(__file__).parents[1] / "Makefile").read_text()
     assert "report_assets.main_job $(ARGS)" in makefile
+
+
+def test_a_failing_run_says_what_failed_and_what_to_do_and_stores_the_rest(
+    stored: dict[str, str], sim: Sim, data: DataDir
+) -> None:
+    sim.control(corruptions=[{"ledger_id": "405512", "topic": "funds", "ledger_date": "2026-11-17", "page": 1,
+                              "kind": "chain-broken"}])
+    done, _ = main_job(stored, "--from", "2026-11-17", "--to", "2026-11-17")
+    assert done.returncode == 1 and "Traceback" not in done.stdout + done.stderr
+    assert "What failed" in done.stderr and "ledger 405512 on 2026-11-17" in done.stderr
+    assert "balance chain broken" in done.stderr and "Re-run the same dates" in done.stderr
+    with duckdb.connect(str(data.warehouse), read_only=True) as connection:
+        stored_ledgers = {row[0] for row in connection.sql(
+            "SELECT DISTINCT ledger_id FROM funds_ledger WHERE ledger_date = DATE '2026-11-17'").fetchall()}
+    assert stored_ledgers == set(LEDGERS) - {"405512"}
+
+
+def test_production_keys_are_known_by_a_fingerprint_never_by_their_values() -> None:
+    def world(client_id: str, msn: str | None) -> dict[str, object]:
+        resource = ReportApiResource(source="production", client_id=client_id, client_secret="the-secret",
+                                     subscription_key="the-key", merchant_serial_number=msn)
+        return resource.world(client=None)  # type: ignore[arg-type]  # production needs no request
+
+    first = world("client-1", "123456")
+    assert first == world("client-1", "123456")
+    assert first != world("client-2", "123456") and first != world("client-1", "654321")
+    assert not {"client-1", "123456", "the-secret", "the-key"} & set(str(first).replace("'", " ").split())
