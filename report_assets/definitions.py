@@ -16,6 +16,7 @@ from report_assets.defs.automation.intraday_sensor import intraday_feed_sensor
 from report_assets.defs.automation.schedules import hourly_ledger_refresh
 from report_assets.defs.ledgers.assets import ledger_entries
 from report_assets.defs.resources import DataDirResource, report_api_from_env
+from report_assets.settings import said_first
 
 # A one-run backfill of a year plans one event per asset, not one per asset and date (1,825 for a year of five
 # assets, ~6 ms each): Dagster's own switch, read where runs are created (this process for the dagster CLI and
@@ -28,7 +29,7 @@ defs = dg.Definitions(
     sensors=[ledger_discovery_sensor, intraday_feed_sensor],
     schedules=[hourly_ledger_refresh],
     jobs=[refresh_ledgers_job],
-    resources={"report_api": report_api_from_env(), "data_dir": DataDirResource()},
+    resources={"report_api": said_first(report_api_from_env), "data_dir": DataDirResource()},
     # Every job here is the one ledger step: a step process of its own would only add its start-up to each run.
     executor=dg.in_process_executor,
 )

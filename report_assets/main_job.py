@@ -199,8 +199,7 @@ def main(argv: list[str] | None = None) -> None:
         run(dates, args.ledger, args.refetch)
     except UsageError as exc:
         parser.error(str(exc))
-    except (SettingError, ConfigurationError, MixedSourcesError, TrackingError,
-            dg.DagsterInvalidDefinitionError) as exc:
+    except (SettingError, ConfigurationError, MixedSourcesError, TrackingError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
 

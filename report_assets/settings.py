@@ -9,6 +9,7 @@ or written, and it is never retried. The Report API's own ``REPORT_API_*`` keys 
 from __future__ import annotations
 
 import os
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date
@@ -130,6 +131,18 @@ class Settings:
     freshness_days: int
     history_batch: int
     crash_at: str | None
+
+
+def said_first(load: Callable[[], T]) -> T:
+    """Runs a load-time check (code location, CLI): a user's mistake is printed as its one sentence before
+    the loader's own traceback, which then ends with it again."""
+    from report_assets.report_api.errors import ConfigurationError
+
+    try:
+        return load()
+    except (SettingError, ConfigurationError) as exc:
+        print(f"error: {exc}", file=sys.stderr, flush=True)
+        raise
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import dagster as dg
 
-from report_assets.settings import load_settings
+from report_assets.settings import load_settings, said_first
 
-SETTINGS = load_settings()
+SETTINGS = said_first(load_settings)
 
 ledger_dates = dg.DailyPartitionsDefinition(
     start_date=SETTINGS.start_date,

@@ -15,6 +15,7 @@ from pydantic import Field
 
 from report_assets.data_dir import DataDir
 from report_assets.report_api import ApiSettings, ReportApiClient, Secret, settings_from_env
+from report_assets.report_api.errors import ConfigurationError
 from report_assets.report_api.settings import (
     ENV_BASE_URL,
     ENV_CLIENT_ID,
@@ -114,7 +115,7 @@ def report_api_from_env() -> ReportApiResource:
         if base_url:
             host = urlsplit(base_url).hostname or ""
             if not is_loopback_host(host):
-                raise dg.DagsterInvalidDefinitionError(
+                raise ConfigurationError(
                     f"{ENV_BASE_URL} points at {base_url} but no credentials are set: set {ENV_CLIENT_ID}, "
                     f"{ENV_CLIENT_SECRET} and {ENV_SUBSCRIPTION_KEY} for production, or unset {ENV_BASE_URL} "
                     "to use the embedded simulator."
