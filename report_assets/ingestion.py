@@ -1,13 +1,15 @@
 """Fetching the ledger-days of many ledger dates into the lake and the warehouse, each replaced whole.
 
-Every ledger-day (both topics) is fetched over a bounded pool of connections and kept in memory (a
-small one as validated entries, converted to Arrow with the rest of its date). Once every ledger-day of
-a date is in, the date is ready; a writer thread stores ready dates in batches: each date's Parquet file
-gets the fetched ledgers' new rows (the others' rows carried over), then one DuckDB transaction replaces
-the batch's ledger-days of both topics with their status, the checks and summaries follow, and finally
-the status file records what is stored. A ledger-day is stored only when both its topics were
-fetched; one that failed keeps its previous version everywhere and is recorded as failed, so the next
-run fetches it again. A crash anywhere leaves every stored ledger-day whole and re-running repairs it.
+Every ledger-day (both topics) is fetched over a bounded pool of connections, driven from a thread of
+its own, and kept in memory (pages validated in Arrow stay in Arrow; a small day of short pages as
+validated entries, converted with the rest of its date at once). Once every ledger-day of a date is in,
+the date is ready; ready dates are stored in batches by three ordered stages, each on a thread of its
+own: the date files of the lake get the fetched ledgers' new rows (the others' rows carried over); one
+DuckDB transaction replaces the batch's ledger-days of both topics with their status, and the checks
+and summaries follow; the summaries' files, then the status file, record what is stored. A ledger-day
+is stored only when both its topics were fetched; one that failed keeps its previous version everywhere
+and is recorded as failed, so the next run fetches it again. A crash anywhere leaves every stored
+ledger-day whole and re-running repairs it.
 """
 
 from __future__ import annotations
