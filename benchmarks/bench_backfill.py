@@ -8,7 +8,8 @@ For each workload, in one invocation:
   DAGSTER_HOME and data directory, against its own simulator process with the same options;
 - for the hourly case: the same backfill done, then today alone due, as the schedule's run would be.
 Prints the wall times, the ratio (bare time / Dagster time: 1.0 would be as fast as fetching alone) and
-the peak resident memory of every process of the run (the CLI, its step process, the simulator).
+the peak resident memory of every process of the run (the CLI, which runs the step and reports to Dagster;
+its ingest child, which fetches and stores; the simulator).
 
     python benchmarks/bench_backfill.py W1 W2 [--quick]
 
@@ -78,8 +79,11 @@ def process_name(pid: int) -> str:
         return "simulator"
     if "dagster asset materialize" in text or "-m dagster asset" in text:
         return "cli"
-    # The multiprocess executor runs the step in a child of its forkserver, whose command line says so.
-    return "step" if "multiprocessing" in text or "dagster" in text else "other"
+    # The run's process spawns a child for the fetching and storing (report_assets.ingest_process), whose
+    # command line names multiprocessing.
+    if "multiprocessing" in text:
+        return "ingest"
+    return "dagster" if "dagster" in text else "other"
 
 
 def descendants(pid: int) -> list[int]:

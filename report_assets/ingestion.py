@@ -14,16 +14,13 @@ ledger-day whole and re-running repairs it.
 
 from __future__ import annotations
 
-import itertools
 import os
-import queue
-import threading
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Protocol
 
 import duckdb
 import pyarrow as pa
@@ -327,45 +324,15 @@ def summarize_stored(data: DataDir, keys: list[tuple[str, str]], say: Callable[[
     return BatchOutcome([], checked.failures, write_summary_files(ParquetLake(data.lake), checked))
 
 
-def ingest(client: ReportApiClient, data: DataDir, plans: Iterable[DatePlan], options: IngestOptions,
-           say: Callable[[str], None]) -> Iterator[BatchOutcome]:
-    """Fetches every planned ledger-day over a bounded pool, date by date, while one writer thread stores the
-    dates already complete; yields each batch of dates once stored, so that the caller reports them as they
-    land. The fetching is driven from a thread of its own: while the caller reports a batch (Dagster storing
-    a materialization event per date and asset takes seconds), the next ledger-days keep coming in."""
-    data.claim(options.source)
-    stop = threading.Event()
-    outcomes: queue.Queue[tuple[str, Any]] = queue.Queue()
-
-    def drive() -> None:
-        try:
-            for outcome in fetch_and_store(client, data, plans, options, say, stop):
-                outcomes.put(("batch", outcome))
-        except BaseException as exc:  # handed to the caller, raised there
-            outcomes.put(("error", exc))
-        else:
-            outcomes.put(("done", None))
-
-    driver = threading.Thread(target=drive, name="ingest", daemon=True)
-    driver.start()
-    try:
-        for reported in itertools.count(1):
-            kind, value = outcomes.get()
-            if kind == "error":
-                raise value
-            if kind == "done":
-                return
-            yield value
-            if reported == 1:  # the caller has reported the first batch
-                crash_point("after-first-batch", options.crash_at)
-    finally:  # the caller stopped early (an error, a terminated run): fetch nothing more
-        stop.set()
-        driver.join()
+class StopFlag(Protocol):
+    def is_set(self) -> bool: ...
 
 
 def fetch_and_store(client: ReportApiClient, data: DataDir, plans: Iterable[DatePlan], options: IngestOptions,
-                    say: Callable[[str], None], stop: threading.Event) -> Iterator[BatchOutcome]:
-    """``ingest``'s work, in the thread that drives it; stops submitting fetches once ``stop`` is set."""
+                    say: Callable[[str], None], stop: StopFlag) -> Iterator[BatchOutcome]:
+    """Fetches every planned ledger-day over a bounded pool, date by date, while the writer stages store the
+    dates already complete; yields each batch of dates once stored. Stops submitting fetches once ``stop``
+    is set (what is in flight is still stored whole). ``ingest_process.ingest`` runs it in a child process."""
     plans = sorted(plans, key=lambda plan: plan.ledger_date)
     jobs = iter([(plan.ledger_date, ledger_id, topic) for plan in plans for ledger_id in plan.fetch
                  for topic in options.topics])

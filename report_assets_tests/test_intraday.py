@@ -10,7 +10,8 @@ from pathlib import Path
 import duckdb
 
 from report_assets.data_dir import DataDir
-from report_assets.ingestion import IngestOptions, ingest
+from report_assets.ingest_process import ingest
+from report_assets.ingestion import IngestOptions
 from report_assets.intraday import poll_feed, today_so_far
 from report_assets.ledger_catalog import refresh_catalog
 from report_assets.planning import DatePlan

@@ -20,7 +20,8 @@ from report_assets.defs.ledgers.checks import CHECK_SPECS, STORED_CHECK, check_r
 from report_assets.defs.ledgers.metadata import date_materializations
 from report_assets.defs.partitions import SETTINGS, ledger_dates
 from report_assets.defs.resources import SIMULATOR, DataDirResource, ReportApiResource
-from report_assets.ingestion import BatchOutcome, DateOutcome, IngestOptions, ingest, summarize_stored
+from report_assets.ingest_process import IngestionDiedError, ingest
+from report_assets.ingestion import BatchOutcome, DateOutcome, IngestOptions, summarize_stored
 from report_assets.ledger_catalog import TrackingError, ledgers_for_run, read_catalog, refresh_catalog
 from report_assets.planning import DatePlan, plan_dates
 from report_assets.report_api import ReportApiClient
@@ -116,10 +117,12 @@ def ledger_entries(context: dg.AssetExecutionContext, config: LedgerRunConfig, r
                     yield from date_materializations(outcome, topics, summaries, ParquetLake(data.lake),
                                                      report_api.source, batch.figures)
                 log_progress(context, batch, outcomes, len(plans))
-    except (ReportApiError, MixedSourcesError, WarehouseLockedError, SettingError, TrackingError) as exc:
-        # Only an API that stayed unavailable, or a warehouse that stayed locked, is worth a later retry.
-        raise dg.Failure(description=str(exc),
-                         allow_retries=isinstance(exc, ApiUnavailableError | WarehouseLockedError)) from exc
+    except (ReportApiError, MixedSourcesError, WarehouseLockedError, SettingError, TrackingError,
+            IngestionDiedError) as exc:
+        # Only an API that stayed unavailable, a warehouse that stayed locked, or a worker that died (killed,
+        # out of memory) is worth a later retry.
+        raise dg.Failure(description=str(exc), allow_retries=isinstance(
+            exc, ApiUnavailableError | WarehouseLockedError | IngestionDiedError)) from exc
     yield from check_results(context, failures, sum(len(o.stored_closed) + len(o.stored_open) for o in outcomes))
     if dg.AssetCheckKey(dg.AssetKey("funds_ledger"), STORED_CHECK) in context.selected_asset_check_keys:
         yield stored_check_result(context, data, outcomes)

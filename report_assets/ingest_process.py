@@ -1,0 +1,151 @@
+"""Fetching and storing in a process of its own, while the caller reports what landed.
+
+A run's process reports every stored date to Dagster (a materialization event per asset and date, tens
+of milliseconds each in SQLite) while fetching, converting and writing go on. In one process these
+share one interpreter lock, and the reporting, not the work, set the pace of a year's backfill. So
+``ingest`` spawns a child that does the work (``ingestion.fetch_and_store``) and hands back each
+stored batch's outcome, its log lines and any error; the parent only reports. The child stops
+fetching when asked (the caller stopped early) or when its parent dies, and always finishes the dates
+it is writing, so what is stored stays whole.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import multiprocessing
+import os
+import pickle
+import queue
+import signal
+import threading
+import time
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import fields
+from pathlib import Path
+from typing import Any
+
+from report_assets.data_dir import DataDir
+from report_assets.ingestion import BatchOutcome, IngestOptions, crash_point, fetch_and_store
+from report_assets.planning import DatePlan
+from report_assets.report_api import ApiSettings, ReportApiClient, Secret
+
+PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
+POLL_SECONDS = 2.0  # how often the parent looks whether the child is still alive while waiting
+
+
+class SharedFlag:
+    """A stop flag both processes see, in shared memory with no lock: a child killed while looking at it can
+    leave no lock held (a ``multiprocessing.Event`` would then hang whoever sets it)."""
+
+    def __init__(self, context: Any) -> None:
+        self._value = context.RawValue("b", 0)
+
+    def set(self) -> None:
+        self._value.value = 1
+
+    def is_set(self) -> bool:
+        return bool(self._value.value)
+
+
+class IngestionDiedError(RuntimeError):
+    """The child doing the work exited without a word (killed, out of memory): what it stored is whole."""
+
+
+def settings_recipe(settings: ApiSettings) -> dict[str, Any]:
+    """The client's settings for the child: a ``Secret`` refuses pickling, so its value travels bare over the
+    pipe to our own child and is wrapped again there; it is never logged or stored."""
+    recipe = {f.name: getattr(settings, f.name) for f in fields(settings)}
+    for name, value in recipe.items():
+        if isinstance(value, Secret):
+            recipe[name] = ("secret", value.reveal())
+    return recipe
+
+
+def settings_from_recipe(recipe: dict[str, Any]) -> ApiSettings:
+    values = {name: Secret(value[1]) if isinstance(value, tuple) and value[:1] == ("secret",) else value
+              for name, value in recipe.items()}
+    return ApiSettings(**values)
+
+
+def sendable(exc: BaseException) -> BaseException:
+    """The error itself when it survives pickling (the caller tells retryable errors by type), else its text."""
+    try:
+        pickle.loads(pickle.dumps(exc))
+        return exc
+    except Exception:
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+
+
+def die_with(parent: int) -> None:
+    """The child must not outlive a parent that crashed or was killed: a run re-tried at once would otherwise
+    race an orphan. On Linux the kernel kills it with its parent (every write is crash-safe); elsewhere a
+    watcher stops its fetching."""
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    if os.getppid() != parent:  # died before the line above took effect
+        os._exit(1)
+
+
+def work(recipe: dict[str, Any], root: str, plans: list[DatePlan], options: IngestOptions,
+         channel: Any, stop: SharedFlag, parent: int) -> None:
+    """The child: fetch and store, telling the parent each batch; stop when asked or orphaned."""
+    die_with(parent)
+
+    def watch_parent() -> None:
+        while not stop.is_set():
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                stop.set()
+
+    threading.Thread(target=watch_parent, daemon=True).start()
+    try:
+        with ReportApiClient(settings_from_recipe(recipe)) as client:
+            for outcome in fetch_and_store(client, DataDir(Path(root)), plans, options,
+                                           lambda text: channel.put(("say", text)), stop):
+                channel.put(("batch", outcome))
+    except BaseException as exc:
+        channel.put(("error", sendable(exc)))
+    else:
+        channel.put(("done", None))
+
+
+def ingest(client: ReportApiClient, data: DataDir, plans: Iterable[DatePlan], options: IngestOptions,
+           say: Callable[[str], None]) -> Iterator[BatchOutcome]:
+    """Fetches and stores every planned ledger-day in a child process; yields each batch of dates once
+    stored, so that the caller reports them as they land (see ``ingestion.fetch_and_store``)."""
+    data.claim(options.source)
+    context = multiprocessing.get_context("spawn")  # a fresh interpreter: forking a threaded process is unsafe
+    channel = context.Queue()
+    stop = SharedFlag(context)
+    child = context.Process(target=work, name="report-assets-ingest", daemon=True, args=(
+        settings_recipe(client.settings), str(data.root), list(plans), options, channel, stop, os.getpid()))
+    child.start()
+    try:
+        reported = 0
+        while True:
+            try:
+                kind, value = channel.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                if not child.is_alive():
+                    raise IngestionDiedError(
+                        f"the ingestion process exited with code {child.exitcode} without finishing; every "
+                        "ledger-day it stored is whole: re-run the same dates to fetch the rest") from None
+                continue
+            if kind == "say":
+                say(value)
+            elif kind == "error":
+                raise value
+            elif kind == "done":
+                return
+            else:
+                yield value
+                reported += 1
+                if reported == 1:  # the caller has reported the first batch
+                    crash_point("after-first-batch", options.crash_at)
+    finally:  # done, or the caller stopped early (an error, a terminated run): fetch nothing more
+        stop.set()
+        while child.is_alive():  # it finishes the dates it is writing; what it still says is read, not kept
+            with contextlib.suppress(queue.Empty):
+                channel.get(timeout=POLL_SECONDS)
+        child.join()
