@@ -1,0 +1,1 @@
+"""Booking the settlement data: the account map, and (to come) journal lines and statements."""

@@ -1,0 +1,62 @@
+"""The account map: the default books with NS 4102 accounts, overrides apply per ledger, and every map that
+cannot be booked with is refused naming its line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from report_assets.books.accounts import DEFAULT_MAP, OWN_ACCOUNT, ROLES, AccountMapError, load_account_map
+
+
+def test_the_default_map_gives_every_role_an_account_and_the_checked_ones_their_own() -> None:
+    accounts = load_account_map()
+    assert set(accounts.accounts) == set(ROLES)
+    for role in OWN_ACCOUNT:
+        assert [r for r in ROLES if accounts.accounts[r] == accounts.accounts[role]] == [role]
+    assert (accounts.accounts["bank"], accounts.accounts["sales"]) == ("1920", "3000")
+
+
+def test_a_ledger_table_overrides_only_that_ledgers_roles(tmp_path: Path) -> None:
+    path = tmp_path / "map.toml"
+    path.write_text(DEFAULT_MAP.read_text() + '\n[ledger.302321]\nsales = "3001"\n')
+    accounts = load_account_map(path)
+    assert accounts.account("302321", "sales") == "3001" and accounts.account("405512", "sales") == "3000"
+    assert accounts.account("302321", "bank") == "1920"
+
+
+def broken(tmp_path: Path, old: str, new: str) -> Path:
+    text = DEFAULT_MAP.read_text()
+    assert old in text
+    path = tmp_path / "map.toml"
+    path.write_text(text.replace(old, new, 1))
+    return path
+
+
+def line_with(path: Path, fragment: str) -> int:
+    return next(n for n, line in enumerate(path.read_text().splitlines(), start=1) if fragment in line)
+
+
+@pytest.mark.parametrize(("old", "new", "line_fragment", "message"), [
+    ('suspense = "2990"', "", "[accounts]", "role(s) suspense have no account"),
+    ('fees_clearing = "2401"', 'fees_clearing = "2400"', "fees_clearing =",
+     "fees_clearing posts to 2400, as fees_invoiced does"),
+    ('payouts_in_transit = "1579"', 'payouts_in_transit = "1920"', "payouts_in_transit =",
+     "needs an account of its own"),
+    ('sales = "3000"', 'sales = 3000', "sales =", "expected an account number in quotes"),
+    ('sales = "3000"', 'sales = "30x0"', "sales =", "expected an account number in quotes"),
+    ('refunds = "3080"', 'refundz = "3080"', "refundz =", "unknown role 'refundz'"),
+    ('disputes = "7830"', 'disputes = "7830', "disputes =", "not valid TOML"),
+    ("# [ledger.302321]\n# sales", "[ledger.302321]\nfunds_clearing = \"3000\"\n# sales", "funds_clearing = \"3000\"",
+     "funds_clearing posts to 3000, as sales does for ledger 302321"),
+    ("[accounts]", "[acounts]", "[acounts]", "unknown table [acounts]"),
+])
+def test_a_map_that_cannot_be_booked_with_is_refused_naming_its_line(
+    tmp_path: Path, old: str, new: str, line_fragment: str, message: str
+) -> None:
+    path = broken(tmp_path, old, new)
+    with pytest.raises(AccountMapError) as refused:
+        load_account_map(path)
+    assert message in str(refused.value)
+    assert f"{path}, line {line_with(path, line_fragment)}:" in str(refused.value)
