@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from report_assets.books.accounts import DEFAULT_MAP, AccountMap, AccountMapError, load_account_map
+
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
 ENV_DATA_DIR = "REPORT_ASSETS_DATA_DIR"
@@ -31,6 +33,7 @@ ENV_STEP_RETRIES = "REPORT_ASSETS_STEP_RETRIES"
 ENV_LOOKBACK = "REPORT_ASSETS_SCHEDULE_LOOKBACK_DAYS"
 ENV_FRESHNESS_DAYS = "REPORT_ASSETS_FRESHNESS_DAYS"
 ENV_HISTORY_BATCH = "REPORT_ASSETS_HISTORY_BATCH"
+ENV_ACCOUNT_MAP = "REPORT_ASSETS_ACCOUNT_MAP"
 ENV_CRASH_AT = "REPORT_ASSETS_CRASH_AT"  # tests only: kill the process at a named point of a write
 
 CRASH_POINTS = ("after-parquet", "inside-duckdb", "after-first-batch")
@@ -49,14 +52,16 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
     ENV_LOOKBACK: ("7", "a whole number from 0 to 366: ledger dates the hourly schedule looks back"),
     ENV_FRESHNESS_DAYS: ("5", "a whole number from 1 to 366: days without a closed date before a warning"),
     ENV_HISTORY_BATCH: ("500", "a whole number from 1 to 100000: new ledgers per history run"),
+    ENV_ACCOUNT_MAP: ("report_assets/books/account_map.toml", "a readable TOML account map (README, 'Booking')"),
 }
 
 
 class SettingError(ValueError):
     """A setting with a value that cannot be used: the message names the variable and what is allowed."""
 
-    def __init__(self, name: str, value: str, allowed: str) -> None:
-        super().__init__(f"{name}={value!r} is not valid: expected {allowed}.")
+    def __init__(self, name: str, value: str, allowed: str, problem: str | None = None) -> None:
+        super().__init__(f"{name}={value!r}: {problem}" if problem else
+                         f"{name}={value!r} is not valid: expected {allowed}.")
         self.name = name
 
 
@@ -69,7 +74,7 @@ def parsed(env: Mapping[str, str], name: str, parse: Callable[[str], T], default
         return default
     try:
         return parse(raw)
-    except (ValueError, ZoneInfoNotFoundError):
+    except (ValueError, ZoneInfoNotFoundError, OSError):
         raise SettingError(name, raw, DOCUMENTED[name][1]) from None
 
 
@@ -93,6 +98,20 @@ def past_date(raw: str) -> str:
     if date.fromisoformat(raw) > date.today() or len(raw) != 10:
         raise ValueError(raw)
     return raw
+
+
+def readable_file(raw: str) -> Path:
+    path = Path(raw).expanduser().resolve()
+    path.read_bytes()  # OSError when missing or unreadable
+    return path
+
+
+def account_map(env: Mapping[str, str]) -> AccountMap:
+    path = parsed(env, ENV_ACCOUNT_MAP, readable_file, DEFAULT_MAP)
+    try:
+        return load_account_map(path)
+    except AccountMapError as exc:
+        raise SettingError(ENV_ACCOUNT_MAP, str(path), DOCUMENTED[ENV_ACCOUNT_MAP][1], problem=str(exc)) from None
 
 
 def boolean(raw: str) -> bool:
@@ -130,6 +149,7 @@ class Settings:
     lookback_days: int
     freshness_days: int
     history_batch: int
+    account_map: AccountMap
     crash_at: str | None
 
 
@@ -165,5 +185,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         lookback_days=parsed(env, ENV_LOOKBACK, whole_number(0, 366), 7),
         freshness_days=parsed(env, ENV_FRESHNESS_DAYS, whole_number(1, 366), 5),
         history_batch=parsed(env, ENV_HISTORY_BATCH, whole_number(1, 100_000), 500),
+        account_map=account_map(env),
         crash_at=crash_at,
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from report_assets.books.accounts import DEFAULT_MAP, OWN_ACCOUNT, ROLES, AccountMapError, load_account_map
+from report_assets.settings import SettingError, load_settings
 
 
 def test_the_default_map_gives_every_role_an_account_and_the_checked_ones_their_own() -> None:
@@ -40,16 +41,16 @@ def line_with(path: Path, fragment: str) -> int:
 
 @pytest.mark.parametrize(("old", "new", "line_fragment", "message"), [
     ('suspense = "2990"', "", "[accounts]", "role(s) suspense have no account"),
-    ('fees_clearing = "2401"', 'fees_clearing = "2400"', "fees_clearing =",
-     "fees_clearing posts to 2400, as fees_invoiced does"),
-    ('payouts_in_transit = "1579"', 'payouts_in_transit = "1920"', "payouts_in_transit =",
-     "needs an account of its own"),
+    ('fees_clearing = "2401"', 'fees_clearing = "2400"', "fees_invoiced =",
+     "fees_clearing (line 9) and fees_invoiced (line 15) both post to 2400"),
+    ('payouts_in_transit = "1579"', 'payouts_in_transit = "1920"', 'bank = "1920"',
+     "payouts_in_transit (line 10) and bank (line 13) both post to 1920"),
     ('sales = "3000"', 'sales = 3000', "sales =", "expected an account number in quotes"),
     ('sales = "3000"', 'sales = "30x0"', "sales =", "expected an account number in quotes"),
     ('refunds = "3080"', 'refundz = "3080"', "refundz =", "unknown role 'refundz'"),
     ('disputes = "7830"', 'disputes = "7830', "disputes =", "not valid TOML"),
     ("# [ledger.302321]\n# sales", "[ledger.302321]\nfunds_clearing = \"3000\"\n# sales", "funds_clearing = \"3000\"",
-     "funds_clearing posts to 3000, as sales does for ledger 302321"),
+     "and sales (line 18) both post to 3000 for ledger 302321"),
     ("[accounts]", "[acounts]", "[acounts]", "unknown table [acounts]"),
 ])
 def test_a_map_that_cannot_be_booked_with_is_refused_naming_its_line(
@@ -60,3 +61,17 @@ def test_a_map_that_cannot_be_booked_with_is_refused_naming_its_line(
         load_account_map(path)
     assert message in str(refused.value)
     assert f"{path}, line {line_with(path, line_fragment)}:" in str(refused.value)
+
+
+def test_the_setting_names_the_map_and_a_bad_one_stops_the_load_at_its_line(tmp_path: Path) -> None:
+    path = broken(tmp_path, 'suspense = "2990"', 'suspense = "1571"')
+    with pytest.raises(SettingError) as refused:
+        load_settings({"REPORT_ASSETS_ACCOUNT_MAP": str(path)})
+    assert str(refused.value).startswith(f"REPORT_ASSETS_ACCOUNT_MAP='{path}': {path}, line "
+                                         f"{line_with(path, 'suspense =')}: funds_clearing (line 8) and suspense")
+    with pytest.raises(SettingError, match="a readable TOML account map"):
+        load_settings({"REPORT_ASSETS_ACCOUNT_MAP": str(tmp_path / "missing.toml")})
+    good = tmp_path / "good.toml"
+    good.write_text(DEFAULT_MAP.read_text() + '\n[ledger.517734]\nfee_expense = "7771"\n')
+    assert load_settings({"REPORT_ASSETS_ACCOUNT_MAP": str(good)}).account_map.account("517734", "fee_expense") \
+        == "7771"

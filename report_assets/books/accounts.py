@@ -81,12 +81,14 @@ def load_account_map(path: Path = DEFAULT_MAP) -> AccountMap:
     for ledger_id in [None, *ledgers]:
         in_force = accounts | (ledgers[ledger_id] if ledger_id else {})
         for role in OWN_ACCOUNT:
-            sharing = [other for other in ROLES if other != role and in_force[other] == in_force[role]]
-            if sharing:
-                table = f"ledger.{ledger_id}" if ledger_id and role in ledgers[ledger_id] else "accounts"
-                raise refuse(line_of(text, role, table), f"{role} posts to {in_force[role]}, as {sharing[0]} does"
-                             + (f" for ledger {ledger_id}" if ledger_id else "") + f"; {role} needs an account of "
-                             "its own, since its balance is checked against the ledgers")
+            other = next((r for r in ROLES if r != role and in_force[r] == in_force[role]), None)
+            if other is None:
+                continue
+            places = {r: line_of(text, r, f"ledger.{ledger_id}" if ledger_id and r in ledgers[ledger_id]
+                                 else "accounts") for r in (role, other)}
+            raise refuse(max(places.values()), f"{role} (line {places[role]}) and {other} (line {places[other]}) "
+                         f"both post to {in_force[role]}" + (f" for ledger {ledger_id}" if ledger_id else "")
+                         + f"; {role} needs an account of its own, since its balance is checked")
     return AccountMap(accounts, ledgers)
 
 
