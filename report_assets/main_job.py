@@ -21,7 +21,7 @@ from report_assets.ledger_catalog import TrackingError
 from report_assets.report_api.errors import ConfigurationError
 from report_assets.settings import ENV_START_DATE, PROJECT_ROOT, SettingError, load_settings
 from report_assets.storage.lake import ParquetLake
-from report_assets.storage.lake_views import write_lake_views
+from report_assets.storage.lake_views import MAJOR_UNITS_SQL, write_lake_views
 from report_assets.storage.schema import TABLE_OF_TOPIC
 from report_assets.storage.summaries import SUMMARY_TABLES
 
@@ -102,20 +102,19 @@ def print_failures(result: dg.ExecuteInProcessResult) -> None:
                 (event.step_failure_data.error.message if event.step_failure_data.error else "")
             print(f"\nWhat failed ({event.step_key}):\n{text.strip()}", file=sys.stderr)
 
-MAJOR = "CAST({column} / 100 AS DECIMAL(18, 2))"  # NOK, DKK and EUR all have two minor digits
 LEDGER_OVERVIEW = """
 SELECT f.ledger_id, any_value(f.currency) AS currency, count(DISTINCT f.ledger_date) AS ledger_dates,
     count(*) AS entries, {captured} AS captured, {paid} AS scheduled_for_payout,
     count(DISTINCT f.ledger_date) FILTER (WHERE f.is_open) AS open_dates
 FROM funds_ledger f GROUP BY f.ledger_id ORDER BY f.ledger_id LIMIT 20
-""".format(captured=MAJOR.format(column="sum(amount) FILTER (WHERE entry_type = 'capture')"),
-           paid=MAJOR.format(column="-sum(amount) FILTER (WHERE entry_type LIKE '%payout%' AND amount < 0)"))
+""".format(captured=MAJOR_UNITS_SQL.format(column="sum(amount) FILTER (WHERE entry_type = 'capture')"),
+           paid=MAJOR_UNITS_SQL.format(column="-sum(amount) FILTER (WHERE entry_type LIKE '%payout%' AND amount < 0)"))
 PAYOUTS_PREVIEW = """
 SELECT ledger_id, currency, payout_number, covers_from, covers_to, {amount} AS amount, {captured} AS captured,
     {fees} AS capture_fees, is_final
 FROM payouts ORDER BY ledger_date DESC, ledger_id LIMIT 6
-""".format(amount=MAJOR.format(column="amount"), captured=MAJOR.format(column="captured_amount"),
-           fees=MAJOR.format(column="capture_fees_matched"))
+""".format(amount=MAJOR_UNITS_SQL.format(column="amount"), captured=MAJOR_UNITS_SQL.format(column="captured_amount"),
+           fees=MAJOR_UNITS_SQL.format(column="capture_fees_matched"))
 
 
 def print_summary(data: DataDir, success: bool, run_id: str) -> None:

@@ -16,6 +16,7 @@ from report_assets.storage.sql_files import quote_literal, sql
 from report_assets.storage.summary_columns import COLUMNS, money_columns
 
 LEDGER_MONEY = ("amount", "balance_before", "balance_after")
+MAJOR_UNITS_SQL = "CAST({column} / 100 AS DECIMAL(18, 2))"  # minor units to major: NOK, DKK and EUR have two
 MAJOR_UNITS = "{column} in major units (kroner, euros: the Report API's currencies all have two decimals)."
 
 
@@ -33,7 +34,7 @@ def write_lake_views(views_path: Path, globs: dict[str, str]) -> None:
     with duckdb.connect(str(views_path)) as connection:
         for table, glob in globs.items():
             money, comments = view_columns(table) if table in (*TABLE_OF_TOPIC.values(), *COLUMNS) else ([], {})
-            majors = "".join(f", CAST({c} / 100 AS DECIMAL(18, 2)) AS {c}_major" for c in money)
+            majors = "".join(f", {MAJOR_UNITS_SQL.format(column=c)} AS {c}_major" for c in money)
             connection.execute(sql("lake_view", table=table, glob=quote_literal(glob), major_columns=majors))
             present = {row[0] for row in connection.execute(
                 "SELECT column_name FROM duckdb_columns() WHERE table_name = $table", {"table": table}).fetchall()}
