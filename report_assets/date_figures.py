@@ -18,6 +18,7 @@ SUMMARY_MONEY = {
     "daily_fee_summary": ("captured_amount", "capture_fees", "fees_of_captures", "service_fees"),
     "daily_payout_summary": ("captured_amount", "refunded_amount", "fees_retained", "payout_amount"),
     "payouts": ("amount", "captured_amount", "capture_fees_matched"),
+    "journal_lines": ("debit", "credit"),
 }
 
 

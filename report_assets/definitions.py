@@ -14,6 +14,7 @@ import dagster as dg
 from report_assets.defs.automation.discovery import ledger_catalog, ledger_discovery_sensor, refresh_ledgers_job
 from report_assets.defs.automation.intraday_sensor import intraday_feed_sensor
 from report_assets.defs.automation.schedules import hourly_ledger_refresh
+from report_assets.defs.books.assets import books
 from report_assets.defs.ledgers.assets import ledger_entries
 from report_assets.defs.resources import DataDirResource, report_api_from_env
 from report_assets.settings import said_first
@@ -25,7 +26,7 @@ from report_assets.settings import said_first
 os.environ.setdefault("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "true")
 
 defs = dg.Definitions(
-    assets=[ledger_entries, ledger_catalog],
+    assets=[ledger_entries, books, ledger_catalog],
     sensors=[ledger_discovery_sensor, intraday_feed_sensor],
     schedules=[hourly_ledger_refresh],
     jobs=[refresh_ledgers_job],

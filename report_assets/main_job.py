@@ -63,6 +63,7 @@ def run(dates: list[str], ledger_ids: list[str], refetch: bool) -> None:
     os.chdir(PROJECT_ROOT)  # dagster.yaml here keeps the instance under data/dagster_home
     from report_assets.definitions import defs
     from report_assets.defs.automation.discovery import catalog_materialization, describe, discover_ledgers
+    from report_assets.defs.books.assets import books
     from report_assets.defs.ledgers.assets import ledger_entries
 
     resources = defs.resources
@@ -86,6 +87,10 @@ def run(dates: list[str], ledger_ids: list[str], refetch: bool) -> None:
             raise_on_error=False,
         )
         run_id = result.run_id
+        if result.success:  # the books span dates: recomputed after the ledger-days they depend on
+            result = dg.materialize([books], instance=instance, resources=resources, raise_on_error=False,
+                                    selection=[*books.keys])
+            run_id = result.run_id
     refresh_lake_views(data)
     print_summary(data, result.success, run_id)
     if not result.success:

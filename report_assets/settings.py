@@ -34,6 +34,8 @@ ENV_LOOKBACK = "REPORT_ASSETS_SCHEDULE_LOOKBACK_DAYS"
 ENV_FRESHNESS_DAYS = "REPORT_ASSETS_FRESHNESS_DAYS"
 ENV_HISTORY_BATCH = "REPORT_ASSETS_HISTORY_BATCH"
 ENV_ACCOUNT_MAP = "REPORT_ASSETS_ACCOUNT_MAP"
+ENV_BANK_DIR = "REPORT_ASSETS_BANK_DIR"
+ENV_UNPAID_AFTER = "REPORT_ASSETS_UNPAID_AFTER_DAYS"
 ENV_CRASH_AT = "REPORT_ASSETS_CRASH_AT"  # tests only: kill the process at a named point of a write
 
 CRASH_POINTS = ("after-parquet", "inside-duckdb", "after-first-batch")
@@ -53,6 +55,10 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
     ENV_FRESHNESS_DAYS: ("5", "a whole number from 1 to 366: days without a closed date before a warning"),
     ENV_HISTORY_BATCH: ("500", "a whole number from 1 to 100000: new ledgers per history run"),
     ENV_ACCOUNT_MAP: ("report_assets/books/account_map.toml", "a readable TOML account map (README, 'Booking')"),
+    ENV_BANK_DIR: ("<data dir>/bank", "a directory of the payout accounts' camt.053 bank statements (README, "
+                   "'Bank reconciliation')"),
+    ENV_UNPAID_AFTER: ("4", "a whole number from 1 to 60: business days after its ledger date before a payout not "
+                       "on the bank statement is warned about"),
 }
 
 
@@ -150,6 +156,8 @@ class Settings:
     freshness_days: int
     history_batch: int
     account_map: AccountMap
+    bank_dir: Path
+    unpaid_after_days: int
     crash_at: str | None
 
 
@@ -172,8 +180,10 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     crash_at = env.get(ENV_CRASH_AT, "").strip() or None
     if crash_at is not None and crash_at not in CRASH_POINTS:
         raise SettingError(ENV_CRASH_AT, crash_at, "one of " + ", ".join(CRASH_POINTS))
+    data_path = Path(data_dir).resolve() if data_dir else PROJECT_ROOT / "data"
+    bank_dir = env.get(ENV_BANK_DIR, "").strip()
     return Settings(
-        data_dir=Path(data_dir).resolve() if data_dir else PROJECT_ROOT / "data",
+        data_dir=data_path,
         start_date=parsed(env, ENV_START_DATE, past_date, "2024-01-01"),
         timezone=parsed(env, ENV_TIMEZONE, zone, "Europe/Oslo"),
         ledger_ids=parsed(env, ENV_LEDGER_IDS, ledger_ids, None),
@@ -186,5 +196,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         freshness_days=parsed(env, ENV_FRESHNESS_DAYS, whole_number(1, 366), 5),
         history_batch=parsed(env, ENV_HISTORY_BATCH, whole_number(1, 100_000), 500),
         account_map=account_map(env),
+        bank_dir=Path(bank_dir).expanduser().resolve() if bank_dir else data_path / "bank",
+        unpaid_after_days=parsed(env, ENV_UNPAID_AFTER, whole_number(1, 60), 4),
         crash_at=crash_at,
     )

@@ -27,6 +27,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
+from report_assets.simulator.bank import camt053
 from report_assets.simulator.faults import Corruption, FaultPicker, FaultSettings, corrupt_page
 from report_assets.simulator.generator import SECOND_US, LedgerGenerator
 from report_assets.simulator.render import render_day
@@ -388,6 +389,20 @@ def build_app(state: SimulatorState) -> Starlette:
             "now": state.clock.now().isoformat(), "world": state.world.identity(),
         })
 
+    async def bank_statement(request: Request) -> Response:
+        """Not the Report API: the bank's camt.053 statement of a ledger's payout account for a month, through
+        the bank's last closed day (yesterday in the ledger's time zone)."""
+        spec = state.world.ledger(request.path_params["ledger_id"])
+        try:
+            month = datetime.strptime(request.path_params["month"], "%Y-%m").date()
+        except ValueError:
+            return problem(400, "Bad Request", "month: expected YYYY-MM", request.url.path)
+        if spec is None:
+            return problem(404, "Not Found", "no such ledger", request.url.path)
+        body = camt053(state.generators[spec.ledger_id], month.year, month.month,
+                       state.today(spec) - timedelta(days=1), state.clock.now())
+        return Response(body, media_type="application/xml")
+
     async def control(request: Request) -> Response:
         try:
             state.control(await request.json())
@@ -403,6 +418,7 @@ def build_app(state: SimulatorState) -> Starlette:
         Route("/report/v2/ledgers/{ledger_id}/{topic}/feed", feed),
         Route("/_simulator/stats", stats),
         Route("/_simulator/control", control, methods=["POST"]),
+        Route("/_simulator/bank/{ledger_id}/camt053/{month}", bank_statement),
     ])
     return with_faults_and_stats(app, state)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 import fcntl
 import os
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -134,16 +134,28 @@ def date_lock(path: Path) -> Iterator[None]:
 
 
 def write_atomically(final: Path, schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> int:
-    """Writes a temporary file beside ``final``, then renames it over: a crash leaves the old file whole."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    temporary = final.parent / f".{FILE_NAME}.{uuid.uuid4().hex}.tmp"
+    """Writes a Parquet file atomically (``replace_file``); returns the rows written."""
     rows = 0
-    try:
+
+    def write(temporary: Path) -> None:
+        nonlocal rows
         dictionary = [name for name in schema.names if name in REPEATING_COLUMNS]
         with pq.ParquetWriter(temporary, schema, compression="zstd", use_dictionary=dictionary) as writer:
             for batch in batches:
                 writer.write_batch(batch, row_group_size=ROW_GROUP_ROWS)
                 rows += batch.num_rows
+
+    replace_file(final, write)
+    return rows
+
+
+def replace_file(final: Path, write: Callable[[Path], object]) -> None:
+    """``write`` fills a temporary file beside ``final``, which is then renamed over it: a reader sees the old
+    file or the new one, never part of one, and a crash or error leaves the old file whole."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    temporary = final.parent / f".{final.name}.{uuid.uuid4().hex}.tmp"
+    try:
+        write(temporary)
         with open(temporary, "rb") as written:
             os.fsync(written.fileno())
         os.replace(temporary, final)
@@ -155,4 +167,3 @@ def write_atomically(final: Path, schema: pa.Schema, batches: Iterable[pa.Record
         os.fsync(directory)
     finally:
         os.close(directory)
-    return rows

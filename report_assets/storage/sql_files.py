@@ -9,12 +9,13 @@ SQL_DIR = Path(__file__).parent / "sql"
 
 
 @cache
-def sql_text(name: str) -> str:
-    return (SQL_DIR / f"{name}.sql").read_text()
+def sql_text(name: str, directory: Path = SQL_DIR) -> str:
+    return (directory / f"{name}.sql").read_text()
 
 
-def sql(name: str, **identifiers: str) -> str:
-    return sql_text(name).format(**identifiers)
+def sql(name: str, directory: Path = SQL_DIR, **identifiers: str) -> str:
+    """The SQL file ``name`` of ``directory`` (each package keeps its SQL beside its code)."""
+    return sql_text(name, directory).format(**identifiers)
 
 
 def quote_literal(text: str) -> str:

@@ -8,20 +8,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
+from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
+from report_assets.books.journal import SQL_DIR as BOOKS_SQL
+from report_assets.books.journal import compute_journal_lines
 from report_assets.report_api.entry_schema import FEES_ENTRY_TYPES, FUNDS_ENTRY_TYPES, PAYOUT_ENTRY_TYPES
 from report_assets.settings import ENV_FRESHNESS_DAYS, load_settings
 from report_assets.storage.schema import TABLE_OF_TOPIC
-from report_assets.storage.sql_files import quote_literal, sql
+from report_assets.storage.sql_files import SQL_DIR, quote_literal, sql
 from report_assets.storage.summary_columns import COLUMNS
 from report_assets.storage.warehouse import registered, slice_keys, transaction
 
-SUMMARY_TABLES = ("daily_fee_summary", "daily_payout_summary", "payouts")
+SUMMARY_TABLES = ("daily_fee_summary", "daily_payout_summary", "payouts", "journal_lines")
 SUMMARY_SORT_KEYS = {"daily_fee_summary": ("ledger_id",), "daily_payout_summary": ("ledger_id",),
-                     "payouts": ("ledger_id", "payout_number")}  # within one ledger date's file
+                     "payouts": ("ledger_id", "payout_number"),
+                     "journal_lines": ("ledger_id", "line")}  # within one ledger date's file
 # Recomputed with a ledger-day: the day before (its captures' fees may land today) and the week after
 # (a payout there may cover today).
 DAYS_BEFORE, DAYS_AFTER = 1, 7
@@ -57,13 +61,21 @@ def with_neighbours(connection: duckdb.DuckDBPyConnection, keys: list[tuple[str,
 
 
 def compute(connection: duckdb.DuckDBPyConnection, table: str, keys: list[tuple[str, str]]) -> pa.Table:
-    """A summary's rows; DuckDB sums integers as 128-bit, cast back here: money stays Int64 minor units."""
+    """A summary's rows, with money as Int64 minor units."""
     parameters = {}
     if table == "payouts":  # bound what the payout periods scan: the table grows with every backfilled day
         first, last = min(k[1] for k in keys), max(k[1] for k in keys)
         since = connection.sql(sql("payout_window", **SQL_LISTS), params={"first": first}).fetchall()[0][0]
         parameters = {"since": since, "last": last}
-    rows = connection.sql(sql(table, **SQL_LISTS), params=parameters or None).to_arrow_table()
+    if table == "journal_lines":
+        rows = compute_journal_lines(connection, load_settings().account_map, SQL_LISTS["payout_types"])
+    else:
+        rows = connection.sql(sql(table, **SQL_LISTS), params=parameters or None).to_arrow_table()
+    return with_int64_integers(rows)
+
+
+def with_int64_integers(rows: pa.Table) -> pa.Table:
+    """DuckDB sums integers as 128-bit decimals: cast back, so money stays Int64 minor units everywhere."""
     return rows.cast(pa.schema([
         pa.field(f.name, pa.int64()) if pa.types.is_decimal(f.type) or pa.types.is_integer(f.type) else f
         for f in rows.schema
@@ -104,6 +116,7 @@ class DataCheck:
     blocking: bool  # ERROR: wrong data, its ledger-day gets no summaries; else WARN: doubtful data
     description: str
     topic: str | None = None
+    sql_dir: Path = SQL_DIR
 
 
 def raw_checks() -> list[DataCheck]:
@@ -132,8 +145,18 @@ def raw_checks() -> list[DataCheck]:
     return checks
 
 
-SUMMARY_CHECKS = [DataCheck("daily_payout_summary", "summary_totals", "summary_totals", True,
-                            "the summary's parts add up to the sum of the raw rows")]
+SUMMARY_CHECKS = [
+    DataCheck("daily_payout_summary", "summary_totals", "summary_totals", True,
+              "the summary's parts add up to the sum of the raw rows"),
+    DataCheck("journal_lines", "journal_balances", "journal_balances", True,
+              "each ledger-day's journal balances: debits equal credits", sql_dir=BOOKS_SQL),
+    DataCheck("journal_lines", "clearing_ties", "clearing_ties", True,
+              "funds_clearing and fees_clearing move by exactly their ledgers' amounts each ledger-day, so their "
+              "balances are the ledgers' balances", sql_dir=BOOKS_SQL),
+    DataCheck("journal_lines", "suspense_lines", "suspense_lines", False,
+              "no line booked to suspense (an entry type without a booking rule), naming the type",
+              sql_dir=BOOKS_SQL),
+]
 ALL_CHECKS = [*raw_checks(), *SUMMARY_CHECKS]
 
 Failure = tuple[str, str, str]  # ledger_id, ledger_date, detail
@@ -147,7 +170,7 @@ def run_checks(connection: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]
     results: dict[DataCheck, list[Failure]] = {}
     with registered(connection, "slice_keys", slice_keys(keys)):
         for check in checks:
-            text = sql(f"checks/{check.sql_file}", table=TABLE_OF_TOPIC.get(check.topic or "", ""),
+            text = sql(f"checks/{check.sql_file}", check.sql_dir, table=TABLE_OF_TOPIC.get(check.topic or "", ""),
                        topic=check.topic or "", known_types=known.get(check.topic or "", ""),
                        payout_types=SQL_LISTS["payout_types"], **freshness)
             results[check] = [(r[0], r[1].isoformat(), r[2]) for r in connection.execute(text).fetchall()]

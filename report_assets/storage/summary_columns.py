@@ -62,13 +62,81 @@ COLUMNS: dict[str, dict[str, str]] = {
         "capture_fees_matched": "Capture fees of the period's captures, matched on pspReference.",
         "closing_balance": "Balance left on the ledger after the payout (zero, or a reserve).",
     },
+    "journal_lines": {
+        **COMMON,
+        "journal_id": "The journal: <ledger ID>-<ledger date>, one per ledger-day; the reference in exports.",
+        "line": "Line number within the journal, from 1.",
+        "account": "The general-ledger account (from the account map, README 'Booking').",
+        "account_role": "What the account stands for: funds_clearing, fees_clearing, payouts_in_transit, sales, "
+                        "refunds, fee_expense, disputes, corrections, top_up, credit_notes, fees_invoiced, "
+                        "suspense, bank.",
+        "debit": "Debit in minor units (never negative; exactly one of debit and credit is non-zero).",
+        "credit": "Credit in minor units (never negative; exactly one of debit and credit is non-zero).",
+        "entry_type": "The Report API entry type the line comes from.",
+        "text": "What the line is, e.g. 'capture, 812 entries' or 'payout-scheduled 2002100'.",
+        "payout_number": "On payout lines: the payout's number.",
+    },
+    "bank_matches": {
+        "ledger_id": "The ledger whose payout account the bank line is on.",
+        "currency": "Currency of the payout and the bank line; amounts in its minor units.",
+        "payout_number": "The payout's number (for an unmatched bank line: the number its text gives).",
+        "scheduled_on": "The ledger date the payout was scheduled (payout-scheduled on the funds ledger).",
+        "payout_amount": "The amount scheduled for payout (positive).",
+        "bank_account": "The payout account, as the bank statement names it.",
+        "booking_date": "The bank's booking date of the matching credit.",
+        "bank_amount": "The bank line's amount (credit positive).",
+        "bank_text": "The bank line's text, e.g. 'Utb. 2002463 Vippsnr 123455'.",
+        "bank_reference": "The bank's own reference for the line.",
+        "statement_file": "The camt.053 file the line comes from.",
+        "status": "matched; amount_mismatch (the number matches, the amount not: an ERROR); not_arrived; aborted "
+                  "(payout-aborted put it back on the ledger); unmatched_bank_line (looks like a payout, is none).",
+        "business_days_to_arrive": "Business days from the ledger date to the bank's booking date.",
+        "business_days_open": "For a payout not arrived: business days since its ledger date.",
+    },
+    "bank_journal_lines": {
+        "ledger_id": "The ledger.", "ledger_date": "The bank's booking date of the payout's arrival.",
+        "journal_id": "<ledger ID>-<booking date>-bank-<payout number>.", "line": "1 (bank) or 2 (in transit).",
+        "account": "The general-ledger account (account map).", "account_role": "bank or payouts_in_transit.",
+        "debit": "Debit in minor units.", "credit": "Credit in minor units.",
+        "currency": "Currency of the amounts.", "entry_type": "Always 'bank-statement'.",
+        "text": "The bank line's text.", "payout_number": "The payout that arrived.",
+        "is_final": "True: a booked bank line does not change.",
+    },
+    "monthly_statement": {
+        "ledger_id": "The ledger.", "month": "The calendar month (its first day).",
+        "currency": "Currency of the ledger; amounts in its minor units (the lake views add _major columns).",
+        "days_stored": "Ledger dates of the month stored.", "days_closed": "Of them, closed on both ledgers.",
+        "opening_funds_balance": "Funds ledger balance before the month's first entry.",
+        "closing_funds_balance": "Funds ledger balance after the month's last entry (its last balanceAfter).",
+        "opening_fees_balance": "Fees ledger balance before the month's first entry.",
+        "closing_fees_balance": "Fees ledger balance after the month's last entry (negative: fees owed).",
+        "sales": "Captures booked to sales (positive).", "refunds": "Refunds (negative).",
+        "fee_expense": "Capture and service fees (negative).", "disputes": "Disputes retained and returned, signed.",
+        "corrections": "Corrections on either ledger, signed.", "top_up": "Top-ups paid in by the merchant.",
+        "credit_notes": "Credit notes on either ledger.", "fees_invoiced": "Fees moved to a monthly invoice (gross).",
+        "suspense": "Entry types without a booking rule, by amount: clear by hand.",
+        "payouts_scheduled": "Payouts scheduled in the month (positive).",
+        "payouts_aborted": "Payouts aborted in the month, back on the ledger.",
+        "payouts_arrived": "Payouts that arrived on the bank statement in the month.",
+        "payout_numbers": "The numbers of the payouts scheduled in the month.",
+        "in_transit_at_month_end": "Payouts scheduled but not yet on the bank statement at the month end.",
+        "open_payout_numbers": "Their numbers.",
+        "carried_by_payout_number": "The first payout after the month end: it pays out what the month end held on "
+                                    "funds_clearing (above any reserve).",
+        "carried_by_payout_date": "Its ledger date.",
+        "is_final": "True when every ledger date of the month is stored closed.",
+    },
 }
 
 # Columns that are not amounts: counts, identifiers, texts, dates and ratios. Every other column is money, in
 # minor units.
 NOT_MONEY = frozenset({*COMMON, "fee_entries", "captures", "refunds", "other_entries", "payout_number",
                        "payout_bank_text", "bank_text", "psp_reference", "covers_from", "covers_to",
-                       "effective_fee_rate"})
+                       "effective_fee_rate", "journal_id", "line", "account", "account_role", "entry_type",
+                       "text", "scheduled_on", "bank_account", "booking_date", "bank_reference",
+                       "statement_file", "status", "business_days_to_arrive", "business_days_open", "month",
+                       "days_stored", "days_closed", "payout_numbers", "open_payout_numbers",
+                       "carried_by_payout_number", "carried_by_payout_date"})
 
 
 def money_columns(table: str) -> list[str]:

@@ -47,7 +47,10 @@ SUMMARY_DESCRIPTIONS = {
                             "corrections, top-ups, the payout scheduled and what stays unpaid.",
     "payouts": "One row per payout, partitioned by the ledger date it was scheduled: the ledger dates it covers "
                "and what it is made of, so a bank transfer can be explained line by line.",
+    "journal_lines": "Double-entry journal lines: one balanced journal per ledger-day, the day's entries aggregated "
+                     "by type onto the accounts of the account map (README 'Booking'). Amounts in minor units.",
 }
+SUMMARY_GROUPS = {"journal_lines": "books"}
 
 
 def ledger_spec(topic: str) -> dg.AssetSpec:
@@ -63,7 +66,8 @@ def ledger_spec(topic: str) -> dg.AssetSpec:
 def summary_spec(table: str) -> dg.AssetSpec:
     return dg.AssetSpec(
         key=table, description=SUMMARY_DESCRIPTIONS[table], partitions_def=ledger_dates, skippable=True,
-        deps=["funds_ledger", "fees_ledger"], group_name="summaries", kinds={"parquet", "duckdb"},
+        deps=["funds_ledger", "fees_ledger"], group_name=SUMMARY_GROUPS.get(table, "summaries"),
+        kinds={"parquet", "duckdb"},
         metadata={"dagster/column_schema": summary_table_schema(table),
                   "dagster/table_name": f"warehouse.main.{table}"},
     )

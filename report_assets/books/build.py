@@ -1,0 +1,141 @@
+"""The books beyond the ledger-day journals: payouts matched to the bank, their arrival journals, and the
+month-end statements, each recomputed whole from the warehouse and the bank folder.
+
+They span dates (a payout lands days after its ledger date, a statement covers a month), so they are
+not date partitions: one step recomputes them after the ledger-days it depends on are stored. The bank
+folder is read first, so a statement file that cannot be read stops the step before anything is
+written, and the previous tables stay. The warehouse tables are replaced in one transaction, then
+their lake files, each atomically.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from report_assets.books.accounts import AccountMap
+from report_assets.books.camt053 import read_bank_folder
+from report_assets.books.journal import SQL_DIR, account_rows
+from report_assets.data_dir import DataDir
+from report_assets.storage.lake import ParquetLake, write_atomically
+from report_assets.storage.sql_files import sql
+from report_assets.storage.summaries import SQL_LISTS, with_int64_integers
+from report_assets.storage.warehouse import open_for_write, registered, transaction
+
+BOOK_TABLES = ("bank_matches", "bank_journal_lines", "monthly_statement")
+MATCH_WINDOW_DAYS = 30  # a bank line more than this many days after a payout's ledger date is not its arrival
+# The roles a monthly statement shows the movement of, signed by their effect on what the merchant is owed.
+STATEMENT_ROLES = ("sales", "refunds", "fee_expense", "disputes", "corrections", "top_up", "credit_notes",
+                   "fees_invoiced", "suspense")
+NEEDED = ("payouts", "journal_lines", "daily_payout_summary", "daily_fee_summary", "funds_ledger",
+          "ledger_day_status")
+
+
+@dataclass
+class BooksOutcome:
+    tables: dict[str, pa.Table] = field(default_factory=dict)
+    bank_lines: int = 0
+    failures: dict[str, list[str]] = field(default_factory=dict)  # check name -> what failed, one line each
+
+
+def ledger_accounts(catalog: Path) -> pa.Table:
+    """Each ledger's payout account as a bank statement names it: the ID without its scheme or spaces."""
+    ids: list[str] = []
+    accounts: list[str] = []
+    if catalog.exists():
+        for row in pq.read_table(catalog, columns=["ledger_id", "payout_bank_account"]).to_pylist():
+            if row["payout_bank_account"]:
+                ids.append(row["ledger_id"])
+                accounts.append(row["payout_bank_account"].split(" ", 1)[-1].replace(" ", ""))
+    return pa.table({"ledger_id": pa.array(ids, pa.string()), "bank_account": pa.array(accounts, pa.string())})
+
+
+def first_stored_dates(data: DataDir) -> dict[str, date]:
+    """Each ledger's first stored ledger date: where its bank statements are wanted from."""
+    if not data.warehouse.exists():
+        return {}
+    with open_for_write(data.warehouse) as connection:
+        if not connection.sql("SELECT 1 FROM duckdb_tables() WHERE table_name = 'ledger_day_status'").fetchall():
+            return {}
+        return dict(connection.sql("SELECT ledger_id, min(ledger_date) FROM ledger_day_status GROUP BY ALL").fetchall())
+
+
+def statement_sql() -> str:
+    movements = ",\n        ".join(f"coalesce(sum(credit - debit) FILTER (WHERE account_role = '{role}'), 0) AS {role}"
+                                   for role in STATEMENT_ROLES)
+    columns = ", ".join(f"coalesce(mv.{role}, 0) AS {role}" for role in STATEMENT_ROLES)
+    return sql("monthly_statement", SQL_DIR, role_movements=movements, role_columns=columns,
+               payout_types=SQL_LISTS["payout_types"])
+
+
+def compute_books(connection: duckdb.DuckDBPyConnection, bank_lines: pa.Table, accounts: pa.Table,
+                  account_map: AccountMap, today: date) -> dict[str, pa.Table]:
+    """The three tables, from the warehouse's ledger-day tables and the bank lines (nothing is written)."""
+    tables: dict[str, pa.Table] = {}
+    with registered(connection, "bank_lines", bank_lines), registered(connection, "ledger_accounts", accounts), \
+            registered(connection, "account_map", account_rows(account_map)):
+        tables["bank_matches"] = with_int64_integers(connection.sql(
+            sql("bank_matches", SQL_DIR, window_days=str(MATCH_WINDOW_DAYS)),
+            params={"today": today.isoformat()}).to_arrow_table())
+        with registered(connection, "bank_matches", tables["bank_matches"]):
+            tables["bank_journal_lines"] = with_int64_integers(
+                connection.sql(sql("bank_journal_lines", SQL_DIR)).to_arrow_table())
+        with registered(connection, "bank_journal_lines", tables["bank_journal_lines"]):
+            tables["monthly_statement"] = with_int64_integers(connection.sql(statement_sql()).to_arrow_table())
+    return tables
+
+
+def book_checks(connection: duckdb.DuckDBPyConnection, tables: dict[str, pa.Table],
+                unpaid_after_days: int) -> dict[str, list[str]]:
+    """What the checks of the books find: one line per failure, naming ledger, payout or month."""
+    matches = tables["bank_matches"].to_pylist()
+    failures = {
+        "bank_amounts_match": [
+            f"ledger {m['ledger_id']}: payout {m['payout_number']} of {m['scheduled_on']} is {m['payout_amount']} "
+            f"{m['currency']} minor units, its bank line of {m['booking_date']} ({m['bank_text']!r}, "
+            f"{m['statement_file']}) {m['bank_amount']}" for m in matches if m["status"] == "amount_mismatch"],
+        "payouts_arrived": [
+            f"ledger {m['ledger_id']}: payout {m['payout_number']} of {m['scheduled_on']} ({m['payout_amount']} "
+            f"{m['currency']} minor units) not on the bank statement after {m['business_days_open']} business days"
+            for m in matches if m["status"] == "not_arrived" and (m["business_days_open"] or 0) > unpaid_after_days],
+        "bank_lines_explained": [
+            f"ledger {m['ledger_id']}: bank line of {m['booking_date']} {m['bank_amount']} {m['currency']} minor "
+            f"units {m['bank_text']!r} ({m['statement_file']}) looks like a payout but matches none"
+            for m in matches if m["status"] == "unmatched_bank_line"],
+    }
+    with registered(connection, "monthly_statement", tables["monthly_statement"]):
+        failures["statement_ties"] = [
+            f"ledger {row[0]} {row[1]:%Y-%m}: {row[2]}"
+            for row in connection.sql(sql("checks/statement_ties", SQL_DIR)).fetchall()]
+    return failures
+
+
+def write_books(data: DataDir, tables: dict[str, pa.Table]) -> None:
+    with open_for_write(data.warehouse) as connection, transaction(connection):
+        for name, rows in tables.items():
+            with registered(connection, "book_rows", rows):
+                connection.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM book_rows")
+    lake = ParquetLake(data.lake)
+    for name, rows in tables.items():
+        write_atomically(lake.table_path(name), rows.schema, rows.to_batches())
+
+
+def build_books(data: DataDir, bank_dir: Path, account_map: AccountMap, today: date, unpaid_after_days: int,
+                say: Callable[[str], None]) -> BooksOutcome:
+    """Reads the bank folder, recomputes the books, checks them, then stores them (checks that fail do not
+    stop the store: what they name is for a person to look at, with the tables in front of them)."""
+    bank_lines = read_bank_folder(bank_dir)  # a file that cannot be read stops here, before any write
+    with open_for_write(data.warehouse, say=say) as connection:
+        present = {row[0] for row in connection.sql("SELECT table_name FROM duckdb_tables()").fetchall()}
+        if not set(NEEDED) <= present:
+            return BooksOutcome(bank_lines=bank_lines.num_rows)
+        tables = compute_books(connection, bank_lines, ledger_accounts(data.ledger_catalog), account_map, today)
+        failures = book_checks(connection, tables, unpaid_after_days)
+    write_books(data, tables)
+    return BooksOutcome(tables, bank_lines.num_rows, failures)

@@ -1,0 +1,18 @@
+-- ERROR: a clearing account whose movement over a ledger-day is not its ledger's: debit minus credit on
+-- funds_clearing (fees_clearing) must equal the sum of the day's funds (fees) ledger amounts, so that the
+-- account's balance is the ledger's balance at every day end.
+WITH ledgers AS (
+    SELECT 'funds_clearing' AS account_role, ledger_id, ledger_date, sum(amount) AS ledger_total
+    FROM funds_ledger JOIN slice_keys USING (ledger_id, ledger_date) GROUP BY ALL
+    UNION ALL
+    SELECT 'fees_clearing' AS account_role, ledger_id, ledger_date, sum(amount) AS ledger_total
+    FROM fees_ledger JOIN slice_keys USING (ledger_id, ledger_date) GROUP BY ALL
+), booked AS (
+    SELECT account_role, ledger_id, ledger_date, sum(debit) - sum(credit) AS booked_total
+    FROM journal_lines JOIN slice_keys USING (ledger_id, ledger_date)
+    WHERE account_role IN ('funds_clearing', 'fees_clearing') GROUP BY ALL
+)
+SELECT ledger_id, ledger_date, account_role || ' moved ' || coalesce(booked_total, 0) || ', its ledger '
+    || coalesce(ledger_total, 0) || ' (minor units)' AS detail
+FROM ledgers FULL JOIN booked USING (account_role, ledger_id, ledger_date)
+WHERE coalesce(booked_total, 0) != coalesce(ledger_total, 0);

@@ -1,0 +1,111 @@
+"""The books that span dates: payouts matched to the bank statement, their arrival journals, and the
+month-end statements. One step recomputes all three after the ledger-days are stored (the ledger-day
+journals, ``journal_lines``, are date partitions computed with the summaries)."""
+
+
+from collections.abc import Iterator
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import dagster as dg
+import pyarrow as pa
+
+from report_assets.books.bank_delivery import deliver_from_simulator
+from report_assets.books.build import BOOK_TABLES, BooksOutcome, build_books, first_stored_dates
+from report_assets.books.camt053 import BankStatementError
+from report_assets.date_figures import money_text
+from report_assets.defs.partitions import ledger_dates
+from report_assets.defs.resources import SIMULATOR, DataDirResource, ReportApiResource
+from report_assets.settings import load_settings
+from report_assets.storage.summary_columns import COLUMNS
+from report_assets.storage.warehouse import WarehouseLockedError
+
+DESCRIPTIONS = {
+    "bank_matches": "Each payout matched to its credit on the payout account's bank statement (camt.053 files in "
+                    "the bank folder), or listed as not arrived with its age in business days; and each bank line "
+                    "that looks like a Vipps MobilePay payout but matches none.",
+    "bank_journal_lines": "A payout's arrival on the bank statement as its own journal on the bank's booking date: "
+                          "debit bank, credit payouts in transit. Amounts in minor units.",
+    "monthly_statement": "One row per ledger and calendar month: opening and closing funds and fees balances, "
+                         "movements by role, payouts scheduled, what was in transit at the month end, and the payout "
+                         "that carries what the month end held. Minor units; the lake views add major units.",
+}
+# (asset, check, blocking, description)
+CHECKS = (
+    ("bank_matches", "bank_amounts_match", True, "a payout's bank line carries its amount (ERROR when not)"),
+    ("bank_matches", "payouts_arrived", False,
+     "every payout is on the bank statement within REPORT_ASSETS_UNPAID_AFTER_DAYS business days (default 4)"),
+    ("bank_matches", "bank_lines_explained", False, "every bank line that looks like a payout matches one"),
+    ("monthly_statement", "statement_ties", True,
+     "each month's closing funds balance is the funds ledger's last balanceAfter, and moves by its amounts"),
+)
+
+
+@dg.multi_asset(
+    name="books",
+    specs=[dg.AssetSpec(table, description=DESCRIPTIONS[table], group_name="books", kinds={"parquet", "duckdb"},
+                        deps=["journal_lines", "payouts", "daily_payout_summary", "daily_fee_summary"],
+                        metadata={"dagster/column_schema": dg.TableSchema(columns=[
+                            dg.TableColumn(name, description=text) for name, text in COLUMNS[table].items()]),
+                            "dagster/table_name": f"warehouse.main.{table}"})
+           for table in BOOK_TABLES],
+    check_specs=[dg.AssetCheckSpec(name, asset=asset, description=text, blocking=blocking)
+                 for asset, name, blocking, text in CHECKS],
+    pool="report_assets_warehouse",
+)
+def books(context: dg.AssetExecutionContext, report_api: ReportApiResource,
+          data_dir: DataDirResource) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    settings = load_settings()
+    data = data_dir.data_dir()
+    today = datetime.now(ZoneInfo(ledger_dates.timezone)).date()
+    try:
+        if report_api.source == SIMULATOR:
+            firsts = first_stored_dates(data)
+            with report_api.client() as client:
+                written = deliver_from_simulator(client.settings.base_url, firsts, settings.bank_dir, today)
+            context.log.info(f"The simulator's bank delivered {written} statement file(s) into {settings.bank_dir}.")
+        outcome = build_books(data, settings.bank_dir, settings.account_map, today, settings.unpaid_after_days,
+                              context.log.warning)
+    except (BankStatementError, WarehouseLockedError) as exc:
+        raise dg.Failure(description=str(exc), allow_retries=isinstance(exc, WarehouseLockedError)) from exc
+    for table in BOOK_TABLES:
+        rows = outcome.tables.get(table)
+        yield dg.MaterializeResult(asset_key=table, metadata=book_metadata(table, rows, outcome))
+    for asset, name, blocking, _ in CHECKS:
+        found = outcome.failures.get(name, [])
+        yield dg.AssetCheckResult(
+            asset_key=asset, check_name=name, passed=not found,
+            severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
+            metadata={"failures": len(found),
+                      "first_failures": dg.MetadataValue.md("\n".join(f"- {line}" for line in found[:20]) or "none")})
+
+
+def book_metadata(table: str, rows: pa.Table | None, outcome: BooksOutcome) -> dict[str, object]:
+    metadata: dict[str, object] = {"dagster/row_count": rows.num_rows if rows is not None else 0}
+    if rows is None or rows.num_rows == 0:
+        return metadata
+    if table == "bank_matches":
+        statuses = rows.group_by("status").aggregate([("status", "count")]).to_pylist()
+        metadata |= {f"payouts_{r['status']}": r["status_count"] for r in statuses}
+        metadata["bank_lines_read"] = outcome.bank_lines
+    if table == "monthly_statement":
+        metadata["latest_months"] = dg.MetadataValue.md(statement_markdown(rows))
+    return metadata
+
+
+def statement_markdown(rows: pa.Table) -> str:
+    """The latest month of each ledger (up to 20), in major units with its currency."""
+    latest: dict[str, dict] = {}
+    for row in rows.to_pylist():
+        latest[row["ledger_id"]] = row
+    header = ("ledger", "month", "opening funds", "sales", "fees", "payouts scheduled", "closing funds", "in transit",
+              "final")
+    lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
+    for row in list(latest.values())[:20]:
+        currency = row["currency"] or ""
+        amounts = [row["opening_funds_balance"] or 0, row["sales"], row["fee_expense"], row["payouts_scheduled"],
+                   row["closing_funds_balance"] or 0, row["in_transit_at_month_end"]]
+        cells = [row["ledger_id"], f"{row['month']:%Y-%m}", *(money_text(a, currency) for a in amounts),
+                 "yes" if row["is_final"] else "no"]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
