@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: main test lint bench ui
+.PHONY: main test lint bench ui export
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -16,6 +16,10 @@ $(STAMP): pyproject.toml
 # Options pass through ARGS, e.g. make main ARGS="--days 30" (see: make main ARGS=--help).
 main: $(STAMP)
 	$(BIN)/python -m report_assets.main_job $(ARGS)
+
+# A month's journal and statement CSVs per ledger, e.g. make export MONTH=2026-10 (ARGS="--ledger 302321").
+export: $(STAMP)
+	$(BIN)/python -m report_assets.books.export --month "$(MONTH)" $(ARGS)
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

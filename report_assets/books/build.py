@@ -30,6 +30,8 @@ from report_assets.storage.warehouse import open_for_write, registered, transact
 
 BOOK_TABLES = ("bank_matches", "bank_journal_lines", "monthly_statement")
 MATCH_WINDOW_DAYS = 30  # a bank line more than this many days after a payout's ledger date is not its arrival
+HISTORY_MARGIN_DAYS = 10  # a payout lands within this many days (T+2, or a week late): bank lines earlier than the
+# first stored ledger date plus this may be payouts from before the stored history
 # The roles a monthly statement shows the movement of, signed by their effect on what the merchant is owed.
 STATEMENT_ROLES = ("sales", "refunds", "fee_expense", "disputes", "corrections", "top_up", "credit_notes",
                    "fees_invoiced", "suspense")
@@ -81,7 +83,8 @@ def compute_books(connection: duckdb.DuckDBPyConnection, bank_lines: pa.Table, a
     with registered(connection, "bank_lines", bank_lines), registered(connection, "ledger_accounts", accounts), \
             registered(connection, "account_map", account_rows(account_map)):
         tables["bank_matches"] = with_int64_integers(connection.sql(
-            sql("bank_matches", SQL_DIR, window_days=str(MATCH_WINDOW_DAYS)),
+            sql("bank_matches", SQL_DIR, window_days=str(MATCH_WINDOW_DAYS),
+                history_margin_days=str(HISTORY_MARGIN_DAYS)),
             params={"today": today.isoformat()}).to_arrow_table())
         with registered(connection, "bank_matches", tables["bank_matches"]):
             tables["bank_journal_lines"] = with_int64_integers(

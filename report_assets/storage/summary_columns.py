@@ -139,5 +139,10 @@ NOT_MONEY = frozenset({*COMMON, "fee_entries", "captures", "refunds", "other_ent
                        "carried_by_payout_number", "carried_by_payout_date"})
 
 
+# Names that are a count in one table and money in another: the monthly statement's movement of refunds.
+MONEY_IN = {"monthly_statement": frozenset({"refunds"})}
+
+
 def money_columns(table: str) -> list[str]:
-    return [name for name in COLUMNS[table] if name not in NOT_MONEY]
+    money = MONEY_IN.get(table, frozenset())
+    return [name for name in COLUMNS[table] if name not in NOT_MONEY or name in money]

@@ -1,8 +1,9 @@
 -- Each payout matched to its line on the bank statement, or said not arrived with its age in business days;
 -- and each bank line that looks like a Vipps MobilePay payout but matches none. A match needs the payout
 -- number in the bank text, the ledger's payout account, a credit within {window_days} days of the payout's
--- ledger date, and (for status 'matched') the same amount. Lines booked before the stored history plus
--- {window_days} days may belong to payouts not stored: they are not judged.
+-- ledger date, and (for status 'matched') the same amount. A line booked within {history_margin_days} days of
+-- the first stored ledger date may belong to a payout from before it, and one booked after the last stored
+-- ledger date to a payout not stored yet: such lines are not judged.
 WITH scheduled AS (
     SELECT p.ledger_id, p.payout_number, p.ledger_date AS scheduled_on, p.amount, p.currency, a.bank_account
     FROM payouts p LEFT JOIN ledger_accounts a USING (ledger_id)
@@ -10,7 +11,8 @@ WITH scheduled AS (
     SELECT DISTINCT ledger_id, TRY_CAST(split_part(psp_reference, '-', -1) AS BIGINT) AS payout_number
     FROM funds_ledger WHERE entry_type = 'payout-aborted'
 ), history AS (
-    SELECT ledger_id, min(ledger_date) AS first_stored FROM ledger_day_status GROUP BY ledger_id
+    SELECT ledger_id, min(ledger_date) AS first_stored, max(ledger_date) AS last_stored FROM ledger_day_status
+    GROUP BY ledger_id
 ), lines AS (
     SELECT b.*, a.ledger_id,
         TRY_CAST(regexp_extract(b.text, '(?i)utb\.?\s*([0-9]+)', 1) AS BIGINT) AS text_payout_number,
@@ -54,7 +56,8 @@ WITH scheduled AS (
         l.bank_reference, l.statement_file, 'unmatched_bank_line' AS status,
         NULL::BIGINT AS business_days_to_arrive, NULL::BIGINT AS business_days_open
     FROM lines l JOIN history h USING (ledger_id)
-    WHERE l.looks_like_payout AND l.booking_date > h.first_stored + {window_days}
+    WHERE l.looks_like_payout AND l.booking_date > h.first_stored + {history_margin_days}
+        AND l.booking_date <= h.last_stored
         AND NOT EXISTS (SELECT 1 FROM matched m WHERE m.statement_file = l.statement_file
                         AND m.entry_index = l.entry_index)
 )
