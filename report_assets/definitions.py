@@ -11,6 +11,7 @@ import os
 
 import dagster as dg
 
+from report_assets.defs.automation.books_sensor import books_after_ledger_runs, books_job
 from report_assets.defs.automation.discovery import ledger_catalog, ledger_discovery_sensor, refresh_ledgers_job
 from report_assets.defs.automation.intraday_sensor import intraday_feed_sensor
 from report_assets.defs.automation.schedules import hourly_ledger_refresh
@@ -27,9 +28,9 @@ os.environ.setdefault("DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS", "true")
 
 defs = dg.Definitions(
     assets=[ledger_entries, books, ledger_catalog],
-    sensors=[ledger_discovery_sensor, intraday_feed_sensor],
+    sensors=[ledger_discovery_sensor, intraday_feed_sensor, books_after_ledger_runs],
     schedules=[hourly_ledger_refresh],
-    jobs=[refresh_ledgers_job],
+    jobs=[refresh_ledgers_job, books_job],
     resources={"report_api": said_first(report_api_from_env), "data_dir": DataDirResource()},
     # Every job here is the one ledger step: a step process of its own would only add its start-up to each run.
     executor=dg.in_process_executor,

@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import duckdb
 
+from report_assets.books.build import BOOK_TABLES
 from report_assets.data_dir import DataDir, MixedSourcesError
 from report_assets.ledger_catalog import TrackingError
 from report_assets.report_api.errors import ConfigurationError
@@ -122,6 +123,42 @@ FROM payouts ORDER BY ledger_date DESC, ledger_id LIMIT 6
            fees=MAJOR_UNITS_SQL.format(column="capture_fees_matched"))
 
 
+JOURNAL_PREVIEW = """
+SELECT journal_id, line, account, account_role, {debit} AS debit, {credit} AS credit, currency, text
+FROM journal_lines
+WHERE journal_id = (SELECT max(journal_id) FROM journal_lines WHERE is_final AND ledger_id = (SELECT min(ledger_id)
+                    FROM journal_lines))
+ORDER BY line
+""".format(debit=MAJOR_UNITS_SQL.format(column="debit"), credit=MAJOR_UNITS_SQL.format(column="credit"))
+STATEMENT_PREVIEW = """
+SELECT ledger_id, strftime(month, '%Y-%m') AS month, currency, days_stored AS days,
+    {opening} AS opening_funds, {sales} AS sales, {fees} AS fees, {scheduled} AS payouts_scheduled,
+    {closing} AS closing_funds, {transit} AS in_transit, open_payout_numbers AS open_payouts, is_final
+FROM monthly_statement
+WHERE month = (SELECT max(month) FROM monthly_statement WHERE days_stored >= 7) ORDER BY ledger_id LIMIT 10
+""".format(opening=MAJOR_UNITS_SQL.format(column="opening_funds_balance"),
+           sales=MAJOR_UNITS_SQL.format(column="sales"), fees=MAJOR_UNITS_SQL.format(column="fee_expense"),
+           scheduled=MAJOR_UNITS_SQL.format(column="payouts_scheduled"),
+           closing=MAJOR_UNITS_SQL.format(column="closing_funds_balance"),
+           transit=MAJOR_UNITS_SQL.format(column="in_transit_at_month_end"))
+BANK_PREVIEW = """
+SELECT ledger_id, status, count(*) AS payouts, max(business_days_open) AS oldest_open_business_days
+FROM bank_matches GROUP BY ALL ORDER BY ALL LIMIT 20
+"""
+
+
+def print_books(connection: duckdb.DuckDBPyConnection) -> None:
+    tables = {row[0] for row in connection.sql("SELECT table_name FROM duckdb_tables()").fetchall()}
+    if "journal_lines" in tables:
+        print("journal_lines, the latest closed day of the first ledger (debit and credit in major units):")
+        connection.sql(JOURNAL_PREVIEW).show(max_width=160)
+    if "monthly_statement" in tables:
+        print("monthly_statement, the latest month (major units; not final until every day of it is closed):")
+        connection.sql(STATEMENT_PREVIEW).show(max_width=200)
+        print("bank_matches: payouts against the payout accounts' bank statements (camt.053):")
+        connection.sql(BANK_PREVIEW).show()
+
+
 def print_summary(data: DataDir, success: bool, run_id: str) -> None:
     print()
     print(f"Run {run_id}: {'succeeded' if success else 'FAILED: see above, or the run in the UI'}")
@@ -131,16 +168,20 @@ def print_summary(data: DataDir, success: bool, run_id: str) -> None:
             connection.sql(LEDGER_OVERVIEW).show()
             print("payouts, the latest (amounts in major units):")
             connection.sql(PAYOUTS_PREVIEW).show()
+            print_books(connection)
     print(f"""Where the data is:
   Parquet lake     {data.lake}/<table>/ledger_date=YYYY-MM-DD/part-0.parquet   (every ledger of a date in one file)
   DuckDB warehouse {data.warehouse}
-                   (tables funds_ledger, fees_ledger, daily_fee_summary, daily_payout_summary, payouts;
+                   (tables funds_ledger, fees_ledger, daily_fee_summary, daily_payout_summary, payouts,
+                   journal_lines, bank_journal_lines, bank_matches, monthly_statement;
                    view ledgers: each ledger's currency, time zone, owner, and whether access is granted)
+  Bank statements  {load_settings().bank_dir}   (camt.053 files; on the simulator, its bank delivers them)
   Lake views       {data.lake_views}   (the same tables as views over Parquet; no lock on the warehouse)
 
 Query it (read-only, never in a run's way):
   .venv/bin/python -c "import duckdb; duckdb.connect('{data.lake_views}', read_only=True).sql(
     'SELECT ledger_id, entry_type, count(*), sum(amount) / 100 FROM funds_ledger GROUP BY ALL ORDER BY ALL').show()"
+Export a month for the accounting system: make export MONTH=YYYY-MM   (journal and statement CSVs per ledger)
 Open the UI: make ui   (runs `dagster dev` here), then browse http://127.0.0.1:3000 -> Assets""")
 
 
@@ -149,8 +190,9 @@ def refresh_lake_views(data: DataDir) -> None:
     lake = ParquetLake(data.lake)
     datasets = {table: topic for topic, table in TABLE_OF_TOPIC.items()} | {t: t for t in SUMMARY_TABLES}
     try:
+        books = {table: str(lake.table_path(table)) for table in BOOK_TABLES if lake.table_path(table).exists()}
         write_lake_views(data.lake_views, {table: lake.glob(dataset) for table, dataset in datasets.items()}
-                         | {"ledgers": str(data.ledger_catalog)})
+                         | books | {"ledgers": str(data.ledger_catalog)})
     except duckdb.IOException:
         print(f"(left {data.lake_views} as it was: a session has it open; its views find new files by themselves)")
 

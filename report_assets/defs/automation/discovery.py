@@ -21,6 +21,8 @@ from report_assets.ledger_catalog import (
     write_catalog,
 )
 from report_assets.settings import load_settings
+from report_assets.storage.schema import TABLE_OF_TOPIC
+from report_assets.storage.summaries import SUMMARY_TABLES
 
 LEDGER_CATALOG = dg.AssetKey("ledger_catalog")
 
@@ -36,10 +38,9 @@ ledger_catalog = dg.AssetSpec(
 
 refresh_ledgers_job = dg.define_asset_job(
     "refresh_ledgers",
-    selection=dg.AssetSelection.assets("funds_ledger", "fees_ledger", "daily_fee_summary", "daily_payout_summary",
-                                       "payouts"),
+    selection=dg.AssetSelection.assets(*TABLE_OF_TOPIC.values(), *SUMMARY_TABLES),
     description="Fetch the ledger-days of the selected dates that are not stored closed, for every tracked ledger "
-                "(or those the run config names), with their summaries and checks.",
+                "(or those the run config names), with their summaries, journal lines and checks.",
 )
 
 
