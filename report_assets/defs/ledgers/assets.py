@@ -1,7 +1,7 @@
 """The ledgers, their summaries and checks: one asset step, one partition per ledger date.
 
 ``funds_ledger`` and ``fees_ledger`` hold one row per entry; ``daily_fee_summary``,
-``daily_payout_summary`` and ``payouts`` are computed from them. Each date partition holds that date
+``daily_payout_summary``, ``payouts`` and ``journal_lines`` are computed from them. Each date partition holds that date
 for every tracked ledger. One step does it all (for whatever subset is selected) over one pool of
 connections, so a backfill of a year is one run, and the summaries follow in the same run. By default
 a run fetches only what is not stored closed, so re-running a date, or the whole history, repairs.
