@@ -451,3 +451,16 @@ def test_a_corrupted_bank_line_fails_its_check(quarter: dict[str, Any]) -> None:
 def test_stray_look_alikes_are_flagged(quarter: dict[str, Any]) -> None:
     flagged = rows(quarter["data"], "SELECT bank_reference FROM bank_matches WHERE status = 'unmatched_bank_line'")
     assert flagged and all(r[0].startswith("STRAY-") for r in flagged)
+
+
+def test_without_bank_statements_payouts_wait_in_transit_unjudged(booked: tuple[DataDir, Path],
+                                                                  tmp_path: Path) -> None:
+    data, _ = booked
+    empty = tmp_path / "no-statements-yet"
+    outcome = build_books(data, empty, load_account_map(), TODAY, 4, print)
+    assert not any(outcome.failures.values())
+    assert rows(data, "SELECT payout_number, status, business_days_open FROM bank_matches ORDER BY ALL") == [
+        (1001, "no_statement_yet", 20), (1002, "no_statement_yet", 18)]
+    assert rows(data, "SELECT count(*) FROM bank_journal_lines")[0][0] == 0
+    assert rows(data, "SELECT in_transit_at_month_end FROM monthly_statement ORDER BY month") == [(127_375,),
+                                                                                                 (264_425,)]

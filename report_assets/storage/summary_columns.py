@@ -88,8 +88,10 @@ COLUMNS: dict[str, dict[str, str]] = {
         "bank_text": "The bank line's text, e.g. 'Utb. 2002463 Vippsnr 123455'.",
         "bank_reference": "The bank's own reference for the line.",
         "statement_file": "The camt.053 file the line comes from.",
-        "status": "matched; amount_mismatch (the number matches, the amount not: an ERROR); not_arrived; aborted "
-                  "(payout-aborted put it back on the ledger); unmatched_bank_line (looks like a payout, is none).",
+        "status": "matched; amount_mismatch (the number matches, the amount not: an ERROR); not_arrived (the bank "
+                  "statement goes past its ledger date without it); no_statement_yet (no bank statement of the "
+                  "account reaches past its ledger date); aborted (payout-aborted put it back on the ledger); "
+                  "unmatched_bank_line (looks like a payout, matches none).",
         "business_days_to_arrive": "Business days from the ledger date to the bank's booking date.",
         "business_days_open": "For a payout not arrived: business days since its ledger date.",
     },

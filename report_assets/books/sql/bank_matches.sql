@@ -18,6 +18,9 @@ WITH scheduled AS (
         TRY_CAST(regexp_extract(b.text, '(?i)utb\.?\s*([0-9]+)', 1) AS BIGINT) AS text_payout_number,
         regexp_matches(b.text, '(?i)(vipps|mobilepay|^\s*utb\.?\s*[0-9])') AS looks_like_payout
     FROM bank_lines b JOIN ledger_accounts a USING (bank_account)
+), statements AS (
+    -- how far the bank statements of each payout account go: a payout after that cannot be judged yet
+    SELECT bank_account, max(booking_date) AS statement_through FROM bank_lines GROUP BY ALL
 ), candidates AS (
     SELECT s.ledger_id, s.payout_number, l.booking_date, l.amount AS bank_amount, l.text AS bank_text,
         l.bank_reference, l.statement_file, l.entry_index,
@@ -38,6 +41,8 @@ WITH scheduled AS (
     SELECT s.ledger_id, s.currency, s.payout_number, s.scheduled_on, s.amount AS payout_amount, s.bank_account,
         m.booking_date, m.bank_amount, m.bank_text, m.bank_reference, m.statement_file,
         CASE WHEN ab.payout_number IS NOT NULL THEN 'aborted'
+             WHEN m.booking_date IS NULL AND (st.statement_through IS NULL OR st.statement_through <= s.scheduled_on)
+                 THEN 'no_statement_yet'
              WHEN m.booking_date IS NULL THEN 'not_arrived'
              WHEN m.bank_amount = s.amount THEN 'matched'
              ELSE 'amount_mismatch' END AS status,
@@ -47,6 +52,7 @@ WITH scheduled AS (
     FROM scheduled s
     LEFT JOIN matched m ON m.ledger_id = s.ledger_id AND m.payout_number = s.payout_number
     LEFT JOIN aborted ab ON ab.ledger_id = s.ledger_id AND ab.payout_number = s.payout_number
+    LEFT JOIN statements st ON st.bank_account = s.bank_account
     LEFT JOIN calendar sent ON sent.day = s.scheduled_on
     LEFT JOIN calendar booked ON booked.day = m.booking_date
     LEFT JOIN calendar today ON today.day = CAST($today AS DATE)
