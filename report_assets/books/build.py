@@ -47,15 +47,18 @@ class BooksOutcome:
 
 
 def ledger_accounts(catalog: Path) -> pa.Table:
-    """Each ledger's payout account as a bank statement names it: the ID without its scheme or spaces."""
-    ids: list[str] = []
-    accounts: list[str] = []
-    if catalog.exists():
-        for row in pq.read_table(catalog, columns=["ledger_id", "payout_bank_account"]).to_pylist():
-            if row["payout_bank_account"]:
-                ids.append(row["ledger_id"])
-                accounts.append(row["payout_bank_account"].split(" ", 1)[-1].replace(" ", ""))
-    return pa.table({"ledger_id": pa.array(ids, pa.string()), "bank_account": pa.array(accounts, pa.string())})
+    """Each ledger's payout account as a bank statement names it (the ID without its scheme or spaces), and the
+    Vipps numbers of its sales units, which a payout's bank text names (``Vippsnr 123455``)."""
+    rows = pq.read_table(catalog, columns=["ledger_id", "payout_bank_account", "recipient_handles"]).to_pylist() \
+        if catalog.exists() else []
+    rows = [r for r in rows if r["payout_bank_account"]]
+    return pa.table({
+        "ledger_id": pa.array([r["ledger_id"] for r in rows], pa.string()),
+        "bank_account": pa.array([r["payout_bank_account"].split(" ", 1)[-1].replace(" ", "") for r in rows],
+                                 pa.string()),
+        "serials": pa.array([["".join(ch for ch in h if ch.isdigit()) for h in r["recipient_handles"] or []]
+                             for r in rows], pa.list_(pa.string())),
+    })
 
 
 def first_stored_dates(data: DataDir) -> dict[str, date]:
@@ -119,12 +122,12 @@ def book_checks(connection: duckdb.DuckDBPyConnection, tables: dict[str, pa.Tabl
     return failures
 
 
-def write_books(data: DataDir, tables: dict[str, pa.Table]) -> None:
-    with open_for_write(data.warehouse) as connection, transaction(connection):
+def write_books(connection: duckdb.DuckDBPyConnection, lake: ParquetLake, tables: dict[str, pa.Table]) -> None:
+    """The tables into the warehouse in one transaction, then their lake files, each replaced atomically."""
+    with transaction(connection):
         for name, rows in tables.items():
             with registered(connection, "book_rows", rows):
                 connection.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM book_rows")
-    lake = ParquetLake(data.lake)
     for name, rows in tables.items():
         write_atomically(lake.table_path(name), rows.schema, rows.to_batches())
 
@@ -140,5 +143,5 @@ def build_books(data: DataDir, bank_dir: Path, account_map: AccountMap, today: d
             return BooksOutcome(bank_lines=bank_lines.num_rows)
         tables = compute_books(connection, bank_lines, ledger_accounts(data.ledger_catalog), account_map, today)
         failures = book_checks(connection, tables, unpaid_after_days)
-    write_books(data, tables)
+        write_books(connection, ParquetLake(data.lake), tables)
     return BooksOutcome(tables, bank_lines.num_rows, failures)

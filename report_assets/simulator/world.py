@@ -74,7 +74,10 @@ def default_ledgers(count: int = 3, captures_per_weekday: int = DEFAULT_CAPTURES
         template = TEMPLATES[index % len(TEMPLATES)]
         copy = index // len(TEMPLATES)
         ledger_id = template.ledger_id if copy == 0 else str(int(template.ledger_id) + 1000 * copy)
-        ledgers.append(replace(template, ledger_id=ledger_id, captures_per_weekday=captures_per_weekday))
+        # Each merchant its own payout account: the template's with its last six digits counted up.
+        account = template.bank_account[:-6] + f"{(int(template.bank_account[-6:]) + copy) % 10**6:06d}"
+        ledgers.append(replace(template, ledger_id=ledger_id, captures_per_weekday=captures_per_weekday,
+                               bank_account=account))
     return tuple(ledgers)
 
 

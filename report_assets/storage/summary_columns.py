@@ -9,6 +9,21 @@ COMMON = {
     "is_final": "False while the ledger date (or a date it depends on) is still open: numbers can still change.",
 }
 
+JOURNAL_LINES: dict[str, str] = {
+    **COMMON,
+    "journal_id": "The journal: <ledger ID>-<ledger date>, one per ledger-day; the reference in exports.",
+    "line": "Line number within the journal, from 1.",
+    "account": "The general-ledger account (from the account map, README 'Booking').",
+    "account_role": "What the account stands for: funds_clearing, fees_clearing, payouts_in_transit, sales, "
+                    "refunds, fee_expense, disputes, corrections, top_up, credit_notes, fees_invoiced, "
+                    "suspense, bank.",
+    "debit": "Debit in minor units (never negative; exactly one of debit and credit is non-zero).",
+    "credit": "Credit in minor units (never negative; exactly one of debit and credit is non-zero).",
+    "entry_type": "The Report API entry type the line comes from.",
+    "text": "What the line is, e.g. 'capture, 812 entries' or 'payout-scheduled 2002100'.",
+    "payout_number": "On payout lines: the payout's number.",
+}
+
 COLUMNS: dict[str, dict[str, str]] = {
     "daily_fee_summary": {
         **COMMON,
@@ -62,20 +77,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "capture_fees_matched": "Capture fees of the period's captures, matched on pspReference.",
         "closing_balance": "Balance left on the ledger after the payout (zero, or a reserve).",
     },
-    "journal_lines": {
-        **COMMON,
-        "journal_id": "The journal: <ledger ID>-<ledger date>, one per ledger-day; the reference in exports.",
-        "line": "Line number within the journal, from 1.",
-        "account": "The general-ledger account (from the account map, README 'Booking').",
-        "account_role": "What the account stands for: funds_clearing, fees_clearing, payouts_in_transit, sales, "
-                        "refunds, fee_expense, disputes, corrections, top_up, credit_notes, fees_invoiced, "
-                        "suspense, bank.",
-        "debit": "Debit in minor units (never negative; exactly one of debit and credit is non-zero).",
-        "credit": "Credit in minor units (never negative; exactly one of debit and credit is non-zero).",
-        "entry_type": "The Report API entry type the line comes from.",
-        "text": "What the line is, e.g. 'capture, 812 entries' or 'payout-scheduled 2002100'.",
-        "payout_number": "On payout lines: the payout's number.",
-    },
+    "journal_lines": JOURNAL_LINES,
     "bank_matches": {
         "ledger_id": "The ledger whose payout account the bank line is on.",
         "currency": "Currency of the payout and the bank line; amounts in its minor units.",
@@ -96,11 +98,10 @@ COLUMNS: dict[str, dict[str, str]] = {
         "business_days_open": "For a payout not arrived: business days since its ledger date.",
     },
     "bank_journal_lines": {
-        "ledger_id": "The ledger.", "ledger_date": "The bank's booking date of the payout's arrival.",
+        **JOURNAL_LINES,
+        "ledger_date": "The bank's booking date of the payout's arrival.",
         "journal_id": "<ledger ID>-<booking date>-bank-<payout number>.", "line": "1 (bank) or 2 (in transit).",
-        "account": "The general-ledger account (account map).", "account_role": "bank or payouts_in_transit.",
-        "debit": "Debit in minor units.", "credit": "Credit in minor units.",
-        "currency": "Currency of the amounts.", "entry_type": "Always 'bank-statement'.",
+        "account_role": "bank or payouts_in_transit.", "entry_type": "Always 'bank-statement'.",
         "text": "The bank line's text.", "payout_number": "The payout that arrived.",
         "is_final": "True: a booked bank line does not change.",
     },

@@ -14,10 +14,14 @@ WITH scheduled AS (
     SELECT ledger_id, min(ledger_date) AS first_stored, max(ledger_date) AS last_stored FROM ledger_day_status
     GROUP BY ledger_id
 ), lines AS (
+    -- a bank line belongs to the ledgers paying out to its account; where several share one, the Vipps
+    -- number in the text (the sales unit) says whose it is
     SELECT b.*, a.ledger_id,
         TRY_CAST(regexp_extract(b.text, '(?i)utb\.?\s*([0-9]+)', 1) AS BIGINT) AS text_payout_number,
         regexp_matches(b.text, '(?i)(vipps|mobilepay|^\s*utb\.?\s*[0-9])') AS looks_like_payout
     FROM bank_lines b JOIN ledger_accounts a USING (bank_account)
+    WHERE regexp_extract(b.text, '(?i)vippsnr\.?\s*([0-9]+)', 1) = ''
+        OR list_contains(a.serials, regexp_extract(b.text, '(?i)vippsnr\.?\s*([0-9]+)', 1))
 ), statements AS (
     -- how far the bank statements of each payout account go: a payout after that cannot be judged yet
     SELECT bank_account, max(booking_date) AS statement_through FROM bank_lines GROUP BY ALL
@@ -66,6 +70,7 @@ WITH scheduled AS (
         AND l.booking_date <= h.last_stored
         AND NOT EXISTS (SELECT 1 FROM matched m WHERE m.statement_file = l.statement_file
                         AND m.entry_index = l.entry_index)
+    QUALIFY row_number() OVER (PARTITION BY l.statement_file, l.entry_index ORDER BY l.ledger_id) = 1
 )
 SELECT * FROM payout_rows
 UNION ALL
