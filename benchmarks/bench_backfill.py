@@ -5,7 +5,8 @@ For each workload, in one invocation:
   (the floor this project's fetching cannot beat);
 - ``dagster asset materialize --select * --partition-range first...last``: the single run a UI backfill of
   these assets launches (BackfillPolicy.single_run), every asset with its checks (the books step is in it,
-  skipped: the books follow the run), in a fresh DAGSTER_HOME and data directory, against its own simulator process with the same options;
+  skipped: the books follow the run), in a fresh DAGSTER_HOME and data directory, against its own simulator
+  process with the same options;
 - for the hourly case: the same backfill done, then today alone due, as the schedule's run would be.
 Prints the wall times, the ratio (bare time / Dagster time: 1.0 would be as fast as fetching alone) and
 the peak resident memory of every process of the run (the CLI, which runs the step and reports to Dagster;
