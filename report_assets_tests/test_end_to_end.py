@@ -27,7 +27,7 @@ from report_assets_tests.conftest import SimFactory, free_port
 LEDGERS = ["302321", "405512", "517734"]
 DATES = [f"2026-11-{d}" for d in range(14, 21)]
 NOON_20TH = datetime(2026, 11, 20, 11, 0, tzinfo=UTC)
-ASSETS = ["funds_ledger", "fees_ledger", "daily_fee_summary", "daily_payout_summary", "payouts"]
+ASSETS = ["funds_ledger", "fees_ledger", "daily_fee_summary", "daily_payout_summary", "payouts", "journal_lines"]
 LAUNCH = """mutation($params: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $params) {
   __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }"""
 STATUS = """query($id: String!) { partitionBackfillOrError(backfillId: $id) {
@@ -140,6 +140,21 @@ def test_a_backfill_launched_through_graphql_runs_in_the_daemon_as_one_run(
 
         (history,) = until(history_done, 300, "the history run of the new ledgers")
         assert history.status == dg.DagsterRunStatus.SUCCESS
+        # The books follow: the run-status sensor, ticking in the daemon, asked for a run of the books after the
+        # ledger runs, which matched the simulator bank's payouts and wrote the month's statement.
+
+        def books_done() -> list[dg.DagsterRun]:
+            found = instance.get_runs(dg.RunsFilter(job_name="recompute_books"))
+            return [r for r in found if r.status in (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE)]
+
+        books_run = until(books_done, 300, "a run of the books after the ledger runs")[0]
+        assert books_run.status == dg.DagsterRunStatus.SUCCESS
+        assert books_run.tags["dagster/sensor_name"] == "books_after_ledger_runs"
+        with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as connection:
+            months = connection.execute("SELECT DISTINCT ledger_id FROM monthly_statement WHERE month = "
+                                        "DATE '2026-11-01'").fetchall()
+            assert sorted(m[0] for m in months) == LEDGERS
+            assert connection.execute("SELECT count(*) FROM bank_matches WHERE status = 'matched'").fetchone()[0] > 0
         assert history.run_config["ops"]["ledger_entries"]["config"]["ledger_ids"] == LEDGERS
         # The schedule, evaluated against the running instance: only the open day is left in its window.
         monkeypatch.setenv(ENV_LOOKBACK, "6")  # 2026-11-14 .. 2026-11-20
