@@ -36,6 +36,7 @@ ENV_HISTORY_BATCH = "REPORT_ASSETS_HISTORY_BATCH"
 ENV_ACCOUNT_MAP = "REPORT_ASSETS_ACCOUNT_MAP"
 ENV_BANK_DIR = "REPORT_ASSETS_BANK_DIR"
 ENV_UNPAID_AFTER = "REPORT_ASSETS_UNPAID_AFTER_DAYS"
+ENV_DATES_PER_RUN = "REPORT_ASSETS_BACKFILL_DATES_PER_RUN"
 ENV_CRASH_AT = "REPORT_ASSETS_CRASH_AT"  # tests only: kill the process at a named point of a write
 
 CRASH_POINTS = ("after-parquet", "inside-duckdb", "after-first-batch")
@@ -57,6 +58,8 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
     ENV_ACCOUNT_MAP: ("report_assets/books/account_map.toml", "a readable TOML account map (README, 'Booking')"),
     ENV_BANK_DIR: ("<data dir>/bank", "a directory of the payout accounts' camt.053 bank statements (README, "
                    "'Bank reconciliation')"),
+    ENV_DATES_PER_RUN: ("0", "a whole number from 0 to 100000: ledger dates per run of a backfill; 0 runs a backfill "
+                        "as one run, N as runs of N dates each that the run queue and the warehouse pool pace"),
     ENV_UNPAID_AFTER: ("4", "a whole number from 1 to 60: business days after its ledger date before a payout not "
                        "on the bank statement is warned about"),
 }
@@ -158,6 +161,7 @@ class Settings:
     account_map: AccountMap
     bank_dir: Path
     unpaid_after_days: int
+    backfill_dates_per_run: int
     crash_at: str | None
 
 
@@ -198,5 +202,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         account_map=account_map(env),
         bank_dir=Path(bank_dir).expanduser().resolve() if bank_dir else data_path / "bank",
         unpaid_after_days=parsed(env, ENV_UNPAID_AFTER, whole_number(1, 60), 4),
+        backfill_dates_per_run=parsed(env, ENV_DATES_PER_RUN, whole_number(0, 100_000), 0),
         crash_at=crash_at,
     )

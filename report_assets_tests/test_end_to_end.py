@@ -3,26 +3,22 @@
 from __future__ import annotations
 
 import os
-import shutil
-import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
 
 import dagster as dg
 import duckdb
-import httpx
 import pytest
 from dagster._core.instance.ref import InstanceRef
 
 from report_assets.defs.automation.schedules import hourly_ledger_refresh
 from report_assets.defs.resources import DataDirResource
-from report_assets.settings import ENV_LOOKBACK, PROJECT_ROOT
+from report_assets.settings import ENV_LOOKBACK
 from report_assets.simulator.world import World, default_ledgers
-from report_assets_tests.conftest import SimFactory, free_port
+from report_assets_tests.conftest import SimFactory
+from report_assets_tests.services import dagster_services as services
+from report_assets_tests.services import graphql, until
 
 LEDGERS = ["302321", "405512", "517734"]
 DATES = [f"2026-11-{d}" for d in range(14, 21)]
@@ -32,16 +28,6 @@ LAUNCH = """mutation($params: LaunchBackfillParams!) { launchPartitionBackfill(b
   __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }"""
 STATUS = """query($id: String!) { partitionBackfillOrError(backfillId: $id) {
   __typename ... on PartitionBackfill { status } ... on PythonError { message } } }"""
-
-
-def until(condition: Any, seconds: float, what: str) -> Any:
-    """Polls ``condition`` (a server's state, over HTTP) until it holds; fails after ``seconds``."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if result := condition():
-            return result
-        time.sleep(0.5)
-    pytest.fail(f"timed out after {seconds} s waiting for {what}")
 
 
 @pytest.fixture
@@ -54,48 +40,14 @@ def dagster_services(start_simulator: SimFactory, tmp_path: Path) -> Iterator[tu
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("REPORT_API_", "REPORT_ASSETS_"))},
            "DAGSTER_HOME": str(home), "REPORT_API_BASE_URL": sim.base_url, "REPORT_ASSETS_DATA_DIR": str(data),
            "REPORT_ASSETS_STEP_RETRIES": "0", "REPORT_ASSETS_START_DATE": DATES[0]}
-    bin_dir = Path(sys.executable).parent
-    port = free_port()
-    logs = [open(tmp_path / name, "w") for name in ("webserver.log", "daemon.log")]  # noqa: SIM115
-    processes = [
-        subprocess.Popen([shutil.which("dagster-webserver", path=str(bin_dir)) or "dagster-webserver",
-                          "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-                         cwd=PROJECT_ROOT, env=env, stdout=logs[0], stderr=subprocess.STDOUT),
-        subprocess.Popen([shutil.which("dagster-daemon", path=str(bin_dir)) or "dagster-daemon", "run",
-                          "-w", "workspace.yaml"], cwd=PROJECT_ROOT, env=env, stdout=logs[1], stderr=subprocess.STDOUT),
-    ]
-    try:
-        yield f"http://127.0.0.1:{port}", home, data
-    finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        for log in logs:
-            log.close()
-
-
-def graphql(url: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
-    response = httpx.post(f"{url}/graphql", json={"query": query, "variables": variables}, timeout=60)
-    response.raise_for_status()
-    return response.json()["data"]
+    with services(env, tmp_path) as url:
+        yield url, home, data
 
 
 def test_a_backfill_launched_through_graphql_runs_in_the_daemon_as_one_run(
     dagster_services: tuple[str, Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url, home, data = dagster_services
-
-    def serving() -> bool:
-        try:
-            return httpx.get(f"{url}/server_info", timeout=5).status_code == 200
-        except httpx.HTTPError:
-            return False
-
-    until(serving, 120, "the webserver")
     launched = graphql(url, LAUNCH, {"params": {"partitionNames": DATES,
                                                 "assetSelection": [{"path": [a]} for a in ASSETS]}})
     assert launched["launchPartitionBackfill"]["__typename"] == "LaunchBackfillSuccess", launched

@@ -91,7 +91,10 @@ class LedgerRunConfig(dg.Config):
     specs=[ledger_spec("funds"), ledger_spec("fees"), *(summary_spec(t) for t in SUMMARY_TABLES)],
     check_specs=CHECK_SPECS,
     can_subset=True,
-    backfill_policy=dg.BackfillPolicy.single_run(),
+    # A backfill is one run by default; on an instance whose runs go to many machines, runs of N dates each, which
+    # the run queue and the warehouse pool pace (REPORT_ASSETS_BACKFILL_DATES_PER_RUN).
+    backfill_policy=dg.BackfillPolicy.multi_run(SETTINGS.backfill_dates_per_run) if SETTINGS.backfill_dates_per_run
+    else dg.BackfillPolicy.single_run(),
     # Transient trouble that outlasted the client's own retries, or a step process that died: try the step
     # again later. It fetches only what is still missing, and every ledger-day is replaced whole.
     retry_policy=dg.RetryPolicy(max_retries=SETTINGS.step_retries, delay=60, backoff=dg.Backoff.EXPONENTIAL,

@@ -1,0 +1,165 @@
+"""The instance on PostgreSQL, run as a deployment beyond one machine runs it: the real webserver and daemon
+on dagster-postgres storage, the run queue and the warehouse pool, a backfill in several runs.
+
+The server is PostgreSQL 16 from the ``pgserver`` wheel (a pinned test dependency): it needs no system
+package or root setup, so the test runs the same on a fresh machine and in CI. pgserver listens on a
+Unix socket in its data directory (no TCP port to collide with), which dagster-postgres reaches through
+``postgres_url``.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import dagster as dg
+import duckdb
+import pgserver
+import pytest
+from dagster._core.instance.ref import InstanceRef
+
+from report_assets.defs.automation.schedules import hourly_ledger_refresh
+from report_assets.defs.resources import DataDirResource
+from report_assets.report_api import ReportApiClient
+from report_assets.settings import ENV_LOOKBACK
+from report_assets.simulator.world import World, default_ledgers
+from report_assets_tests.conftest import Sim, SimFactory, settings_for
+from report_assets_tests.services import dagster_services, graphql, until
+
+LEDGERS = ["302321", "405512", "517734"]
+DATES = [f"2026-11-{d:02d}" for d in range(8, 20)]  # 12 closed ledger dates
+DATES_PER_RUN = 3
+MAX_CONCURRENT_RUNS = 2
+NOON_20TH = datetime(2026, 11, 20, 11, 0, tzinfo=UTC)
+ASSETS = ["funds_ledger", "fees_ledger", "daily_fee_summary", "daily_payout_summary", "payouts", "journal_lines"]
+INSTANCE_YAML = """\
+telemetry:
+  enabled: false
+storage:
+  postgres:
+    postgres_url: "{url}"
+concurrency:
+  runs:
+    max_concurrent_runs: {runs}
+  pools:
+    default_limit: 1
+"""
+LAUNCH = """mutation($params: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $params) {
+  __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }"""
+STATUS = """query($id: String!) { partitionBackfillOrError(backfillId: $id) {
+  __typename ... on PartitionBackfill { status } ... on PythonError { message } } }"""
+LAUNCH_RUN = """mutation($params: ExecutionParams!) { launchRun(executionParams: $params) {
+  __typename ... on LaunchRunSuccess { run { runId } } ... on PythonError { message } } }"""
+DONE = (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunStatus.CANCELED)
+
+
+@pytest.fixture
+def postgres_deployment(start_simulator: SimFactory, tmp_path: Path) -> Iterator[dict[str, Any]]:
+    server = pgserver.get_server(tmp_path / "pg", cleanup_mode="stop")
+    sim = start_simulator(World(ledgers=default_ledgers(3, 60)), now=NOON_20TH)
+    home, data = tmp_path / "home", tmp_path / "data"
+    home.mkdir()
+    # dagster-postgres brings psycopg2; SQLAlchemy's bare postgresql:// now means psycopg (3).
+    postgres_url = server.get_uri().replace("postgresql://", "postgresql+psycopg2://", 1)
+    (home / "dagster.yaml").write_text(INSTANCE_YAML.format(url=postgres_url, runs=MAX_CONCURRENT_RUNS))
+    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("REPORT_API_", "REPORT_ASSETS_"))},
+           "DAGSTER_HOME": str(home), "REPORT_API_BASE_URL": sim.base_url, "REPORT_ASSETS_DATA_DIR": str(data),
+           "REPORT_ASSETS_STEP_RETRIES": "0", "REPORT_ASSETS_START_DATE": DATES[0],
+           "REPORT_ASSETS_BACKFILL_DATES_PER_RUN": str(DATES_PER_RUN)}
+    try:
+        with dagster_services(env, tmp_path) as url:
+            yield {"url": url, "home": home, "data": data, "sim": sim, "server": server}
+    finally:
+        server.cleanup()
+
+
+def most_at_once(intervals: list[tuple[float, float]]) -> int:
+    """The most intervals open at one instant."""
+    edges = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
+    most = current = 0
+    for _, step in edges:
+        current += step
+        most = max(most, current)
+    return most
+
+
+def step_interval(instance: dg.DagsterInstance, run_id: str) -> tuple[float, float]:
+    records = instance.all_logs(run_id, of_type={dg.DagsterEventType.STEP_START, dg.DagsterEventType.STEP_SUCCESS})
+    times = [r.timestamp for r in records if r.step_key == "ledger_entries"]
+    return min(times), max(times)
+
+
+def test_a_backfill_on_postgres_runs_as_queued_runs_with_the_warehouse_serialized(
+    postgres_deployment: dict[str, Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, home, data, sim = (postgres_deployment[k] for k in ("url", "home", "data", "sim"))
+    launched = graphql(url, LAUNCH, {"params": {"partitionNames": DATES,
+                                                "assetSelection": [{"path": [a]} for a in ASSETS]}})
+    assert launched["launchPartitionBackfill"]["__typename"] == "LaunchBackfillSuccess", launched
+    backfill_id = launched["launchPartitionBackfill"]["backfillId"]
+    started = datetime.now(UTC)
+
+    def finished() -> str | None:
+        status = graphql(url, STATUS, {"id": backfill_id})["partitionBackfillOrError"].get("status")
+        return status if status in ("COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED") \
+            else None
+
+    assert until(finished, 600, "the backfill") in ("COMPLETED", "COMPLETED_SUCCESS")
+    wall = (datetime.now(UTC) - started).total_seconds()
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+        assert type(instance.run_storage).__name__ == "PostgresRunStorage"
+        records = instance.get_run_records(dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
+        assert len(records) == len(DATES) // DATES_PER_RUN
+        assert all(r.dagster_run.status == dg.DagsterRunStatus.SUCCESS for r in records)
+        ranges = sorted((r.dagster_run.tags["dagster/asset_partition_range_start"],
+                         r.dagster_run.tags["dagster/asset_partition_range_end"]) for r in records)
+        assert ranges == [(DATES[n], DATES[n + DATES_PER_RUN - 1]) for n in range(0, len(DATES), DATES_PER_RUN)]
+        # Every run of the instance (the backfill's, the discovery sensor's history run, the books after them):
+        # never more in progress than the queue allows, and never two warehouse steps at once (the pool).
+        every = [r for r in instance.get_run_records() if r.start_time and r.end_time]
+        runs_at_once = most_at_once([(r.start_time, r.end_time) for r in every])
+        assert 1 <= runs_at_once <= MAX_CONCURRENT_RUNS
+        steps = [step_interval(instance, r.dagster_run.run_id) for r in records]
+        assert most_at_once(steps) == 1
+        # Rows landed: every ledger-day of both ledgers, as many entries as the API serves.
+        with ReportApiClient(settings_for(Sim(sim.server))) as client:
+            api = {(lid, topic, day): len(client.read_date(lid, topic, day).entries())
+                   for lid in LEDGERS for topic in ("funds", "fees") for day in DATES}
+        with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as connection:
+            stored = {(lid, table.split("_")[0], str(day)): count for table in ("funds_ledger", "fees_ledger")
+                      for lid, day, count in connection.execute(
+                          f"SELECT ledger_id, ledger_date, count(*) FROM {table} WHERE ledger_date BETWEEN "
+                          f"DATE '{DATES[0]}' AND DATE '{DATES[-1]}' GROUP BY ALL").fetchall()}
+        assert stored == api
+        print(f"\nPostgreSQL instance: {len(DATES)} dates x {len(LEDGERS)} ledgers in {len(records)} runs of "
+              f"{DATES_PER_RUN} dates, at most {runs_at_once} runs in progress at once (queue limit "
+              f"{MAX_CONCURRENT_RUNS}), warehouse steps one at a time; backfill wall time {wall:.1f} s; "
+              f"{sum(stored.values())} entries landed, {sum(api.values())} served by the API")
+        # The discovery sensor ticked in the daemon, against PostgreSQL.
+        until(lambda: instance.get_latest_materialization_event(dg.AssetKey("ledger_catalog")), 120,
+              "the ledger discovery sensor")
+        # The hourly schedule's run: its tick evaluated against this instance, the run it asks for launched
+        # through GraphQL into the queue (the daemon would launch it at minute 17).
+        monkeypatch.setenv(ENV_LOOKBACK, str(len(DATES)))
+        tick = datetime(2026, 11, 20, 12, 17, tzinfo=UTC)
+        with dg.build_schedule_context(instance=instance, scheduled_execution_time=tick,
+                                       resources={"data_dir": DataDirResource(path=str(data))}) as context:
+            request = hourly_ledger_refresh.evaluate_tick(context).run_requests[0]
+        assert (request.tags["dagster/asset_partition_range_start"],
+                request.tags["dagster/asset_partition_range_end"]) == ("2026-11-20", "2026-11-20")
+        selector = {"repositoryLocationName": "report_assets.definitions", "repositoryName": "__repository__",
+                    "jobName": "refresh_ledgers"}
+        result = graphql(url, LAUNCH_RUN, {"params": {"selector": selector, "runConfigData": {}, "executionMetadata": {
+            "tags": [{"key": k, "value": v} for k, v in request.tags.items()]}}})
+        assert result["launchRun"]["__typename"] == "LaunchRunSuccess", result
+        run_id = result["launchRun"]["run"]["runId"]
+        hourly = until(lambda: (run := instance.get_run_by_id(run_id)) and run.status in DONE and run, 300,
+                       "the hourly schedule's run")
+        assert hourly.status == dg.DagsterRunStatus.SUCCESS
+        with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as connection:
+            today = connection.execute("SELECT count(DISTINCT ledger_id) FROM funds_ledger WHERE ledger_date = "
+                                       "DATE '2026-11-20'").fetchone()[0]
+        assert today == len(LEDGERS)
