@@ -24,7 +24,7 @@ from dagster._core.instance.ref import InstanceRef
 from report_assets.defs.automation.schedules import hourly_ledger_refresh
 from report_assets.defs.resources import DataDirResource
 from report_assets.report_api import ReportApiClient
-from report_assets.settings import ENV_LOOKBACK
+from report_assets.settings import ENV_LOOKBACK, PROJECT_ROOT
 from report_assets.simulator.world import World, default_ledgers
 from report_assets_tests.conftest import Sim, SimFactory, settings_for
 from report_assets_tests.services import dagster_services, graphql, until
@@ -163,3 +163,16 @@ def test_a_backfill_on_postgres_runs_as_queued_runs_with_the_warehouse_serialize
             today = connection.execute("SELECT count(DISTINCT ledger_id) FROM funds_ledger WHERE ledger_date = "
                                        "DATE '2026-11-20'").fetchone()[0]
         assert today == len(LEDGERS)
+
+
+def test_the_deployment_instance_config_is_valid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """deploy/dagster.yaml, as the services would load it: PostgreSQL storage, queue, pool, retries, monitoring."""
+    from dagster._core.instance.config import dagster_instance_config
+
+    (tmp_path / "dagster.yaml").write_text((PROJECT_ROOT / "deploy" / "dagster.yaml").read_text())
+    for name in ("DAGSTER_PG_USERNAME", "DAGSTER_PG_PASSWORD", "DAGSTER_PG_HOST", "DAGSTER_PG_DB"):
+        monkeypatch.setenv(name, "x")
+    config, _ = dagster_instance_config(str(tmp_path))
+    assert set(config["storage"]) == {"postgres"}
+    assert config["concurrency"] == {"runs": {"max_concurrent_runs": 4}, "pools": {"default_limit": 1}}
+    assert config["run_monitoring"]["enabled"] and config["run_retries"]["enabled"]
