@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -34,38 +36,71 @@ def graphql(url: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:
     return response.json()["data"]
 
 
+class Services:
+    """The running webserver and daemon; the daemon can be killed, with everything it started, and restarted."""
+
+    def __init__(self, env: dict[str, str], logs: Path) -> None:
+        self.env, self.logs = env, logs
+        self.bin_dir = Path(sys.executable).parent
+        self.url = f"http://127.0.0.1:{free_port()}"
+        self.outputs: list[Any] = []
+        self.sessions: list[int] = []  # every process group started, to stop what outlives its leader
+        self.webserver = self.start("webserver", ["dagster-webserver", "-w", "workspace.yaml", "-h", "127.0.0.1",
+                                                  "-p", self.url.rsplit(":", 1)[1]])
+        self.daemon = self.start("daemon", ["dagster-daemon", "run", "-w", "workspace.yaml"])
+
+    def start(self, name: str, command: list[str]) -> subprocess.Popen[bytes]:
+        output = open(self.logs / f"{name}.log", "a")  # noqa: SIM115 (closed in stop)
+        self.outputs.append(output)
+        command = [shutil.which(command[0], path=str(self.bin_dir)) or command[0], *command[1:]]
+        # A session of its own: killing it kills what it started (its code server, the runs it launched).
+        process = subprocess.Popen(command, cwd=PROJECT_ROOT, env=self.env, stdout=output,
+                                   stderr=subprocess.STDOUT, start_new_session=True)
+        self.sessions.append(process.pid)
+        return process
+
+    def kill_daemon(self) -> None:
+        """SIGKILL to the daemon process alone, as when its container dies: the runs it launched go on, as run
+        pods do on Kubernetes."""
+        self.daemon.kill()
+        self.daemon.wait(timeout=30)
+
+    def restart_daemon(self) -> None:
+        self.daemon = self.start("daemon", ["dagster-daemon", "run", "-w", "workspace.yaml"])
+
+    def stop(self) -> None:
+        for signal_number in (signal.SIGTERM, signal.SIGKILL):
+            for session in self.sessions:
+                with suppress(ProcessLookupError):
+                    os.killpg(session, signal_number)
+            if signal_number == signal.SIGTERM:
+                for process in (self.webserver, self.daemon):
+                    with suppress(subprocess.TimeoutExpired):
+                        process.wait(timeout=30)
+        for output in self.outputs:
+            output.close()
+
+
 @contextmanager
-def dagster_services(env: dict[str, str], logs: Path) -> Iterator[str]:
-    """Starts both with ``env``; yields the webserver's URL once it answers, and stops both after."""
-    bin_dir = Path(sys.executable).parent
-    port = free_port()
-    outputs = [open(logs / name, "w") for name in ("webserver.log", "daemon.log")]  # noqa: SIM115
-    processes = [
-        subprocess.Popen([shutil.which("dagster-webserver", path=str(bin_dir)) or "dagster-webserver",
-                          "-w", "workspace.yaml", "-h", "127.0.0.1", "-p", str(port)],
-                         cwd=PROJECT_ROOT, env=env, stdout=outputs[0], stderr=subprocess.STDOUT),
-        subprocess.Popen([shutil.which("dagster-daemon", path=str(bin_dir)) or "dagster-daemon", "run",
-                          "-w", "workspace.yaml"], cwd=PROJECT_ROOT, env=env, stdout=outputs[1],
-                         stderr=subprocess.STDOUT),
-    ]
-    url = f"http://127.0.0.1:{port}"
+def running_services(env: dict[str, str], logs: Path) -> Iterator[Services]:
+    """Starts both with ``env``; yields them once the webserver answers, and stops both after."""
+    services = Services(env, logs)
 
     def serving() -> bool:
         try:
-            return httpx.get(f"{url}/server_info", timeout=5).status_code == 200
+            return httpx.get(f"{services.url}/server_info", timeout=5).status_code == 200
         except httpx.HTTPError:
             return False
 
     try:
         until(serving, 120, "the webserver")
-        yield url
+        yield services
     finally:
-        for process in processes:
-            process.terminate()
-        for process in processes:
-            try:
-                process.wait(timeout=30)
-            except subprocess.TimeoutExpired:
-                process.kill()
-        for output in outputs:
-            output.close()
+        services.stop()
+
+
+@contextmanager
+def dagster_services(env: dict[str, str], logs: Path) -> Iterator[str]:
+    """Starts both with ``env``; yields the webserver's URL once it answers, and stops both after."""
+    with running_services(env, logs) as services:
+        yield services.url

@@ -10,6 +10,7 @@ Unix socket in its data directory (no TCP port to collide with), which dagster-p
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,6 +18,7 @@ from typing import Any
 
 import dagster as dg
 import duckdb
+import httpx
 import pgserver
 import pytest
 from dagster._core.instance.ref import InstanceRef
@@ -27,7 +29,7 @@ from report_assets.report_api import ReportApiClient
 from report_assets.settings import ENV_LOOKBACK, PROJECT_ROOT
 from report_assets.simulator.world import World, default_ledgers
 from report_assets_tests.conftest import Sim, SimFactory, settings_for
-from report_assets_tests.services import dagster_services, graphql, until
+from report_assets_tests.services import graphql, running_services, until
 
 LEDGERS = ["302321", "405512", "517734"]
 DATES = [f"2026-11-{d:02d}" for d in range(8, 20)]  # 12 closed ledger dates
@@ -46,6 +48,14 @@ concurrency:
     max_concurrent_runs: {runs}
   pools:
     default_limit: 1
+run_monitoring:
+  enabled: true
+  start_timeout_seconds: 60
+  poll_interval_seconds: 5
+run_retries:
+  enabled: true
+  max_retries: 2
+  retry_on_asset_or_op_failure: false
 """
 LAUNCH = """mutation($params: LaunchBackfillParams!) { launchPartitionBackfill(backfillParams: $params) {
   __typename ... on LaunchBackfillSuccess { backfillId } ... on PythonError { message } } }"""
@@ -59,6 +69,7 @@ DONE = (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunS
 @pytest.fixture
 def postgres_deployment(start_simulator: SimFactory, tmp_path: Path) -> Iterator[dict[str, Any]]:
     server = pgserver.get_server(tmp_path / "pg", cleanup_mode="stop")
+    deployment: dict[str, Any] = {"server": server}
     sim = start_simulator(World(ledgers=default_ledgers(3, 60)), now=NOON_20TH)
     home, data = tmp_path / "home", tmp_path / "data"
     home.mkdir()
@@ -70,10 +81,12 @@ def postgres_deployment(start_simulator: SimFactory, tmp_path: Path) -> Iterator
            "REPORT_ASSETS_STEP_RETRIES": "0", "REPORT_ASSETS_START_DATE": DATES[0],
            "REPORT_ASSETS_BACKFILL_DATES_PER_RUN": str(DATES_PER_RUN)}
     try:
-        with dagster_services(env, tmp_path) as url:
-            yield {"url": url, "home": home, "data": data, "sim": sim, "server": server}
+        with running_services(env, tmp_path) as services:
+            deployment = {"url": services.url, "home": home, "data": data, "sim": sim, "server": server,
+                          "services": services}
+            yield deployment
     finally:
-        server.cleanup()
+        deployment["server"].cleanup()
 
 
 def most_at_once(intervals: list[tuple[float, float]]) -> int:
@@ -92,22 +105,45 @@ def step_interval(instance: dg.DagsterInstance, run_id: str) -> tuple[float, flo
     return min(times), max(times)
 
 
+def launch_backfill(url: str) -> str:
+    launched = graphql(url, LAUNCH, {"params": {"partitionNames": DATES,
+                                                "assetSelection": [{"path": [a]} for a in ASSETS]}})
+    assert launched["launchPartitionBackfill"]["__typename"] == "LaunchBackfillSuccess", launched
+    return launched["launchPartitionBackfill"]["backfillId"]
+
+
+def backfill_status(url: str, backfill_id: str, seconds: float) -> str:
+    def finished() -> str | None:
+        try:
+            status = graphql(url, STATUS, {"id": backfill_id})["partitionBackfillOrError"].get("status")
+        except httpx.HTTPStatusError:  # the webserver's own storage connection, around a PostgreSQL restart
+            return None
+        return status if status in ("COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED") \
+            else None
+
+    return until(finished, seconds, "the backfill")
+
+
+def landed_and_served(sim: Sim, data: Path) -> tuple[dict, dict]:
+    """Entries per ledger-day and topic: in the warehouse, and as the API serves them."""
+    with ReportApiClient(settings_for(Sim(sim.server))) as client:
+        api = {(lid, topic, day): len(client.read_date(lid, topic, day).entries())
+               for lid in LEDGERS for topic in ("funds", "fees") for day in DATES}
+    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as connection:
+        stored = {(lid, table.split("_")[0], str(day)): count for table in ("funds_ledger", "fees_ledger")
+                  for lid, day, count in connection.execute(
+                      f"SELECT ledger_id, ledger_date, count(*) FROM {table} WHERE ledger_date BETWEEN "
+                      f"DATE '{DATES[0]}' AND DATE '{DATES[-1]}' GROUP BY ALL").fetchall()}
+    return stored, api
+
+
 def test_a_backfill_on_postgres_runs_as_queued_runs_with_the_warehouse_serialized(
     postgres_deployment: dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url, home, data, sim = (postgres_deployment[k] for k in ("url", "home", "data", "sim"))
-    launched = graphql(url, LAUNCH, {"params": {"partitionNames": DATES,
-                                                "assetSelection": [{"path": [a]} for a in ASSETS]}})
-    assert launched["launchPartitionBackfill"]["__typename"] == "LaunchBackfillSuccess", launched
-    backfill_id = launched["launchPartitionBackfill"]["backfillId"]
+    backfill_id = launch_backfill(url)
     started = datetime.now(UTC)
-
-    def finished() -> str | None:
-        status = graphql(url, STATUS, {"id": backfill_id})["partitionBackfillOrError"].get("status")
-        return status if status in ("COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED") \
-            else None
-
-    assert until(finished, 600, "the backfill") in ("COMPLETED", "COMPLETED_SUCCESS")
+    assert backfill_status(url, backfill_id, 600) in ("COMPLETED", "COMPLETED_SUCCESS")
     wall = (datetime.now(UTC) - started).total_seconds()
     with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
         assert type(instance.run_storage).__name__ == "PostgresRunStorage"
@@ -125,14 +161,7 @@ def test_a_backfill_on_postgres_runs_as_queued_runs_with_the_warehouse_serialize
         steps = [step_interval(instance, r.dagster_run.run_id) for r in records]
         assert most_at_once(steps) == 1
         # Rows landed: every ledger-day of both ledgers, as many entries as the API serves.
-        with ReportApiClient(settings_for(Sim(sim.server))) as client:
-            api = {(lid, topic, day): len(client.read_date(lid, topic, day).entries())
-                   for lid in LEDGERS for topic in ("funds", "fees") for day in DATES}
-        with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as connection:
-            stored = {(lid, table.split("_")[0], str(day)): count for table in ("funds_ledger", "fees_ledger")
-                      for lid, day, count in connection.execute(
-                          f"SELECT ledger_id, ledger_date, count(*) FROM {table} WHERE ledger_date BETWEEN "
-                          f"DATE '{DATES[0]}' AND DATE '{DATES[-1]}' GROUP BY ALL").fetchall()}
+        stored, api = landed_and_served(sim, data)
         assert stored == api
         print(f"\nPostgreSQL instance: {len(DATES)} dates x {len(LEDGERS)} ledgers in {len(records)} runs of "
               f"{DATES_PER_RUN} dates, at most {runs_at_once} runs in progress at once (queue limit "
@@ -176,3 +205,79 @@ def test_the_deployment_instance_config_is_valid(tmp_path: Path, monkeypatch: py
     assert set(config["storage"]) == {"postgres"}
     assert config["concurrency"] == {"runs": {"max_concurrent_runs": 4}, "pools": {"default_limit": 1}}
     assert config["run_monitoring"]["enabled"] and config["run_retries"]["enabled"]
+
+
+def test_the_daemon_killed_mid_backfill_and_restarted_still_completes_it_whole(
+    postgres_deployment: dict[str, Any]
+) -> None:
+    """The daemon dies mid-backfill (SIGKILL, as when its container is lost) while a run it launched is writing,
+    and is started again (as systemd or Kubernetes would): the run goes on, the new daemon picks the backfill up
+    where it was, and every ledger-day ends whole."""
+    url, home, data, sim, services = (postgres_deployment[k] for k in ("url", "home", "data", "sim", "services"))
+    backfill_id = launch_backfill(url)
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+
+        def writing() -> list[str]:
+            runs = instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": backfill_id},
+                                                   statuses=[dg.DagsterRunStatus.STARTED]))
+            return [r.run_id for r in runs if any(
+                e.step_key == "ledger_entries" for e in instance.all_logs(
+                    r.run_id, of_type={dg.DagsterEventType.STEP_START}))]
+
+        killed_runs = until(writing, 300, "a backfill run in its ledger step")
+        services.kill_daemon()
+        services.restart_daemon()
+        status = backfill_status(url, backfill_id, 900)
+        killed = instance.get_run_by_id(killed_runs[0])
+        runs = instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
+        retries = [r for r in runs if r.tags.get("dagster/parent_run_id") == killed.run_id]
+        print(f"\nDaemon killed during run {killed.run_id[:8]} ({killed.tags['dagster/asset_partition_range_start']}"
+              f"..{killed.tags['dagster/asset_partition_range_end']}): that run ended {killed.status.value}, "
+              f"{len(retries)} retry run(s) {[r.status.value for r in retries]}; backfill {status} with "
+              f"{len(runs)} runs")
+        for asset in ASSETS:
+            assert set(DATES) <= instance.get_materialized_partitions(dg.AssetKey(asset)), asset
+    stored, api = landed_and_served(sim, data)
+    assert stored == api
+    assert status in ("COMPLETED", "COMPLETED_SUCCESS")
+
+
+def test_postgres_restarted_while_a_run_writes_events_then_a_rerun_makes_everything_whole(
+    postgres_deployment: dict[str, Any], tmp_path: Path
+) -> None:
+    """PostgreSQL stops for a few seconds (a restart, a failover) while a backfill run is writing its events. The
+    run ends, failed or retried or succeeded, never stuck; the same backfill launched again fetches what is
+    missing, and every ledger-day is whole."""
+    url, home, data, sim, server = (postgres_deployment[k] for k in ("url", "home", "data", "sim", "server"))
+    backfill_id = launch_backfill(url)
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+
+        def writing() -> list[str]:
+            runs = instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": backfill_id},
+                                                   statuses=[dg.DagsterRunStatus.STARTED]))
+            return [r.run_id for r in runs if any(
+                e.step_key == "ledger_entries" for e in instance.all_logs(
+                    r.run_id, of_type={dg.DagsterEventType.STEP_START}))]
+
+        hit = until(writing, 300, "a backfill run in its ledger step")[0]
+    outage = time.monotonic()
+    server.cleanup()  # stops the server (its data stays)
+    time.sleep(5)  # the outage itself, not a wait for anything
+    restarted = pgserver.get_server(tmp_path / "pg", cleanup_mode="stop")
+    assert restarted.get_uri() == server.get_uri()
+    postgres_deployment["server"] = restarted
+    outage = time.monotonic() - outage
+    first = backfill_status(url, backfill_id, 900)
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+        hit_run = instance.get_run_by_id(hit)
+        assert hit_run.status in DONE
+        again = launch_backfill(url)
+        second = backfill_status(url, again, 900)
+        for asset in ASSETS:
+            assert set(DATES) <= instance.get_materialized_partitions(dg.AssetKey(asset)), asset
+    stored, api = landed_and_served(sim, data)
+    print(f"\nPostgreSQL down {outage:.1f} s during run {hit[:8]}: that run ended {hit_run.status.value}; the backfill "
+          f"ended {first}; launched again it ended {second}; {sum(stored.values())} entries landed, "
+          f"{sum(api.values())} served by the API")
+    assert stored == api
+    assert second in ("COMPLETED", "COMPLETED_SUCCESS")
