@@ -486,3 +486,46 @@ def test_a_shared_payout_account_is_told_apart_by_the_vipps_number(booked: tuple
     build_books(data, bank, load_account_map(), TODAY, 4, print)
     assert rows(data, "SELECT ledger_id, payout_number, status FROM bank_matches ORDER BY ALL") == [
         (LEDGER, 1001, "matched"), (LEDGER, 1002, "not_arrived")]
+
+
+CAMT_053_08 = """<?xml version="1.0" encoding="UTF-8"?>
+<Document xmlns="urn:iso:std:iso:20022:tech:xsd:camt.053.001.08">
+  <BkToCstmrStmt>
+    <Stmt>
+      <Acct>
+        <Id><Othr><Id>8601 11 17947</Id></Othr></Id>
+        <Ccy>NOK</Ccy>
+      </Acct>
+      <Ntry>
+        <Amt Ccy="NOK">1273.75</Amt>
+        <CdtDbtInd>CRDT</CdtDbtInd>
+        <Sts>
+          <Cd>BOOK</Cd>
+        </Sts>
+        <BookgDt><DtTm>2026-11-02T06:00:00+01:00</DtTm></BookgDt>
+        <AddtlNtryInf>Utb. 1001 Vippsnr 123455</AddtlNtryInf>
+      </Ntry>
+      <Ntry>
+        <Amt Ccy="NOK">1370.50</Amt>
+        <CdtDbtInd>CRDT</CdtDbtInd>
+        <Sts>
+          <Cd>PDNG</Cd>
+        </Sts>
+        <BookgDt><Dt>2026-11-04</Dt></BookgDt>
+        <AddtlNtryInf>Utb. 1002 Vippsnr 123455</AddtlNtryInf>
+      </Ntry>
+    </Stmt>
+  </BkToCstmrStmt>
+</Document>
+"""
+
+
+def test_a_newer_pretty_printed_statement_is_read_alike(booked: tuple[DataDir, Path]) -> None:
+    """camt.053.001.08 as some banks send it: status as a code, booking time, spaced account number, indented.
+    Booked lines count; a pending one is not on the account yet (so the statement reaches 2 November only, and
+    payout 1002 of that day is not judged)."""
+    data, bank = booked
+    (bank / "nov.xml").write_text(CAMT_053_08)
+    build_books(data, bank, load_account_map(), TODAY, 4, print)
+    assert rows(data, "SELECT payout_number, status, booking_date FROM bank_matches ORDER BY ALL") == [
+        (1001, "matched", date(2026, 11, 2)), (1002, "no_statement_yet", None)]

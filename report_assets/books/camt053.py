@@ -66,12 +66,14 @@ def read_statement(path: Path) -> list[BankLine]:
     ns = {"c": namespace}
     lines: list[BankLine] = []
     for statement in root.iterfind("c:BkToCstmrStmt/c:Stmt", ns):
-        account = statement.findtext("c:Acct/c:Id/c:IBAN", namespaces=ns) or \
-            statement.findtext("c:Acct/c:Id/c:Othr/c:Id", namespaces=ns) or ""
+        account = (statement.findtext("c:Acct/c:Id/c:IBAN", namespaces=ns) or
+                   statement.findtext("c:Acct/c:Id/c:Othr/c:Id", namespaces=ns) or "").replace(" ", "").strip()
         account_currency = statement.findtext("c:Acct/c:Ccy", namespaces=ns)
         for index, entry in enumerate(statement.iterfind("c:Ntry", ns), start=1):
-            status = entry.findtext("c:Sts", namespaces=ns) or entry.findtext("c:Sts/c:Cd", namespaces=ns)
-            if (status or "").strip() != "BOOK":
+            # camt.053.001.02 says <Sts>BOOK</Sts>; from .001.08 on, <Sts><Cd>BOOK</Cd></Sts>
+            status = (entry.findtext("c:Sts", namespaces=ns) or "").strip() or \
+                (entry.findtext("c:Sts/c:Cd", namespaces=ns) or "").strip()
+            if status != "BOOK":
                 continue  # pending or informational: not on the account yet
             try:
                 lines.append(entry_line(entry, ns, account, account_currency, path.name, index))
