@@ -124,6 +124,14 @@ def backfill_status(url: str, backfill_id: str, seconds: float) -> str:
     return until(finished, seconds, "the backfill")
 
 
+def writing(instance: dg.DagsterInstance, backfill_id: str) -> list[str]:
+    """The backfill's runs in progress whose ledger step has started: they are writing."""
+    runs = instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": backfill_id},
+                                           statuses=[dg.DagsterRunStatus.STARTED]))
+    return [r.run_id for r in runs if any(e.step_key == "ledger_entries" for e in instance.all_logs(
+        r.run_id, of_type={dg.DagsterEventType.STEP_START}))]
+
+
 def landed_and_served(sim: Sim, data: Path) -> tuple[dict, dict]:
     """Entries per ledger-day and topic: in the warehouse, and as the API serves them."""
     with ReportApiClient(settings_for(Sim(sim.server))) as client:
@@ -216,15 +224,7 @@ def test_the_daemon_killed_mid_backfill_and_restarted_still_completes_it_whole(
     url, home, data, sim, services = (postgres_deployment[k] for k in ("url", "home", "data", "sim", "services"))
     backfill_id = launch_backfill(url)
     with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
-
-        def writing() -> list[str]:
-            runs = instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": backfill_id},
-                                                   statuses=[dg.DagsterRunStatus.STARTED]))
-            return [r.run_id for r in runs if any(
-                e.step_key == "ledger_entries" for e in instance.all_logs(
-                    r.run_id, of_type={dg.DagsterEventType.STEP_START}))]
-
-        killed_runs = until(writing, 300, "a backfill run in its ledger step")
+        killed_runs = until(lambda: writing(instance, backfill_id), 300, "a backfill run in its ledger step")
         services.kill_daemon()
         services.restart_daemon()
         status = backfill_status(url, backfill_id, 900)
@@ -251,15 +251,7 @@ def test_postgres_restarted_while_a_run_writes_events_then_a_rerun_makes_everyth
     url, home, data, sim, server = (postgres_deployment[k] for k in ("url", "home", "data", "sim", "server"))
     backfill_id = launch_backfill(url)
     with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
-
-        def writing() -> list[str]:
-            runs = instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": backfill_id},
-                                                   statuses=[dg.DagsterRunStatus.STARTED]))
-            return [r.run_id for r in runs if any(
-                e.step_key == "ledger_entries" for e in instance.all_logs(
-                    r.run_id, of_type={dg.DagsterEventType.STEP_START}))]
-
-        hit = until(writing, 300, "a backfill run in its ledger step")[0]
+        hit = until(lambda: writing(instance, backfill_id), 300, "a backfill run in its ledger step")[0]
     outage = time.monotonic()
     server.cleanup()  # stops the server (its data stays)
     time.sleep(5)  # the outage itself, not a wait for anything
