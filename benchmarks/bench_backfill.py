@@ -145,6 +145,14 @@ def bare_fetch(work: Workload) -> tuple[float, int]:
             return time.perf_counter() - started, entries
 
 
+def fresh_home(scratch: Path) -> Path:
+    """A DAGSTER_HOME of its own for one measured run."""
+    home = scratch / "home"
+    home.mkdir()
+    (home / "dagster.yaml").write_text(INSTANCE_YAML)
+    return home
+
+
 def dagster_env(home: Path, data: Path, base_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REPORT_API_", "REPORT_ASSETS_"))}
     return {**env, "DAGSTER_HOME": str(home), "REPORT_ASSETS_DATA_DIR": str(data), "REPORT_API_BASE_URL": base_url,
@@ -169,10 +177,7 @@ def materialize(env: dict[str, str], first: date, last: date, sim_pid: int) -> t
 def through_dagster(work: Workload) -> dict[str, object]:
     days = dates_of(work.days)
     with tempfile.TemporaryDirectory() as scratch, SimulatorProcess.start(simulator_args(work)) as sim:
-        home = Path(scratch) / "home"
-        home.mkdir()
-        (home / "dagster.yaml").write_text(INSTANCE_YAML)
-        data = Path(scratch) / "data"
+        home, data = fresh_home(Path(scratch)), Path(scratch) / "data"
         env = dagster_env(home, data, sim.base_url)
         wall, peaks = materialize(env, days[0], days[-1], sim.process.pid)
         with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as connection:

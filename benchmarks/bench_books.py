@@ -20,12 +20,12 @@ from datetime import date, datetime
 from pathlib import Path
 
 from bench_backfill import (  # a sibling script: Python puts this folder on the path
-    INSTANCE_YAML,
     QUICK,
     WORKLOADS,
     Workload,
     dagster_env,
     dates_of,
+    fresh_home,
     materialize,
     simulator_args,
 )
@@ -42,10 +42,7 @@ TODAY = date(2026, 11, 24)  # the simulator's frozen clock in bench_backfill: it
 def run(work: Workload) -> dict[str, float]:
     days = dates_of(work.days)
     with tempfile.TemporaryDirectory() as scratch, SimulatorProcess.start(simulator_args(work)) as sim:
-        home = Path(scratch) / "home"
-        home.mkdir()
-        (home / "dagster.yaml").write_text(INSTANCE_YAML)
-        data = DataDir(Path(scratch) / "data")
+        home, data = fresh_home(Path(scratch)), DataDir(Path(scratch) / "data")
         backfill, _ = materialize(dagster_env(home, data.root, sim.base_url), days[0], days[-1], sim.process.pid)
         bank = Path(scratch) / "bank"
         started = time.perf_counter()
