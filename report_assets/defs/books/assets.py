@@ -14,10 +14,10 @@ from report_assets.books.bank_delivery import deliver_from_simulator
 from report_assets.books.build import BOOK_TABLES, BooksOutcome, build_books, first_stored_dates
 from report_assets.books.camt053 import BankStatementError
 from report_assets.date_figures import money_text
+from report_assets.defs.columns import summary_table_schema
 from report_assets.defs.partitions import ledger_dates
 from report_assets.defs.resources import SIMULATOR, DataDirResource, ReportApiResource
 from report_assets.settings import load_settings
-from report_assets.storage.summary_columns import COLUMNS
 from report_assets.storage.warehouse import WarehouseLockedError
 
 DESCRIPTIONS = {
@@ -45,9 +45,8 @@ CHECKS = (
     name="books",
     specs=[dg.AssetSpec(table, description=DESCRIPTIONS[table], group_name="books", kinds={"parquet", "duckdb"},
                         deps=["journal_lines", "payouts", "daily_payout_summary", "daily_fee_summary"],
-                        metadata={"dagster/column_schema": dg.TableSchema(columns=[
-                            dg.TableColumn(name, description=text) for name, text in COLUMNS[table].items()]),
-                            "dagster/table_name": f"warehouse.main.{table}"})
+                        metadata={"dagster/column_schema": summary_table_schema(table),
+                                  "dagster/table_name": f"warehouse.main.{table}"})
            for table in BOOK_TABLES],
     check_specs=[dg.AssetCheckSpec(name, asset=asset, description=text, blocking=blocking)
                  for asset, name, blocking, text in CHECKS],
