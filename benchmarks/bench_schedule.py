@@ -41,7 +41,7 @@ def schedule_tick_seconds(ledgers: int) -> tuple[float, str]:
     with tempfile.TemporaryDirectory() as scratch, dg.instance_for_test(temp_dir=scratch) as instance:
         data = DataDir(Path(scratch) / "data")
         records = catalog_records(ledgers)
-        write_catalog(data.ledger_catalog, records)
+        write_catalog(data.lake, records)
         dates = window(TICK, LOOKBACK)
         closed = [(LedgerDay(d, str(r["ledger_id"])), topic, d == dates[-1], 10)
                   for d in dates for r in records for topic in ("funds", "fees")]

@@ -11,10 +11,12 @@ from __future__ import annotations
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
-from report_assets.settings import ENV_DATA_DIR, load_settings
+from report_assets.settings import ENV_DATA_DIR, Settings, load_settings
 from report_assets.storage.lake import ParquetLake
+from report_assets.storage.lake_store import open_store
 from report_assets.storage.status import LedgerDayStatus
 
 SOURCE_MARKER = ".source"
@@ -32,14 +34,20 @@ def default_data_dir() -> Path:
 @dataclass(frozen=True)
 class DataDir:
     root: Path
+    lake_url: str = ""  # an object store's URL for the lake; empty: the lake is lake_dir
+    lake_retry_seconds: float = 180.0
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DataDir:
+        return cls(settings.data_dir, settings.lake_url, settings.lake_retry_seconds)
 
     @property
-    def lake(self) -> Path:
+    def lake_dir(self) -> Path:
         return self.root / "lake"
 
-    @property
-    def ledger_catalog(self) -> Path:
-        return ParquetLake(self.lake).table_path("ledgers")
+    @cached_property
+    def lake(self) -> ParquetLake:
+        return ParquetLake(open_store(self.lake_url, self.lake_dir, self.lake_retry_seconds))
 
     @property
     def warehouse(self) -> Path:
@@ -48,6 +56,11 @@ class DataDir:
     @property
     def lake_views(self) -> Path:
         return self.root / "lake_views.duckdb"
+
+    @property
+    def lake_views_script(self) -> Path:
+        """For a lake in an object store: the SQL that builds the lake views on an analyst's machine."""
+        return self.root / "lake_views.sql"
 
     @property
     def status(self) -> LedgerDayStatus:
@@ -64,7 +77,7 @@ class DataDir:
     def claim(self, source: str, world: Mapping[str, object] | None = None) -> None:
         """Marks the directory as holding ``source`` data of ``world``, refusing if it holds the other source,
         another world, or the layout of ledger-day files that came before one file per date."""
-        if (self.lake / "funds").is_dir() and any((self.lake / "funds").glob("ledger_id=*")):
+        if (self.lake_dir / "funds").is_dir() and any((self.lake_dir / "funds").glob("ledger_id=*")):
             raise MixedSourcesError(
                 f"{self.root} holds data in the old layout (one file per ledger-day); this version keeps one file "
                 f"per ledger date. Move it away or point {ENV_DATA_DIR} at a new directory, then re-run.")

@@ -87,7 +87,7 @@ def die_with(parent: int) -> None:
         os._exit(1)
 
 
-def work(recipe: dict[str, Any], root: str, plans: list[DatePlan], options: IngestOptions,
+def work(recipe: dict[str, Any], where: tuple[str, str, float], plans: list[DatePlan], options: IngestOptions,
          channel: Any, stop: SharedFlag, parent: int) -> None:
     """The child: fetch and store, telling the parent each batch; stop when asked or orphaned."""
     die_with(parent)
@@ -101,7 +101,7 @@ def work(recipe: dict[str, Any], root: str, plans: list[DatePlan], options: Inge
     threading.Thread(target=watch_parent, daemon=True).start()
     try:
         with ReportApiClient(settings_from_recipe(recipe)) as client:
-            for outcome in fetch_and_store(client, DataDir(Path(root)), plans, options,
+            for outcome in fetch_and_store(client, DataDir(Path(where[0]), *where[1:]), plans, options,
                                            lambda text: channel.put(("say", text)), stop):
                 channel.put(("batch", outcome))
     except BaseException as exc:
@@ -119,7 +119,8 @@ def ingest(client: ReportApiClient, data: DataDir, plans: Iterable[DatePlan], op
     channel = context.Queue()
     stop = SharedFlag(context)
     child = context.Process(target=work, name="report-assets-ingest", daemon=True, args=(
-        settings_recipe(client.settings), str(data.root), list(plans), options, channel, stop, os.getpid()))
+        settings_recipe(client.settings), (str(data.root), data.lake_url, data.lake_retry_seconds), list(plans),
+        options, channel, stop, os.getpid()))
     child.start()
     try:
         reported = 0

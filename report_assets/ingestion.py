@@ -43,7 +43,7 @@ from report_assets.storage.summaries import (
     summarize,
 )
 from report_assets.storage.warehouse import (
-    create_file_view,
+    catalog_view,
     ensure_ledger_table,
     ensure_status_table,
     open_for_write,
@@ -161,8 +161,7 @@ def prepare_warehouse(connection: duckdb.DuckDBPyConnection, data: DataDir, incl
     for table in TABLE_OF_TOPIC.values():  # both, so that checks and summaries can read either
         ensure_ledger_table(connection, table, include_gdpr)
     ensure_status_table(connection)
-    if data.ledger_catalog.exists():
-        create_file_view(connection, "ledgers", str(data.ledger_catalog))
+    catalog_view(connection, data.lake)
 
 
 class DateBatch:
@@ -208,7 +207,7 @@ class DateBatch:
 
 def write_lake(data: DataDir, batch: DateBatch) -> dict[tuple[str, str], DateFigures]:
     """The batch's ledger rows into the lake: the first step of storing it, never after the warehouse."""
-    lake = ParquetLake(data.lake)
+    lake = data.lake
     ledgers_of: dict[tuple[str, str], list[str]] = defaultdict(list)
     for day, topic, _, _ in batch.stored:
         ledgers_of[(topic, day.ledger_date)].append(day.ledger_id)
@@ -242,7 +241,7 @@ def write_warehouse(data: DataDir, batch: DateBatch, options: IngestOptions, say
 def finish_batch(data: DataDir, batch: DateBatch, checked: Checked, fetched_at: datetime,
                  figures: dict[tuple[str, str], DateFigures]) -> BatchOutcome:
     """The summaries into the lake, then the status file: a ledger-day recorded as stored has everything."""
-    figures = figures | write_summary_files(ParquetLake(data.lake), checked)
+    figures = figures | write_summary_files(data.lake, checked)
     data.status.record_stored(batch.stored, fetched_at)
     data.status.record_failed([(f.day, f.topic, f.error) for f in batch.failed])
     return BatchOutcome(sorted(batch.outcomes, key=lambda o: o.ledger_date), checked.failures, figures)
@@ -321,7 +320,7 @@ def summarize_stored(data: DataDir, keys: list[tuple[str, str]], say: Callable[[
     with open_for_write(data.warehouse, say=say) as connection:
         prepare_warehouse(connection, data, include_gdpr=False)
         checked = check_and_summarize(connection, keys, with_summaries=True)
-    return BatchOutcome([], checked.failures, write_summary_files(ParquetLake(data.lake), checked))
+    return BatchOutcome([], checked.failures, write_summary_files(data.lake, checked))
 
 
 class StopFlag(Protocol):

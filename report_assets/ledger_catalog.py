@@ -11,15 +11,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from report_assets.report_api.client import Ledger
 from report_assets.settings import ENV_LEDGER_IDS, load_settings
-from report_assets.storage.lake import write_atomically
+from report_assets.storage.lake import ParquetLake
 from report_assets.storage.schema import Column
 
 COUNTRY_TIMEZONES = {"NO": "Europe/Oslo", "DK": "Europe/Copenhagen", "FI": "Europe/Helsinki"}
@@ -125,14 +123,20 @@ def update_catalog(previous: dict[str, dict[str, Any]], listed: list[Ledger], no
     return CatalogUpdate([records[i] for i in sorted(records)], new, withdrawn, changed)
 
 
-def read_catalog(path: Path) -> dict[str, dict[str, Any]]:
-    if not path.exists():
+CATALOG_NAME = "ledgers"  # the catalog's file in the lake: <lake>/ledgers/part-0.parquet
+
+
+def read_catalog(lake: ParquetLake) -> dict[str, dict[str, Any]]:
+    stored = lake.read_table(CATALOG_NAME)
+    if stored is None:
         return {}
-    return {row["ledger_id"]: row for row in pq.read_table(path, schema=CATALOG_SCHEMA).to_pylist()}
+    columns = [stored.column(f.name).cast(f.type) if f.name in stored.column_names else pa.nulls(len(stored), f.type)
+               for f in CATALOG_SCHEMA]  # a catalog written before a column was added has it empty
+    return {row["ledger_id"]: row for row in pa.Table.from_arrays(columns, schema=CATALOG_SCHEMA).to_pylist()}
 
 
-def write_catalog(path: Path, records: list[dict[str, Any]]) -> None:
-    write_atomically(path, CATALOG_SCHEMA, pa.Table.from_pylist(records, schema=CATALOG_SCHEMA).to_batches())
+def write_catalog(lake: ParquetLake, records: list[dict[str, Any]]) -> None:
+    lake.write_table(CATALOG_NAME, pa.Table.from_pylist(records, schema=CATALOG_SCHEMA))
 
 
 def tracked_ledgers(catalog: dict[str, dict[str, Any]], allowed: frozenset[str] | None) -> dict[str, str]:
@@ -146,10 +150,10 @@ class TrackingError(ValueError):
     """A ledger asked for (by the allow-list or a run's config) that the keys cannot read."""
 
 
-def refresh_catalog(listed: list[Ledger], path: Path, default_timezone: str, now: datetime) -> CatalogUpdate:
+def refresh_catalog(listed: list[Ledger], lake: ParquetLake, default_timezone: str, now: datetime) -> CatalogUpdate:
     """Records a fresh look at the ledger list in the catalog: new ledgers added, withdrawn ones kept."""
-    update = update_catalog(read_catalog(path), listed, now, default_timezone)
-    write_catalog(path, update.records)
+    update = update_catalog(read_catalog(lake), listed, now, default_timezone)
+    write_catalog(lake, update.records)
     return update
 
 

@@ -18,11 +18,10 @@ import duckdb
 
 from report_assets.books.build import BOOK_TABLES
 from report_assets.data_dir import DataDir, MixedSourcesError
-from report_assets.ledger_catalog import TrackingError
+from report_assets.ledger_catalog import CATALOG_NAME, TrackingError
 from report_assets.report_api.errors import ConfigurationError
 from report_assets.settings import ENV_START_DATE, PROJECT_ROOT, SettingError, load_settings
-from report_assets.storage.lake import ParquetLake
-from report_assets.storage.lake_views import MAJOR_UNITS_SQL, write_lake_views
+from report_assets.storage.lake_views import MAJOR_UNITS_SQL, write_lake_views, write_lake_views_script
 from report_assets.storage.schema import TABLE_OF_TOPIC
 from report_assets.storage.summaries import SUMMARY_TABLES
 
@@ -170,29 +169,45 @@ def print_summary(data: DataDir, success: bool, run_id: str) -> None:
             connection.sql(PAYOUTS_PREVIEW).show()
             print_books(connection)
     print(f"""Where the data is:
-  Parquet lake     {data.lake}/<table>/ledger_date=YYYY-MM-DD/part-0.parquet   (every ledger of a date in one file)
+  Parquet lake     {data.lake.location}/<table>/ledger_date=YYYY-MM-DD/part-0.parquet   (a date's ledgers in one file)
   DuckDB warehouse {data.warehouse}
                    (tables funds_ledger, fees_ledger, daily_fee_summary, daily_payout_summary, payouts,
                    journal_lines, bank_journal_lines, bank_matches, monthly_statement;
                    view ledgers: each ledger's currency, time zone, owner, and whether access is granted)
   Bank statements  {load_settings().bank_dir}   (camt.053 files; on the simulator, its bank delivers them)
-  Lake views       {data.lake_views}   (the same tables as views over Parquet; no lock on the warehouse)
-
-Query it (read-only, never in a run's way):
-  .venv/bin/python -c "import duckdb; duckdb.connect('{data.lake_views}', read_only=True).sql(
-    'SELECT ledger_id, entry_type, count(*), sum(amount) / 100 FROM funds_ledger GROUP BY ALL ORDER BY ALL').show()"
+{lake_views_note(data)}
 Export a month for the accounting system: make export MONTH=YYYY-MM   (journal and statement CSVs per ledger)
 Open the UI: make ui   (runs `dagster dev` here), then browse http://127.0.0.1:3000 -> Assets""")
 
 
+def lake_views_note(data: DataDir) -> str:
+    if not data.lake.is_local:
+        return f"""  Lake views       {data.lake_views_script}   (a DuckDB script: the tables as views over the lake)
+
+Query it from a machine with the lake's AWS_* variables set (never in a run's way):
+  duckdb lake_views.duckdb -c ".read {data.lake_views_script}"   (DuckDB installs its httpfs extension itself)
+  or with Polars: pl.scan_parquet("{data.lake.glob('funds')}").collect()"""
+    return f"""  Lake views       {data.lake_views}   (the same tables as views over Parquet; no lock on the warehouse)
+
+Query it (read-only, never in a run's way):
+  .venv/bin/python -c "import duckdb; duckdb.connect('{data.lake_views}', read_only=True).sql(
+    'SELECT ledger_id, entry_type, count(*), sum(amount) / 100 FROM funds_ledger GROUP BY ALL ORDER BY ALL').show()\""""
+
+
 def refresh_lake_views(data: DataDir) -> None:
-    """The lake views database, rewritten; an analyst holding it open only means it is left as it was."""
-    lake = ParquetLake(data.lake)
+    """The lake views database, rewritten; an analyst holding it open only means it is left as it was. For a
+    lake in an object store, the script that builds them on an analyst's machine (``write_lake_views_script``)."""
+    lake = data.lake
     datasets = {table: topic for topic, table in TABLE_OF_TOPIC.items()} | {t: t for t in SUMMARY_TABLES}
+    wholes = [table for table in (*BOOK_TABLES, CATALOG_NAME) if lake.has_table(table)]
+    globs = {table: lake.glob(dataset) for table, dataset in datasets.items()} \
+        | {table: lake.table_uri(table) for table in wholes}
+    if not lake.is_local:
+        columns = {table: lake.columns_of(datasets.get(table, table)) for table in globs}
+        write_lake_views_script(data.lake_views_script, lake.location, globs, columns, os.environ)
+        return
     try:
-        books = {table: str(lake.table_path(table)) for table in BOOK_TABLES if lake.table_path(table).exists()}
-        write_lake_views(data.lake_views, {table: lake.glob(dataset) for table, dataset in datasets.items()}
-                         | books | {"ledgers": str(data.ledger_catalog)})
+        write_lake_views(data.lake_views, globs)
     except duckdb.IOException:
         print(f"(left {data.lake_views} as it was: a session has it open; its views find new files by themselves)")
 

@@ -15,9 +15,11 @@ from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import TypeVar
+from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from report_assets.books.accounts import DEFAULT_MAP, AccountMap, AccountMapError, load_account_map
+from report_assets.storage.lake_store import OBJECT_STORE_SCHEMES
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -37,6 +39,8 @@ ENV_ACCOUNT_MAP = "REPORT_ASSETS_ACCOUNT_MAP"
 ENV_BANK_DIR = "REPORT_ASSETS_BANK_DIR"
 ENV_UNPAID_AFTER = "REPORT_ASSETS_UNPAID_AFTER_DAYS"
 ENV_DATES_PER_RUN = "REPORT_ASSETS_BACKFILL_DATES_PER_RUN"
+ENV_LAKE_URL = "REPORT_ASSETS_LAKE_URL"
+ENV_LAKE_RETRY_SECONDS = "REPORT_ASSETS_LAKE_RETRY_SECONDS"
 ENV_CRASH_AT = "REPORT_ASSETS_CRASH_AT"  # tests only: kill the process at a named point of a write
 
 CRASH_POINTS = ("after-parquet", "inside-duckdb", "after-first-batch")
@@ -60,6 +64,11 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
                    "'Bank reconciliation')"),
     ENV_DATES_PER_RUN: ("0", "a whole number from 0 to 100000: ledger dates per run of a backfill; 0 runs a backfill "
                         "as one run, N as runs of N dates each that the run queue and the warehouse pool pace"),
+    ENV_LAKE_URL: ("<data dir>/lake", "s3://bucket/prefix (gs:// and az:// too), without credentials in it: the "
+                   "Parquet lake in an object store, with the store's AWS_* (or Google, Azure) variables and, for an "
+                   "S3-compatible store, AWS_ENDPOINT_URL"),
+    ENV_LAKE_RETRY_SECONDS: ("180", "a whole number from 1 to 3600: seconds a run keeps retrying an object store that "
+                             "refuses a read or write before it fails, naming the file"),
     ENV_UNPAID_AFTER: ("4", "a whole number from 1 to 60: business days after its ledger date before a payout not "
                        "on the bank statement is warned about"),
 }
@@ -83,6 +92,8 @@ def parsed(env: Mapping[str, str], name: str, parse: Callable[[str], T], default
         return default
     try:
         return parse(raw)
+    except SettingError:
+        raise
     except (ValueError, ZoneInfoNotFoundError, OSError):
         raise SettingError(name, raw, DOCUMENTED[name][1]) from None
 
@@ -121,6 +132,17 @@ def account_map(env: Mapping[str, str]) -> AccountMap:
         return load_account_map(path)
     except AccountMapError as exc:
         raise SettingError(ENV_ACCOUNT_MAP, str(path), DOCUMENTED[ENV_ACCOUNT_MAP][1], problem=str(exc)) from None
+
+
+def object_store_url(raw: str) -> str:
+    parts = urlsplit(raw)
+    if "@" in parts.netloc:  # never echo what is before the @: it may be a key
+        raise SettingError(ENV_LAKE_URL, f"{parts.scheme}://…@{parts.netloc.rpartition('@')[2]}{parts.path}", "",
+                           problem="credentials do not belong in the URL (it shows in run config and logs); set "
+                                   "them in the store's own variables (AWS_ACCESS_KEY_ID, AWS_SECRET_ACCESS_KEY).")
+    if parts.scheme not in OBJECT_STORE_SCHEMES or not parts.hostname or parts.query or parts.fragment:
+        raise ValueError(raw)
+    return raw.rstrip("/")
 
 
 def boolean(raw: str) -> bool:
@@ -162,6 +184,8 @@ class Settings:
     bank_dir: Path
     unpaid_after_days: int
     backfill_dates_per_run: int
+    lake_url: str  # empty: the lake is <data dir>/lake
+    lake_retry_seconds: int
     crash_at: str | None
 
 
@@ -203,5 +227,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         bank_dir=Path(bank_dir).expanduser().resolve() if bank_dir else data_path / "bank",
         unpaid_after_days=parsed(env, ENV_UNPAID_AFTER, whole_number(1, 60), 4),
         backfill_dates_per_run=parsed(env, ENV_DATES_PER_RUN, whole_number(0, 100_000), 0),
+        lake_url=parsed(env, ENV_LAKE_URL, object_store_url, ""),
+        lake_retry_seconds=parsed(env, ENV_LAKE_RETRY_SECONDS, whole_number(1, 3600), 180),
         crash_at=crash_at,
     )

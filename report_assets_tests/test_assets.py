@@ -79,7 +79,7 @@ def warehouse_rows(data: DataDir, table: str, where: str = "TRUE") -> list[tuple
 
 
 def lake_rows(data: DataDir, topic: str, ledger_date: str, ledger_id: str | None = None) -> list[tuple]:
-    table = pq.read_table(data.lake / topic / f"ledger_date={ledger_date}" / "part-0.parquet")
+    table = pq.read_table(data.lake_dir / topic / f"ledger_date={ledger_date}" / "part-0.parquet")
     if ledger_id is not None:
         table = table.filter(pc.equal(table.column("ledger_id"), ledger_id))
     return [tuple(str(v) if c == "ledger_date" else v for c, v in zip(COLUMNS, row, strict=True))
@@ -124,7 +124,7 @@ def test_a_date_range_lands_in_both_stores_as_the_api_serves_it(instance, sim: S
     assert meta["captured_EUR"] == pytest.approx(captured["517734"] / 100)
     assert all(ledger in meta["the_date"] for ledger in LEDGERS)
     assert latest_metadata(instance, "payouts", "2026-11-18")["ledgers"] >= 1
-    assert not list(data.lake.rglob("*.tmp"))
+    assert not list(data.lake_dir.rglob("*.tmp"))
 
 
 def test_rerunning_a_date_fetches_only_what_is_not_stored_closed(instance, sim: Sim, data: DataDir) -> None:
@@ -233,7 +233,7 @@ def test_simulator_data_is_never_written_into_a_production_directory(instance, s
     assert not result.success
     failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
     assert "holds production data; refusing to write simulator data" in str(failure.step_failure_data.error)
-    assert not data.lake.exists() and not data.warehouse.exists()
+    assert not data.lake_dir.exists() and not data.warehouse.exists()
     with pytest.raises(MixedSourcesError, match="REPORT_ASSETS_DATA_DIR"):
         data.claim("simulator")
 
@@ -289,7 +289,7 @@ def test_a_crash_mid_write_leaves_every_ledger_of_the_date_whole_and_a_rerun_rep
     assert warehouse_rows(data, "funds_ledger") == old  # the previous version of every ledger, whole
     new_lake = lake_rows(data, "funds", "2026-11-20")
     assert {r[0] for r in new_lake} == set(LEDGERS) and len(new_lake) > len(old)  # the lake: new, whole
-    assert not list(data.lake.rglob("*.tmp"))
+    assert not list(data.lake_dir.rglob("*.tmp"))
     assert finish(cli_materialize(cli_env(sim, home, data), "2026-11-20", select="funds_ledger,fees_ledger")) == 0
     assert warehouse_rows(data, "funds_ledger") == lake_rows(data, "funds", "2026-11-20") == new_lake
 

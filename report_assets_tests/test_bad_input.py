@@ -14,11 +14,11 @@ from dataclasses import replace
 from pathlib import Path
 
 import duckdb
-import pyarrow.parquet as pq
 import pytest
 
 from report_assets.data_dir import DataDir
 from report_assets.defs.resources import ReportApiResource
+from report_assets.ledger_catalog import read_catalog
 from report_assets.main_job import refresh_lake_views
 from report_assets.simulator.app import SimClock, SimulatorState
 from report_assets.simulator.server import ThreadedSimulator
@@ -156,7 +156,7 @@ def test_the_lake_views_carry_comments_and_money_in_major_units(stored: dict[str
     assert rows and all(major * 100 == minor for minor, major, _, _ in rows)
     assert all(major * 100 == minor for _, _, minor, major in rows)
     assert payouts and all(major * 100 == minor for minor, major in payouts)
-    ledgers = {row["ledger_id"] for row in pq.read_table(data.ledger_catalog).to_pylist()}
+    ledgers = set(read_catalog(data.lake))
     assert ledgers == set(LEDGERS)
 
 

@@ -35,7 +35,7 @@ from report_assets.simulator.bank import arrivals
 from report_assets.simulator.generator import LedgerGenerator
 from report_assets.simulator.server import ThreadedSimulator
 from report_assets.simulator.world import World, default_ledgers
-from report_assets.storage.lake import FetchStamp, ParquetLake, Run, entries_to_batch, page_batch
+from report_assets.storage.lake import FetchStamp, Run, entries_to_batch, page_batch
 from report_assets.storage.schema import TABLE_OF_TOPIC, arrow_schema
 from report_assets.storage.warehouse import open_for_write, record_status, replace_slices, transaction
 from report_assets_tests.conftest import FROZEN_NOW
@@ -204,7 +204,7 @@ def store_ledger(data: DataDir) -> None:
         checked = check_and_summarize(connection, keys, with_summaries=True)
     wrong = {c.name: found for c, found in checked.failures.items() if found and c.name != "fresh_closed_dates"}
     assert not wrong  # every check passes (but freshness: these dates are weeks old)
-    write_summary_files(ParquetLake(data.lake), checked)
+    write_summary_files(data.lake, checked)
 
 
 @pytest.fixture
@@ -212,7 +212,7 @@ def booked(tmp_path: Path) -> tuple[DataDir, Path]:
     data = DataDir(tmp_path / "data")
     ledger = Ledger(LEDGER, "NOK", ("api:123455",), {"ledgerId": LEDGER, "currency": "NOK",
                                                      "payoutBankAccount": {"scheme": "BBAN:NO", "id": ACCOUNT}})
-    refresh_catalog([ledger], data.ledger_catalog, "Europe/Oslo", datetime(2026, 11, 26, tzinfo=UTC))
+    refresh_catalog([ledger], data.lake, "Europe/Oslo", datetime(2026, 11, 26, tzinfo=UTC))
     store_ledger(data)
     bank = tmp_path / "bank"
     bank.mkdir()
@@ -481,7 +481,7 @@ def test_a_shared_payout_account_is_told_apart_by_the_vipps_number(booked: tuple
                                                       "payoutBankAccount": {"scheme": "BBAN:NO", "id": ACCOUNT}})
     mine = Ledger(LEDGER, "NOK", ("api:123455",), {"ledgerId": LEDGER, "currency": "NOK",
                                                    "payoutBankAccount": {"scheme": "BBAN:NO", "id": ACCOUNT}})
-    refresh_catalog([mine, other], data.ledger_catalog, "Europe/Oslo", datetime(2026, 11, 26, tzinfo=UTC))
+    refresh_catalog([mine, other], data.lake, "Europe/Oslo", datetime(2026, 11, 26, tzinfo=UTC))
     (bank / "nov.xml").write_text(camt053([*BANK_LINES[:2], ("2026-11-04", 137_050, "Utb. 1002 Vippsnr 999999")]))
     build_books(data, bank, load_account_map(), TODAY, 4, print)
     assert rows(data, "SELECT ledger_id, payout_number, status FROM bank_matches ORDER BY ALL") == [

@@ -81,7 +81,7 @@ def test_new_ledgers_get_their_history_alone_and_withdrawn_ones_keep_their_data(
         rows = catalog_rows(second)  # what the UI shows of the ledger_catalog asset
         assert {i: (r["currency"], r["timezone"]) for i, r in rows.items()} == EXPECTED
         assert {r["timezone_source"] for r in rows.values()} == {"owner"}
-        catalog = read_catalog(data.ledger_catalog)
+        catalog = read_catalog(data.lake)
         assert {i: (r["currency"], r["timezone"]) for i, r in catalog.items()} == EXPECTED
         assert catalog["405512"]["owner"] == "business:DK:CVR 12345678" and catalog["405512"]["listed"]
         first_seen = catalog["302321"]["first_seen"]
@@ -92,7 +92,7 @@ def test_new_ledgers_get_their_history_alone_and_withdrawn_ones_keep_their_data(
 
         quiet = tick(instance, sim, data)
         assert quiet.run_requests == [] and quiet.asset_events == []  # nothing new: nothing asked, nothing shown
-        assert read_catalog(data.ledger_catalog)["302321"]["last_seen"] > first_seen
+        assert read_catalog(data.lake)["302321"]["last_seen"] > first_seen
 
         sim.control(accessible_ledgers=["405512", "517734"])  # access to 302321 withdrawn
         with duckdb.connect(str(data.warehouse), read_only=True) as connection:
@@ -100,7 +100,7 @@ def test_new_ledgers_get_their_history_alone_and_withdrawn_ones_keep_their_data(
         withdrawn = tick(instance, sim, data)
         assert withdrawn.run_requests == []
         assert catalog_rows(withdrawn)["302321"]["listed"] is False
-        record = read_catalog(data.ledger_catalog)["302321"]
+        record = read_catalog(data.lake)["302321"]
         assert (record["listed"], record["currency"], record["first_seen"]) == (False, "NOK", first_seen)
         assert withdrawn.asset_events[0].metadata["withdrawn"].value == "302321"  # and logged as a warning
         before = Counter(sim.ledger_days_read())

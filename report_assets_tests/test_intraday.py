@@ -80,7 +80,7 @@ def test_the_intraday_sensor_stores_every_ledgers_feed_and_skips_a_busy_warehous
     data = DataDir(tmp_path / "data")
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
         with ReportApiClient(settings_for(sim)) as client:  # the tracked ledgers, as discovery records them
-            refresh_catalog(client.list_ledgers(), data.ledger_catalog, "Europe/Oslo", NOON_20TH)
+            refresh_catalog(client.list_ledgers(), data.lake, "Europe/Oslo", NOON_20TH)
         resources = {"report_api": ReportApiResource(base_url=sim.base_url),
                      "data_dir": DataDirResource(path=str(data.root))}
         with dg.build_sensor_context(instance=instance, resources=resources) as context:  # closes what it opens

@@ -98,7 +98,7 @@ def test_a_ledger_new_to_the_catalog_is_due_on_every_date_of_the_window_and_only
     data = DataDir(tmp_path / "data")
     sim.control(accessible_ledgers=LEDGERS)  # a merchant granted access
     with ReportApiClient(settings_for(sim)) as client:
-        refresh_catalog(client.list_ledgers(), data.ledger_catalog, "Europe/Oslo", TICK)
+        refresh_catalog(client.list_ledgers(), data.lake, "Europe/Oslo", TICK)
     due = {plan.ledger_date: plan.fetch for plan in due_dates(data, TICK, 2)}
     assert due == {"2026-11-18": ["517734"], "2026-11-19": ["517734"], "2026-11-20": ["517734"]}
 

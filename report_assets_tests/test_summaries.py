@@ -246,7 +246,7 @@ def summary_days(data: DataDir) -> set[tuple[str, str]]:
     with duckdb.connect(str(data.warehouse), read_only=True) as connection:
         stored = connection.execute("SELECT * FROM daily_payout_summary ORDER BY ledger_id, ledger_date").fetchall()
         lake = connection.execute("SELECT * FROM read_parquet($glob) ORDER BY ledger_id, ledger_date",
-                                  {"glob": str(data.lake / "daily_payout_summary" / "*" / "*.parquet")}).fetchall()
+                                  {"glob": str(data.lake_dir / "daily_payout_summary" / "*" / "*.parquet")}).fetchall()
     assert set(stored) <= set(lake)
     return {(r[0], r[1].isoformat()) for r in stored}
 

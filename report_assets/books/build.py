@@ -17,13 +17,13 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from report_assets.books.accounts import AccountMap
 from report_assets.books.camt053 import read_bank_folder
 from report_assets.books.journal import SQL_DIR, account_rows
 from report_assets.data_dir import DataDir
-from report_assets.storage.lake import ParquetLake, write_atomically
+from report_assets.ledger_catalog import read_catalog
+from report_assets.storage.lake import ParquetLake
 from report_assets.storage.sql_files import sql
 from report_assets.storage.summaries import SQL_LISTS, with_int64_integers
 from report_assets.storage.warehouse import open_for_write, registered, transaction
@@ -46,12 +46,10 @@ class BooksOutcome:
     failures: dict[str, list[str]] = field(default_factory=dict)  # check name -> what failed, one line each
 
 
-def ledger_accounts(catalog: Path) -> pa.Table:
+def ledger_accounts(lake: ParquetLake) -> pa.Table:
     """Each ledger's payout account as a bank statement names it (the ID without its scheme or spaces), and the
     Vipps numbers of its sales units, which a payout's bank text names (``Vippsnr 123455``)."""
-    rows = pq.read_table(catalog, columns=["ledger_id", "payout_bank_account", "recipient_handles"]).to_pylist() \
-        if catalog.exists() else []
-    rows = [r for r in rows if r["payout_bank_account"]]
+    rows = [r for r in read_catalog(lake).values() if r["payout_bank_account"]]
     return pa.table({
         "ledger_id": pa.array([r["ledger_id"] for r in rows], pa.string()),
         "bank_account": pa.array([r["payout_bank_account"].split(" ", 1)[-1].replace(" ", "") for r in rows],
@@ -129,7 +127,7 @@ def write_books(connection: duckdb.DuckDBPyConnection, lake: ParquetLake, tables
             with registered(connection, "book_rows", rows):
                 connection.execute(f"CREATE OR REPLACE TABLE {name} AS SELECT * FROM book_rows")
     for name, rows in tables.items():
-        write_atomically(lake.table_path(name), rows.schema, rows.to_batches())
+        lake.write_table(name, rows)
 
 
 def build_books(data: DataDir, bank_dir: Path, account_map: AccountMap, today: date, unpaid_after_days: int,
@@ -141,7 +139,7 @@ def build_books(data: DataDir, bank_dir: Path, account_map: AccountMap, today: d
         present = {row[0] for row in connection.sql("SELECT table_name FROM duckdb_tables()").fetchall()}
         if not set(NEEDED) <= present:
             return BooksOutcome(bank_lines=bank_lines.num_rows)
-        tables = compute_books(connection, bank_lines, ledger_accounts(data.ledger_catalog), account_map, today)
+        tables = compute_books(connection, bank_lines, ledger_accounts(data.lake), account_map, today)
         failures = book_checks(connection, tables, unpaid_after_days)
-        write_books(connection, ParquetLake(data.lake), tables)
+        write_books(connection, data.lake, tables)
     return BooksOutcome(tables, bank_lines.num_rows, failures)

@@ -21,12 +21,14 @@ from decimal import Decimal
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
 
 from report_assets.data_dir import DataDir
 from report_assets.date_figures import MINOR_UNIT_DIGITS
 from report_assets.settings import SettingError, load_settings
 from report_assets.storage.lake import ParquetLake
 from report_assets.storage.summary_columns import money_columns
+from report_assets.storage.warehouse import registered
 
 JOURNAL_HEADER = ("date", "account", "debit", "credit", "text", "reference", "payout_number", "currency")
 
@@ -51,23 +53,24 @@ def major(amount: int | None, currency: str) -> str:
 
 def journal_rows(connection: duckdb.DuckDBPyConnection, lake: ParquetLake, month: date) -> list[dict]:
     """The month's ledger-day journals and bank-arrival journals, in date and journal order."""
-    files = [str(p) for p in sorted((lake.root / "journal_lines").glob(f"ledger_date={month:%Y-%m}-*/*.parquet"))]
-    if lake.table_path("bank_journal_lines").exists():
-        files.append(str(lake.table_path("bank_journal_lines")))
-    if not files:
+    parts = [lake.store.read(key) for key in lake.date_keys("journal_lines", f"{month:%Y-%m}-")]
+    parts.append(lake.read_table("bank_journal_lines"))
+    parts = [part for part in parts if part is not None]
+    if not parts:
         return []
-    return connection.sql("SELECT * FROM read_parquet($files, union_by_name = true) "
-                          "WHERE date_trunc('month', ledger_date) = $month "
-                          "ORDER BY ledger_id, ledger_date, journal_id, line",
-                          params={"files": files, "month": month}).to_arrow_table().to_pylist()
+    with registered(connection, "journal", pa.concat_tables(parts, promote_options="permissive")):
+        return connection.sql("SELECT * FROM journal WHERE date_trunc('month', ledger_date) = $month "
+                              "ORDER BY ledger_id, ledger_date, journal_id, line",
+                              params={"month": month}).to_arrow_table().to_pylist()
 
 
 def statement_rows(connection: duckdb.DuckDBPyConnection, lake: ParquetLake, month: date) -> list[dict]:
-    path = lake.table_path("monthly_statement")
-    if not path.exists():
+    statements = lake.read_table("monthly_statement")
+    if statements is None:
         return []
-    return connection.sql("SELECT * FROM read_parquet($path) WHERE month = $month ORDER BY ledger_id",
-                          params={"path": str(path), "month": month}).to_arrow_table().to_pylist()
+    with registered(connection, "statement", statements):
+        return connection.sql("SELECT * FROM statement WHERE month = $month ORDER BY ledger_id",
+                              params={"month": month}).to_arrow_table().to_pylist()
 
 
 def cell(value: object) -> object:
@@ -84,7 +87,7 @@ def write_csv(path: Path, header: list[str], rows: list[list[object]]) -> None:
 
 
 def export_month(data: DataDir, month: date, ledger_ids: list[str] | None = None) -> ExportedMonth:
-    lake = ParquetLake(data.lake)
+    lake = data.lake
     with duckdb.connect() as connection:
         journals = journal_rows(connection, lake, month)
         statements = statement_rows(connection, lake, month)
@@ -92,7 +95,7 @@ def export_month(data: DataDir, month: date, ledger_ids: list[str] | None = None
         journals = [r for r in journals if r["ledger_id"] in ledger_ids]
         statements = [r for r in statements if r["ledger_id"] in ledger_ids]
     if not journals and not statements:
-        raise ExportError(f"nothing stored for {month:%Y-%m} in {lake.root}: materialize its ledger dates and the "
+        raise ExportError(f"nothing stored for {month:%Y-%m} in {lake.location}: materialize its ledger dates and the "
                           "books first (make main ARGS=\"--from YYYY-MM-DD\"), then export again. Nothing was written.")
     final = data.root / "exports" / f"{month:%Y-%m}"
     staging = final.parent / f".{final.name}.{uuid.uuid4().hex}.tmp"
@@ -150,7 +153,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ledger", action="append", default=[], metavar="LEDGER_ID", help="only this ledger")
     args = parser.parse_args(argv)
     try:
-        exported = export_month(DataDir(load_settings().data_dir), args.month, args.ledger or None)
+        exported = export_month(DataDir.from_settings(load_settings()), args.month, args.ledger or None)
     except (ExportError, SettingError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -100,9 +100,11 @@ class DataDirResource(dg.ConfigurableResource):
     """Where the Parquet lake, the warehouse and the lake views live."""
 
     path: str = Field(default_factory=lambda: str(load_settings().data_dir))
+    lake_url: str = Field(default_factory=lambda: load_settings().lake_url,
+                          description="An object store's URL for the Parquet lake, no credentials; empty: <path>/lake")
 
     def data_dir(self) -> DataDir:
-        return DataDir(Path(self.path))
+        return DataDir(Path(self.path), self.lake_url, load_settings().lake_retry_seconds)
 
 
 def report_api_from_env() -> ReportApiResource:

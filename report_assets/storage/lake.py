@@ -2,19 +2,15 @@
 
 ``data/lake/funds/ledger_date=2026-01-31/part-0.parquet`` is sorted by ledger (then position), so the
 file count grows with dates, not ledgers, and a reader filtering one ledger skips the other row groups.
-Replacing some ledgers of a date rewrites the date's file: the other ledgers' rows are carried over,
-the whole is written to a temporary file and renamed over the old one, so a crash at any point leaves
-the previous file whole. Two runs touching the same date are serialized by a lock on the date, so
-neither loses the other's rows.
+Replacing some ledgers of a date rewrites the date's file: the other ledgers' rows are carried over and
+the whole replaces the old file at once, so a crash at any point leaves the previous file whole, and two
+runs touching the same date never lose each other's rows (``lake_store`` says how, on disk and in an
+object store).
 """
 
 from __future__ import annotations
 
-import fcntl
-import os
-import uuid
-from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -22,18 +18,12 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from report_assets.report_api.entry_schema import page_schema
+from report_assets.storage.lake_store import LakeStore, LakeWriteError, LocalStore
 from report_assets.storage.schema import entry_columns, ledger_columns
 
 FILE_NAME = "part-0.parquet"
-ROW_GROUP_ROWS = 128 * 1024  # sorted by ledger, so row-group statistics let a one-ledger reader skip
-# Columns whose values repeat within a date's file get dictionary encoding; on the others (references,
-# times, amounts, balances) a dictionary costs time and bytes for nothing: writing a date of W1's funds
-# took 5.9 ms with a dictionary on every column, 3.6 ms with these only, and the file was a third smaller.
-REPEATING_COLUMNS = frozenset({"ledger_id", "ledger_date", "entry_type", "currency", "recipient_handle", "is_open",
-                               "fetched_at", "source", "is_final", "topic"})
 
 
 @dataclass(frozen=True)
@@ -87,83 +77,80 @@ def entries_to_batch(page: pa.RecordBatch, runs: list[Run], stamp: FetchStamp, s
 
 
 class ParquetLake:
-    def __init__(self, root: Path) -> None:
-        self.root = root
+    """The lake's files by name, wherever the store keeps them (``lake_store``)."""
 
-    def date_path(self, dataset: str, ledger_date: str) -> Path:
-        return self.root / dataset / f"ledger_date={ledger_date}" / FILE_NAME
+    def __init__(self, store: LakeStore) -> None:
+        self.store = store
+
+    @classmethod
+    def at(cls, root: Path) -> ParquetLake:
+        """A lake in a local directory."""
+        return cls(LocalStore(root))
+
+    @property
+    def location(self) -> str:
+        return self.store.location
+
+    @property
+    def is_local(self) -> bool:
+        """On this machine's disk, where DuckDB reads the files itself (it has no object-store reader here)."""
+        return isinstance(self.store, LocalStore)
+
+    @staticmethod
+    def date_key(dataset: str, ledger_date: str) -> str:
+        return f"{dataset}/ledger_date={ledger_date}/{FILE_NAME}"
+
+    @staticmethod
+    def table_key(name: str) -> str:
+        """A small dataset kept whole in one file, such as the ledger catalog."""
+        return f"{name}/{FILE_NAME}"
+
+    def date_uri(self, dataset: str, ledger_date: str) -> str:
+        return self.store.uri(self.date_key(dataset, ledger_date))
+
+    def table_uri(self, name: str) -> str:
+        return self.store.uri(self.table_key(name))
 
     def glob(self, dataset: str) -> str:
-        return str(self.root / dataset / "ledger_date=*" / FILE_NAME)
-
-    def table_path(self, name: str) -> Path:
-        """A small dataset kept whole in one file, such as the ledger catalog."""
-        return self.root / name / FILE_NAME
+        return self.store.uri(f"{dataset}/ledger_date=*/{FILE_NAME}")
 
     def read_date(self, dataset: str, ledger_date: str, columns: list[str] | None = None) -> pa.Table | None:
-        path = self.date_path(dataset, ledger_date)
-        return pq.read_table(path, columns=columns) if path.exists() else None
+        return self.store.read(self.date_key(dataset, ledger_date), columns)
+
+    def read_table(self, name: str, columns: list[str] | None = None) -> pa.Table | None:
+        return self.store.read(self.table_key(name), columns)
+
+    def write_table(self, name: str, rows: pa.Table) -> None:
+        self.store.write(self.table_key(name), rows)
+
+    def has_table(self, name: str) -> bool:
+        return bool(self.store.keys(self.table_key(name)))
+
+    def columns_of(self, dataset: str) -> set[str]:
+        """The columns of the dataset's newest file (a whole-table dataset's only file)."""
+        keys = self.date_keys(dataset) or self.store.keys(self.table_key(dataset))
+        newest = self.store.read(keys[-1]) if keys else None
+        return set(newest.column_names) if newest is not None else set()
+
+    def date_keys(self, dataset: str, date_prefix: str = "") -> list[str]:
+        """The files of ``dataset`` whose ledger date starts with ``date_prefix`` (e.g. a month, ``2026-10-``)."""
+        return self.store.keys(f"{dataset}/ledger_date={date_prefix}")
 
     def replace_ledgers(self, dataset: str, ledger_date: str, ledger_ids: Iterable[str], rows: pa.Table,
                         sort_keys: tuple[str, ...]) -> pa.Table:
         """The date's file with the rows of ``ledger_ids`` replaced by ``rows`` (which may hold none of some
         of them: their old rows go), every other ledger's rows kept; returns what the file now holds."""
-        final = self.date_path(dataset, ledger_date)
-        with date_lock(self.root / ".locks" / f"{dataset}-{ledger_date}.lock"):
-            replaced = pa.array(sorted(set(ledger_ids)), pa.string())
+        replaced = pa.array(sorted(set(ledger_ids)), pa.string())
+
+        def merge(old: pa.Table | None) -> pa.Table:
             parts = [rows]
-            if final.exists():
-                old = pq.read_table(final)
+            if old is not None:
                 parts.insert(0, old.filter(pc.invert(pc.is_in(old.column("ledger_id"), value_set=replaced))))
             merged = pa.concat_tables(parts, promote_options="permissive").combine_chunks()
-            merged = merged.take(pc.sort_indices(merged, [(key, "ascending") for key in sort_keys]))
-            write_atomically(final, merged.schema, merged.to_batches(max_chunksize=ROW_GROUP_ROWS))
-        return merged
+            return merged.take(pc.sort_indices(merged, [(key, "ascending") for key in sort_keys]))
 
-
-@contextmanager
-def date_lock(path: Path) -> Iterator[None]:
-    """An exclusive lock on one date of a dataset, held while its file is read, merged and replaced."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX)
         try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-
-
-def write_atomically(final: Path, schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> int:
-    """Writes a Parquet file atomically (``replace_file``); returns the rows written."""
-    rows = 0
-
-    def write(temporary: Path) -> None:
-        nonlocal rows
-        dictionary = [name for name in schema.names if name in REPEATING_COLUMNS]
-        with pq.ParquetWriter(temporary, schema, compression="zstd", use_dictionary=dictionary) as writer:
-            for batch in batches:
-                writer.write_batch(batch, row_group_size=ROW_GROUP_ROWS)
-                rows += batch.num_rows
-
-    replace_file(final, write)
-    return rows
-
-
-def replace_file(final: Path, write: Callable[[Path], object]) -> None:
-    """``write`` fills a temporary file beside ``final``, which is then renamed over it: a reader sees the old
-    file or the new one, never part of one, and a crash or error leaves the old file whole."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    temporary = final.parent / f".{final.name}.{uuid.uuid4().hex}.tmp"
-    try:
-        write(temporary)
-        with open(temporary, "rb") as written:
-            os.fsync(written.fileno())
-        os.replace(temporary, final)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    directory = os.open(final.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
+            return self.store.update(self.date_key(dataset, ledger_date), merge)
+        except LakeWriteError as exc:
+            raise LakeWriteError(f"{dataset} of ledger date {ledger_date} was not stored: {exc}. The lake keeps "
+                                 "that date's previous file; re-run the date once the store takes writes.") from None

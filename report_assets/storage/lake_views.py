@@ -7,7 +7,9 @@ comments of its table, and every money column also in major units as ``<column>_
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import duckdb
 
@@ -27,18 +29,56 @@ def view_columns(table: str) -> tuple[list[str], dict[str, str]]:
     return list(LEDGER_MONEY), {c.name: c.description for c in ledger_columns(include_gdpr=True)}
 
 
+def view_sql(table: str, glob: str) -> str:
+    money = view_columns(table)[0] if is_documented(table) else []
+    majors = "".join(f", {MAJOR_UNITS_SQL.format(column=c)} AS {c}_major" for c in money)
+    return sql("lake_view", table=table, glob=quote_literal(glob), major_columns=majors)
+
+
+def comment_sql(table: str, present: set[str]) -> list[str]:
+    """The comments of the view's columns that ``present`` holds (a column added later is not in old files)."""
+    money, comments = view_columns(table) if is_documented(table) else ([], {})
+    comments = comments | {f"{c}_major": MAJOR_UNITS.format(column=c) for c in money}
+    return [f"COMMENT ON COLUMN {table}.{column} IS {quote_literal(text)};"
+            for column, text in comments.items() if column in present or column.removesuffix("_major") in present]
+
+
+def is_documented(table: str) -> bool:
+    return table in (*TABLE_OF_TOPIC.values(), *COLUMNS)
+
+
 def write_lake_views(views_path: Path, globs: dict[str, str]) -> None:
     """Creates or replaces the views over ``globs`` (table -> Parquet glob); raises ``duckdb.IOException``
     while a session holds the file, which then keeps its views (they find new files by themselves)."""
     views_path.parent.mkdir(parents=True, exist_ok=True)
     with duckdb.connect(str(views_path)) as connection:
         for table, glob in globs.items():
-            money, comments = view_columns(table) if table in (*TABLE_OF_TOPIC.values(), *COLUMNS) else ([], {})
-            majors = "".join(f", {MAJOR_UNITS_SQL.format(column=c)} AS {c}_major" for c in money)
-            connection.execute(sql("lake_view", table=table, glob=quote_literal(glob), major_columns=majors))
+            connection.execute(view_sql(table, glob))
             present = {row[0] for row in connection.execute(
                 "SELECT column_name FROM duckdb_columns() WHERE table_name = $table", {"table": table}).fetchall()}
-            comments |= {f"{c}_major": MAJOR_UNITS.format(column=c) for c in money}
-            for column, text in comments.items():
-                if column in present:
-                    connection.execute(f"COMMENT ON COLUMN {table}.{column} IS {quote_literal(text)}")
+            for statement in comment_sql(table, present):
+                connection.execute(statement)
+
+
+def write_lake_views_script(script_path: Path, location: str, globs: dict[str, str], columns: dict[str, set[str]],
+                            env: Mapping[str, str]) -> None:
+    """The same views, as a SQL script for a lake in an object store: DuckDB reads ``s3://`` through its httpfs
+    extension, which an analyst's DuckDB installs by itself but this machine's cannot, so the views are not
+    built here. The script's secret takes the keys from the analyst's own environment (``credential_chain``):
+    it holds the endpoint and region, never a key."""
+    endpoint = urlsplit(env.get("AWS_ENDPOINT_URL", "").strip())
+    options = ["TYPE s3", "PROVIDER credential_chain"]
+    if env.get("AWS_REGION"):
+        options.append(f"REGION {quote_literal(env['AWS_REGION'])}")
+    if endpoint.netloc:
+        options += [f"ENDPOINT {quote_literal(endpoint.netloc)}", "URL_STYLE 'path'",
+                    f"USE_SSL {'true' if endpoint.scheme == 'https' else 'false'}"]
+    lines = [f"-- The lake views over {location}.",
+             "-- Run it in DuckDB with the lake's AWS_* keys in the environment, e.g.",
+             f"--   duckdb lake_views.duckdb -c \".read {script_path}\"",
+             "INSTALL httpfs;", "LOAD httpfs;",
+             f"CREATE OR REPLACE SECRET report_assets_lake ({', '.join(options)});"]
+    for table, glob in globs.items():
+        lines += [view_sql(table, glob).strip().rstrip(";") + ";", *comment_sql(table, columns.get(table, set()))]
+    script_path.parent.mkdir(parents=True, exist_ok=True)
+    script_path.write_text("\n".join(lines) + "\n")

@@ -20,6 +20,8 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from report_assets.ledger_catalog import CATALOG_NAME
+from report_assets.storage.lake import ParquetLake
 from report_assets.storage.schema import column_definitions_sql, ledger_columns
 from report_assets.storage.sql_files import quote_literal, sql
 
@@ -139,5 +141,16 @@ def record_status(connection: duckdb.DuckDBPyConnection, rows: list[tuple]) -> N
         connection.execute(sql("upsert_ledger_day_status"))
 
 
-def create_file_view(connection: duckdb.DuckDBPyConnection, view: str, glob: str) -> None:
-    connection.execute(sql("lake_view", table=view, glob=quote_literal(glob), major_columns=""))
+def catalog_view(connection: duckdb.DuckDBPyConnection, lake: ParquetLake) -> None:
+    """``ledgers`` in the warehouse: a view over the catalog's file in a local lake; a copy of it when the lake is in
+    an object store, which the warehouse's DuckDB does not read itself (its httpfs extension is not at hand)."""
+    if lake.is_local:
+        if lake.read_table(CATALOG_NAME, columns=["ledger_id"]) is not None:
+            connection.execute(sql("lake_view", table="ledgers", glob=quote_literal(lake.table_uri(CATALOG_NAME)),
+                                   major_columns=""))
+        return
+    catalog = lake.read_table(CATALOG_NAME)
+    if catalog is not None:
+        connection.execute("DROP VIEW IF EXISTS ledgers")
+        with registered(connection, "catalog_rows", catalog):
+            connection.execute("CREATE OR REPLACE TABLE ledgers AS SELECT * FROM catalog_rows")

@@ -14,6 +14,7 @@ from report_assets.defs.partitions import ledger_dates
 from report_assets.defs.resources import DataDirResource, ReportApiResource
 from report_assets.ledger_catalog import (
     CATALOG_COLUMNS,
+    CATALOG_NAME,
     CatalogUpdate,
     ledgers_for_run,
     read_catalog,
@@ -51,9 +52,9 @@ def discover_ledgers(report_api: ReportApiResource, data: DataDir, now: datetime
     with report_api.client() as client:
         report_api.claim(data, client)
         listed = client.list_ledgers()
-    update = update_catalog(read_catalog(data.ledger_catalog), listed, now or datetime.now(UTC), ledger_dates.timezone)
+    update = update_catalog(read_catalog(data.lake), listed, now or datetime.now(UTC), ledger_dates.timezone)
     ledgers_for_run({r["ledger_id"]: r for r in update.records}, load_settings().ledger_ids, ledger_ids or [])
-    write_catalog(data.ledger_catalog, update.records)
+    write_catalog(data.lake, update.records)
     return update
 
 
@@ -72,7 +73,7 @@ def catalog_materialization(update: CatalogUpdate, data: DataDir) -> dg.AssetMat
         "listed": sum(r["listed"] for r in update.records),
         "new": ", ".join(update.new[:200]) or "none",
         "withdrawn": ", ".join(update.withdrawn[:200]) or "none",
-        "path": dg.MetadataValue.path(str(data.ledger_catalog)),
+        "path": dg.MetadataValue.path(data.lake.table_uri(CATALOG_NAME)),
     })
 
 

@@ -19,7 +19,7 @@ def intraday_feed_sensor(context: dg.SensorEvaluationContext, report_api: Report
                          data_dir: DataDirResource) -> dg.SkipReason:
     """Polls the feed (the provider discourages more than once a minute) into ``intraday_entries``."""
     data = data_dir.data_dir()
-    ledgers = sorted(tracked_ledgers(read_catalog(data.ledger_catalog), load_settings().ledger_ids))
+    ledgers = sorted(tracked_ledgers(read_catalog(data.lake), load_settings().ledger_ids))
     stored = {}
     try:
         with report_api.client() as client:

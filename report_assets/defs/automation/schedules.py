@@ -34,7 +34,7 @@ def due_dates(data: DataDir, now: datetime, lookback_days: int,
               catalog: dict[str, dict[str, Any]] | None = None) -> list[DatePlan]:
     """The window's dates that have a tracked ledger-day due, each with the ledgers due (``catalog``: the
     ledger catalog when the caller has read it already)."""
-    catalog = read_catalog(data.ledger_catalog) if catalog is None else catalog
+    catalog = read_catalog(data.lake) if catalog is None else catalog
     timezones = tracked_ledgers(catalog, load_settings().ledger_ids)
     dates = window(now, lookback_days)
     plans = plan_dates(dates, timezones, data.status.states(dates[0], dates[-1]), now)
@@ -46,7 +46,7 @@ def due_dates(data: DataDir, now: datetime, lookback_days: int,
 def hourly_ledger_refresh(context: dg.ScheduleEvaluationContext,
                           data_dir: DataDirResource) -> dg.RunRequest | dg.SkipReason:
     data = data_dir.data_dir()
-    catalog = read_catalog(data.ledger_catalog)
+    catalog = read_catalog(data.lake)
     if not catalog:
         return dg.SkipReason("No ledgers known yet: the ledger discovery sensor (or a first run) lists them.")
     now = context.scheduled_execution_time or datetime.now(UTC)

@@ -27,7 +27,6 @@ from report_assets.planning import DatePlan, plan_dates
 from report_assets.report_api import ReportApiClient
 from report_assets.report_api.errors import ApiUnavailableError, ReportApiError
 from report_assets.settings import SettingError, Settings, load_settings
-from report_assets.storage.lake import ParquetLake
 from report_assets.storage.schema import TABLE_OF_TOPIC
 from report_assets.storage.summaries import SUMMARY_TABLES, DataCheck, Failure
 from report_assets.storage.warehouse import WarehouseLockedError
@@ -121,7 +120,7 @@ def ledger_entries(context: dg.AssetExecutionContext, config: LedgerRunConfig, r
                     failures.setdefault(check, []).extend(found)
                 for outcome in batch.dates:
                     outcomes.append(outcome)
-                    yield from date_materializations(outcome, topics, summaries, ParquetLake(data.lake),
+                    yield from date_materializations(outcome, topics, summaries, data.lake,
                                                      report_api.source, batch.figures)
                 log_progress(context, batch, outcomes, len(plans))
     except (ReportApiError, MixedSourcesError, WarehouseLockedError, SettingError, TrackingError,
@@ -141,11 +140,11 @@ def run_ledgers(client: ReportApiClient, data: DataDir, config: LedgerRunConfig,
     """The ledgers this run covers, with their time zones. With no catalog yet (a first run from the CLI), the
     run reads the ledger list itself, as the discovery sensor would."""
     report_api.claim(data, client)
-    catalog = read_catalog(data.ledger_catalog)
+    catalog = read_catalog(data.lake)
     if not catalog:
         log.info("No ledger catalog yet: reading the ledger list.")
-        refresh_catalog(client.list_ledgers(), data.ledger_catalog, ledger_dates.timezone, datetime.now(UTC))
-        catalog = read_catalog(data.ledger_catalog)
+        refresh_catalog(client.list_ledgers(), data.lake, ledger_dates.timezone, datetime.now(UTC))
+        catalog = read_catalog(data.lake)
     return ledgers_for_run(catalog, load_settings().ledger_ids, config.ledger_ids)
 
 

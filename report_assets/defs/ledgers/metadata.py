@@ -89,7 +89,7 @@ def ledger_materialization(topic: str, outcome: DateOutcome, figures: DateFigure
     metadata["the_date"] = dg.MetadataValue.md(date_table(topic, figures, outcome))
     if outcome.failed:
         metadata["failures"] = dg.MetadataValue.md(failures_text(outcome))
-    metadata["parquet_path"] = dg.MetadataValue.path(str(lake.date_path(topic, outcome.ledger_date)))
+    metadata["parquet_path"] = dg.MetadataValue.path(str(lake.date_uri(topic, outcome.ledger_date)))
     return dg.AssetMaterialization(asset_key=table, partition=outcome.ledger_date, description=description(outcome),
                                    metadata=metadata)
 
@@ -112,7 +112,7 @@ def summary_materialization(table: str, outcome: DateOutcome, figures: DateFigur
             metadata[f"{column}_{currency}"] = major_units(amount, currency)
         if table == "daily_fee_summary" and sums["captured_amount"]:
             metadata[f"effective_fee_rate_{currency}"] = sums["fees_of_captures"] / sums["captured_amount"]
-    metadata["parquet_path"] = dg.MetadataValue.path(str(lake.date_path(table, outcome.ledger_date)))
+    metadata["parquet_path"] = dg.MetadataValue.path(str(lake.date_uri(table, outcome.ledger_date)))
     return dg.AssetMaterialization(asset_key=table, partition=outcome.ledger_date, metadata=metadata,
                                    description=f"{figures.rows} row(s) over {len(figures.ledgers)} ledger(s)")
 

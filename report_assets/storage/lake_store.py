@@ -1,0 +1,227 @@
+"""Where the lake's Parquet files are kept: a local directory (the default), or an object store named by
+``REPORT_ASSETS_LAKE_URL`` (``s3://bucket/prefix``, and S3-compatible stores through ``AWS_ENDPOINT_URL``).
+
+Both keep the lake's promise: a reader sees a file's old version or its new one, never part of one, and a
+failed write leaves the old one. On disk a file is written beside its name and renamed over it; in an object
+store one PUT replaces the object whole. Replacing some ledgers of a date reads, merges and writes the date's
+file, and two writers doing that at once must not lose each other's rows: on disk a lock on the date
+serializes them (they share the machine); in an object store a conditional PUT does (``If-Match`` on the ETag
+that was read, ``If-None-Match`` for a new file), so runs on different machines cannot overwrite what they
+did not read: the loser reads again and merges again.
+
+The object store goes through obstore (Rust's ``object_store``): measured against SeaweedFS here, it read a
+4 MB object six times faster than pyarrow's S3 filesystem and wrote it a little faster, and it has the
+conditional PUT that pyarrow's filesystems lack. It reads its credentials and endpoint from the usual
+``AWS_*`` variables, which are never logged.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import os
+import uuid
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from datetime import timedelta
+from pathlib import Path
+from typing import Protocol
+
+import obstore
+import pyarrow as pa
+import pyarrow.parquet as pq
+from obstore.exceptions import AlreadyExistsError, PreconditionError
+
+ROW_GROUP_ROWS = 128 * 1024  # sorted by ledger, so row-group statistics let a one-ledger reader skip
+# Columns whose values repeat within a date's file get dictionary encoding; on the others (references,
+# times, amounts, balances) a dictionary costs time and bytes for nothing: writing a date of W1's funds
+# took 5.9 ms with a dictionary on every column, 3.6 ms with these only, and the file was a third smaller.
+REPEATING_COLUMNS = frozenset({"ledger_id", "ledger_date", "entry_type", "currency", "recipient_handle", "is_open",
+                               "fetched_at", "source", "is_final", "topic"})
+MAX_CONFLICTS = 50  # conditional PUTs lost to other writers of the same file before giving up
+OBJECT_STORE_SCHEMES = ("s3", "s3a", "gs", "az", "abfs", "abfss")
+
+Change = Callable[[pa.Table | None], pa.Table]
+
+
+class LakeWriteError(RuntimeError):
+    """The object store refused a write for longer than its retries last: the message names the file."""
+
+
+class LakeStore(Protocol):
+    location: str  # where the lake is, as people write it
+
+    def uri(self, key: str) -> str: ...
+
+    def read(self, key: str, columns: list[str] | None = None) -> pa.Table | None: ...
+
+    def write(self, key: str, table: pa.Table) -> None: ...
+
+    def update(self, key: str, change: Change) -> pa.Table: ...
+
+    def keys(self, prefix: str) -> list[str]: ...
+
+
+def write_parquet(sink: str | pa.NativeFile, schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> int:
+    """The lake's one way of writing Parquet (zstd, dictionaries where values repeat); returns the rows."""
+    rows = 0
+    dictionary = [name for name in schema.names if name in REPEATING_COLUMNS]
+    with pq.ParquetWriter(sink, schema, compression="zstd", use_dictionary=dictionary) as writer:
+        for batch in batches:
+            writer.write_batch(batch, row_group_size=ROW_GROUP_ROWS)
+            rows += batch.num_rows
+    return rows
+
+
+def parquet_bytes(table: pa.Table) -> pa.Buffer:
+    sink = pa.BufferOutputStream()
+    write_parquet(sink, table.schema, table.to_batches(max_chunksize=ROW_GROUP_ROWS))
+    return sink.getvalue()
+
+
+class LocalStore:
+    """The lake in a directory of this machine."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.location = str(root)
+
+    def path(self, key: str) -> Path:
+        return self.root / key
+
+    def uri(self, key: str) -> str:
+        return str(self.root / key)
+
+    def read(self, key: str, columns: list[str] | None = None) -> pa.Table | None:
+        path = self.path(key)
+        return pq.read_table(path, columns=columns) if path.exists() else None
+
+    def write(self, key: str, table: pa.Table) -> None:
+        write_atomically(self.path(key), table.schema, table.to_batches(max_chunksize=ROW_GROUP_ROWS))
+
+    def update(self, key: str, change: Change) -> pa.Table:
+        with date_lock(self.root / ".locks" / (key.replace("/", "-") + ".lock")):
+            new = change(self.read(key))
+            self.write(key, new)
+        return new
+
+    def keys(self, prefix: str) -> list[str]:
+        folder = prefix.rpartition("/")[0]
+        base = self.root / folder
+        if not base.is_dir():
+            return []
+        return sorted(str(p.relative_to(self.root)) for p in base.rglob("*.parquet")
+                      if str(p.relative_to(self.root)).startswith(prefix) and not p.name.startswith("."))
+
+
+class ObjectStore:
+    """The lake in an object store: ``url`` is ``s3://bucket/prefix`` (or ``gs://``, ``az://``)."""
+
+    def __init__(self, url: str, retry_seconds: float) -> None:
+        self.location = url.rstrip("/")
+        self.store = obstore.store.from_url(self.location, retry_config={
+            "max_retries": 1000, "retry_timeout": timedelta(seconds=retry_seconds),
+            "backoff": {"init_backoff": timedelta(milliseconds=100), "max_backoff": timedelta(seconds=5),
+                        "base": 2}})
+
+    def uri(self, key: str) -> str:
+        return f"{self.location}/{key}"
+
+    def fetch(self, key: str) -> tuple[pa.Buffer, str | None] | None:
+        try:
+            got = obstore.get(self.store, key)
+            return pa.py_buffer(got.bytes()), got.meta["e_tag"]
+        except FileNotFoundError:
+            return None
+        except Exception as exc:
+            raise LakeWriteError(f"could not read {self.uri(key)}: {failure(exc)}") from None
+
+    def read(self, key: str, columns: list[str] | None = None) -> pa.Table | None:
+        fetched = self.fetch(key)
+        return None if fetched is None else pq.read_table(pa.BufferReader(fetched[0]), columns=columns)
+
+    def put(self, key: str, table: pa.Table, mode: object) -> None:
+        try:
+            obstore.put(self.store, key, parquet_bytes(table), mode=mode)
+        except (AlreadyExistsError, PreconditionError):
+            raise
+        except Exception as exc:
+            raise LakeWriteError(f"could not write {self.uri(key)}: {failure(exc)}") from None
+
+    def write(self, key: str, table: pa.Table) -> None:
+        self.put(key, table, "overwrite")
+
+    def update(self, key: str, change: Change) -> pa.Table:
+        for _ in range(MAX_CONFLICTS):
+            fetched = self.fetch(key)
+            old = None if fetched is None else pq.read_table(pa.BufferReader(fetched[0]))
+            new = change(old)
+            try:
+                self.put(key, new, "create" if fetched is None else {"e_tag": fetched[1]})
+                return new
+            except (AlreadyExistsError, PreconditionError):
+                continue  # another writer replaced it since we read it: merge into its version instead
+        raise LakeWriteError(f"{self.uri(key)} was replaced by other writers {MAX_CONFLICTS} times while this run "
+                             "merged its rows into it; nothing of this run's was written to it. Re-run.")
+
+    def keys(self, prefix: str) -> list[str]:
+        try:
+            listed = obstore.list(self.store, prefix.rpartition("/")[0])  # lists whole folders, not name prefixes
+            return sorted(meta["path"] for batch in listed for meta in batch
+                          if meta["path"].startswith(prefix) and meta["path"].endswith(".parquet"))
+        except Exception as exc:
+            raise LakeWriteError(f"could not list {self.uri(prefix)}: {failure(exc)}") from None
+
+
+def failure(exc: Exception) -> str:
+    """The store's error in one line: its first sentence, without the request dump that follows."""
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return text[:400]
+
+
+def open_store(url: str, local_root: Path, retry_seconds: float) -> LakeStore:
+    """The object store ``url`` names, else the directory ``local_root``."""
+    return ObjectStore(url, retry_seconds) if url else LocalStore(local_root)
+
+
+@contextmanager
+def date_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock on one file of the lake, held while it is read, merged and replaced."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def write_atomically(final: Path, schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> int:
+    """Writes a Parquet file atomically (``replace_file``); returns the rows written."""
+    rows = 0
+
+    def write(temporary: Path) -> None:
+        nonlocal rows
+        rows = write_parquet(str(temporary), schema, batches)
+
+    replace_file(final, write)
+    return rows
+
+
+def replace_file(final: Path, write: Callable[[Path], object]) -> None:
+    """``write`` fills a temporary file beside ``final``, which is then renamed over it: a reader sees the old
+    file or the new one, never part of one, and a crash or error leaves the old file whole."""
+    final.parent.mkdir(parents=True, exist_ok=True)
+    temporary = final.parent / f".{final.name}.{uuid.uuid4().hex}.tmp"
+    try:
+        write(temporary)
+        with open(temporary, "rb") as written:
+            os.fsync(written.fileno())
+        os.replace(temporary, final)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    directory = os.open(final.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
