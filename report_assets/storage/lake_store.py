@@ -21,7 +21,7 @@ import fcntl
 import os
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from datetime import timedelta
 from pathlib import Path
 from typing import Protocol
@@ -58,7 +58,14 @@ class LakeStore(Protocol):
 
     def update(self, key: str, change: Change) -> pa.Table: ...
 
+    def versions(self, prefix: str) -> dict[str, str]:
+        """The Parquet files whose names start with ``prefix``, each with a version that changes when it is
+        replaced (an ETag; on disk, the modification time and size)."""
+        ...
+
     def keys(self, prefix: str) -> list[str]: ...
+
+    def read_versioned(self, key: str) -> tuple[pa.Table, str] | None: ...
 
 
 def write_parquet(sink: str | pa.NativeFile, schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> int:
@@ -104,13 +111,28 @@ class LocalStore:
             self.write(key, new)
         return new
 
-    def keys(self, prefix: str) -> list[str]:
-        folder = prefix.rpartition("/")[0]
-        base = self.root / folder
+    def versions(self, prefix: str) -> dict[str, str]:
+        base = self.root / prefix.rpartition("/")[0]
         if not base.is_dir():
-            return []
-        return sorted(str(p.relative_to(self.root)) for p in base.rglob("*.parquet")
-                      if str(p.relative_to(self.root)).startswith(prefix) and not p.name.startswith("."))
+            return {}
+        found = {}
+        for path in base.rglob("*.parquet"):
+            key = str(path.relative_to(self.root))
+            if key.startswith(prefix) and not path.name.startswith("."):
+                with suppress(FileNotFoundError):
+                    found[key] = file_version(path)
+        return dict(sorted(found.items()))
+
+    def keys(self, prefix: str) -> list[str]:
+        return list(self.versions(prefix))
+
+    def read_versioned(self, key: str) -> tuple[pa.Table, str] | None:
+        path = self.path(key)
+        try:
+            with open(path, "rb") as handle:  # the version of the file opened, even if it is replaced meanwhile
+                return pq.read_table(handle), file_version(path, os.fstat(handle.fileno()))
+        except FileNotFoundError:
+            return None
 
 
 class ObjectStore:
@@ -141,7 +163,7 @@ class ObjectStore:
 
     def put(self, key: str, table: pa.Table, mode: object) -> None:
         try:
-            obstore.put(self.store, key, parquet_bytes(table), mode=mode)
+            obstore.put(self.store, key, parquet_bytes(table).to_pybytes(), mode=mode)
         except (AlreadyExistsError, PreconditionError):
             raise
         except Exception as exc:
@@ -163,13 +185,25 @@ class ObjectStore:
         raise LakeWriteError(f"{self.uri(key)} was replaced by other writers {MAX_CONFLICTS} times while this run "
                              "merged its rows into it; nothing of this run's was written to it. Re-run.")
 
-    def keys(self, prefix: str) -> list[str]:
+    def versions(self, prefix: str) -> dict[str, str]:
         try:
             listed = obstore.list(self.store, prefix.rpartition("/")[0])  # lists whole folders, not name prefixes
-            return sorted(meta["path"] for batch in listed for meta in batch
-                          if meta["path"].startswith(prefix) and meta["path"].endswith(".parquet"))
+            return dict(sorted((meta["path"], str(meta["e_tag"])) for batch in listed for meta in batch
+                               if meta["path"].startswith(prefix) and meta["path"].endswith(".parquet")))
         except Exception as exc:
             raise LakeWriteError(f"could not list {self.uri(prefix)}: {failure(exc)}") from None
+
+    def keys(self, prefix: str) -> list[str]:
+        return list(self.versions(prefix))
+
+    def read_versioned(self, key: str) -> tuple[pa.Table, str] | None:
+        fetched = self.fetch(key)
+        return None if fetched is None else (pq.read_table(pa.BufferReader(fetched[0])), str(fetched[1]))
+
+
+def file_version(path: Path, stat: os.stat_result | None = None) -> str:
+    stat = stat or path.stat()
+    return f"{stat.st_mtime_ns}-{stat.st_size}"
 
 
 def failure(exc: Exception) -> str:

@@ -151,6 +151,7 @@ def catalog_view(connection: duckdb.DuckDBPyConnection, lake: ParquetLake) -> No
         return
     catalog = lake.read_table(CATALOG_NAME)
     if catalog is not None:
-        connection.execute("DROP VIEW IF EXISTS ledgers")
+        if connection.execute("SELECT count(*) FROM duckdb_views() WHERE view_name = 'ledgers'").fetchall()[0][0]:
+            connection.execute("DROP VIEW ledgers")  # the lake was local before
         with registered(connection, "catalog_rows", catalog):
             connection.execute("CREATE OR REPLACE TABLE ledgers AS SELECT * FROM catalog_rows")

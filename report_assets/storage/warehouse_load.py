@@ -1,0 +1,132 @@
+"""Loading the warehouse from the lake: the warehouse step of a deployment whose runs execute on many machines.
+
+A DuckDB file has one writer, on the machine that holds it. When runs execute on other machines (Kubernetes
+pods, each with its own disk), each run writes the lake in the object store and its own scratch warehouse
+on its own disk (which holds the run's checks and summaries, and is thrown away with the pod); the one
+warehouse that analysts and the books read is loaded from the lake by this step alone, on its machine,
+serialized by the ``report_assets_warehouse`` pool when it runs under Dagster. No two machines ever write the
+same DuckDB file.
+
+It lists the lake's files of every ledger and summary table, and loads only those whose version (ETag) is not
+the one it loaded before: each file holds every ledger of its date, so it replaces that date's rows in its
+table. A batch of files, their ledger-day status and the record of what was loaded commit in one
+transaction: a crash leaves the previous load whole, and loading again picks up where it stopped.
+
+``python -m report_assets.storage.warehouse_load`` (``make load-warehouse``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import duckdb
+import pyarrow as pa
+
+from report_assets.data_dir import DataDir
+from report_assets.settings import SettingError, load_settings
+from report_assets.storage.lake import ParquetLake
+from report_assets.storage.lake_store import LakeWriteError
+from report_assets.storage.schema import TABLE_OF_TOPIC
+from report_assets.storage.sql_files import sql
+from report_assets.storage.summaries import SUMMARY_TABLES
+from report_assets.storage.warehouse import (
+    catalog_view,
+    ensure_ledger_table,
+    ensure_status_table,
+    open_for_write,
+    registered,
+    transaction,
+)
+
+FILES_PER_TRANSACTION = 200
+
+
+@dataclass
+class LoadOutcome:
+    loaded: dict[str, list[str]] = field(default_factory=dict)  # table -> ledger dates loaded
+    unchanged: int = 0
+    rows: int = 0
+
+
+def changed_files(connection: duckdb.DuckDBPyConnection, lake: ParquetLake) -> tuple[list[tuple[str, str]], int]:
+    """(dataset, key) of every lake file whose version the warehouse does not hold, in date order; and how many
+    files the lake holds."""
+    loaded = dict(connection.sql("SELECT lake_key, version FROM lake_files_loaded").fetchall())
+    found = [(dataset, key, version) for dataset in (*TABLE_OF_TOPIC, *SUMMARY_TABLES)
+             for key, version in lake.store.versions(f"{dataset}/ledger_date=").items()]
+    return [(dataset, key) for dataset, key, version in found if loaded.get(key) != version], len(found)
+
+
+def date_of(key: str) -> str:
+    return key.split("ledger_date=", 1)[1].split("/", 1)[0]
+
+
+def load_file(connection: duckdb.DuckDBPyConnection, lake: ParquetLake, dataset: str, key: str) -> tuple[str, int]:
+    """One date's file into its table, replacing the date; returns the version loaded and its rows."""
+    read = lake.store.read_versioned(key)
+    if read is None:
+        raise LakeWriteError(f"{lake.store.uri(key)} was listed but is gone; the lake never deletes a date's file, "
+                             "so check what removed it, then load again: nothing of this batch was loaded.")
+    rows, version = read
+    table = TABLE_OF_TOPIC.get(dataset, dataset)
+    with registered(connection, "loaded_rows", rows):
+        if dataset in TABLE_OF_TOPIC:
+            ensure_ledger_table(connection, table, include_gdpr="recipient_name" in rows.column_names)
+        else:
+            connection.execute(sql("load/create_table_like_rows", table=table))
+        connection.execute(sql("load/delete_date", table=table), {"ledger_date": date_of(key)})
+        connection.execute(sql("load/insert_loaded_rows", table=table))
+        if dataset in TABLE_OF_TOPIC:
+            connection.execute(sql("load/delete_status_of_date"), {"ledger_date": date_of(key), "topic": dataset})
+            connection.execute(sql("load/insert_status_of_date"), {"topic": dataset})
+    return version, rows.num_rows
+
+
+def load_warehouse(data: DataDir, say: Callable[[str], None] = print) -> LoadOutcome:
+    """Loads what changed in the lake since the last load into the warehouse at ``data.warehouse``."""
+    lake, outcome = data.lake, LoadOutcome()
+    with open_for_write(data.warehouse, say=say) as connection:
+        connection.execute(sql("load/create_loaded_files"))
+        ensure_status_table(connection)
+        for table in TABLE_OF_TOPIC.values():
+            ensure_ledger_table(connection, table, include_gdpr=False)
+        changed, listed = changed_files(connection, lake)
+        outcome.unchanged = listed - len(changed)
+        for start in range(0, len(changed), FILES_PER_TRANSACTION):
+            batch = changed[start:start + FILES_PER_TRANSACTION]
+            versions = []
+            with transaction(connection):
+                for dataset, key in batch:
+                    version, rows = load_file(connection, lake, dataset, key)
+                    versions.append((key, version))
+                    outcome.rows += rows
+                    outcome.loaded.setdefault(TABLE_OF_TOPIC.get(dataset, dataset), []).append(date_of(key))
+                with registered(connection, "loaded_files", pa.table({"lake_key": [k for k, _ in versions],
+                                                                      "version": [v for _, v in versions]})):
+                    connection.execute(sql("load/record_loaded"))
+            say(f"loaded {start + len(batch)} of {len(changed)} changed lake files")
+        catalog_view(connection, lake)
+    return outcome
+
+
+def main(argv: list[str] | None = None) -> None:
+    argparse.ArgumentParser(prog="python -m report_assets.storage.warehouse_load",
+                            description="Load what changed in the Parquet lake into the DuckDB warehouse (the "
+                                        "warehouse step when runs execute on other machines).").parse_args(argv)
+    try:
+        data = DataDir.from_settings(load_settings())
+        outcome = load_warehouse(data)
+    except (SettingError, LakeWriteError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    for table, dates in sorted(outcome.loaded.items()):
+        print(f"  {table}: {len(dates)} date(s), {min(dates)} to {max(dates)}")
+    print(f"Loaded {sum(map(len, outcome.loaded.values()))} changed lake file(s) ({outcome.rows} rows; "
+          f"{outcome.unchanged} unchanged) from {data.lake.location} into {data.warehouse}.")
+
+
+if __name__ == "__main__":
+    main()
