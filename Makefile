@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: main test lint bench ui export
+.PHONY: main test lint bench ui export load-warehouse
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,6 +20,10 @@ main: $(STAMP)
 # A month's journal and statement CSVs per ledger, e.g. make export MONTH=2026-10 (ARGS="--ledger 302321").
 export: $(STAMP)
 	$(BIN)/python -m report_assets.books.export --month "$(MONTH)" $(ARGS)
+
+# The warehouse machine of a deployment whose runs are elsewhere: load what changed in the lake (README).
+load-warehouse: $(STAMP)
+	$(BIN)/python -m report_assets.storage.warehouse_load
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -q

@@ -1,5 +1,6 @@
 """The instance on PostgreSQL, run as a deployment beyond one machine runs it: the real webserver and daemon
-on dagster-postgres storage, the run queue and the warehouse pool, a backfill in several runs.
+on dagster-postgres storage, the Parquet lake in an S3-compatible object store (SeaweedFS, see
+``object_store.py``), the run queue and the warehouse pool, a backfill in several runs.
 
 The server is PostgreSQL 16 from the ``pgserver`` wheel (a pinned test dependency): it needs no system
 package or root setup, so the test runs the same on a fresh machine and in CI. pgserver listens on a
@@ -11,6 +12,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -23,15 +25,18 @@ import pgserver
 import pytest
 from dagster._core.instance.ref import InstanceRef
 
+from report_assets.data_dir import DataDir
 from report_assets.defs.automation.schedules import hourly_ledger_refresh
 from report_assets.defs.resources import DataDirResource
 from report_assets.report_api import ReportApiClient
 from report_assets.settings import ENV_LOOKBACK, PROJECT_ROOT
 from report_assets.simulator.world import World, default_ledgers
 from report_assets_tests.conftest import Sim, SimFactory, settings_for
+from report_assets_tests.object_store import BUCKET, seaweed_s3
 from report_assets_tests.services import graphql, running_services, until
 
 LEDGERS = ["302321", "405512", "517734"]
+LAKE_URL = f"s3://{BUCKET}/deployment"
 DATES = [f"2026-11-{d:02d}" for d in range(8, 20)]  # 12 closed ledger dates
 DATES_PER_RUN = 3
 MAX_CONCURRENT_RUNS = 2
@@ -67,7 +72,9 @@ DONE = (dg.DagsterRunStatus.SUCCESS, dg.DagsterRunStatus.FAILURE, dg.DagsterRunS
 
 
 @pytest.fixture
-def postgres_deployment(start_simulator: SimFactory, tmp_path: Path) -> Iterator[dict[str, Any]]:
+def postgres_deployment(start_simulator: SimFactory, tmp_path: Path,
+                        monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, Any]]:
+    """PostgreSQL for the instance, the lake in an object store (SeaweedFS), the webserver and the daemon."""
     server = pgserver.get_server(tmp_path / "pg", cleanup_mode="stop")
     deployment: dict[str, Any] = {"server": server}
     sim = start_simulator(World(ledgers=default_ledgers(3, 60)), now=NOON_20TH)
@@ -79,9 +86,11 @@ def postgres_deployment(start_simulator: SimFactory, tmp_path: Path) -> Iterator
     env = {**{k: v for k, v in os.environ.items() if not k.startswith(("REPORT_API_", "REPORT_ASSETS_"))},
            "DAGSTER_HOME": str(home), "REPORT_API_BASE_URL": sim.base_url, "REPORT_ASSETS_DATA_DIR": str(data),
            "REPORT_ASSETS_STEP_RETRIES": "0", "REPORT_ASSETS_START_DATE": DATES[0],
-           "REPORT_ASSETS_BACKFILL_DATES_PER_RUN": str(DATES_PER_RUN)}
+           "REPORT_ASSETS_BACKFILL_DATES_PER_RUN": str(DATES_PER_RUN), "REPORT_ASSETS_LAKE_URL": LAKE_URL}
     try:
-        with running_services(env, tmp_path) as services:
+        with seaweed_s3(tmp_path / "seaweedfs") as s3, running_services({**env, **s3.env()}, tmp_path) as services:
+            for name, value in s3.env().items():  # this process reads the lake too
+                monkeypatch.setenv(name, value)
             deployment = {"url": services.url, "home": home, "data": data, "sim": sim, "server": server,
                           "services": services}
             yield deployment
@@ -133,7 +142,8 @@ def writing(instance: dg.DagsterInstance, backfill_id: str) -> list[str]:
 
 
 def landed_and_served(sim: Sim, data: Path) -> tuple[dict, dict]:
-    """Entries per ledger-day and topic: in the warehouse, and as the API serves them."""
+    """Entries per ledger-day and topic: in the warehouse, and as the API serves them; the lake in the object store
+    holds as many as the warehouse."""
     with ReportApiClient(settings_for(Sim(sim.server))) as client:
         api = {(lid, topic, day): len(client.read_date(lid, topic, day).entries())
                for lid in LEDGERS for topic in ("funds", "fees") for day in DATES}
@@ -142,6 +152,12 @@ def landed_and_served(sim: Sim, data: Path) -> tuple[dict, dict]:
                   for lid, day, count in connection.execute(
                       f"SELECT ledger_id, ledger_date, count(*) FROM {table} WHERE ledger_date BETWEEN "
                       f"DATE '{DATES[0]}' AND DATE '{DATES[-1]}' GROUP BY ALL").fetchall()}
+    lake = DataDir(data, LAKE_URL).lake
+    in_lake = Counter()
+    for topic, day in ((topic, day) for topic in ("funds", "fees") for day in DATES):
+        rows = lake.read_date(topic, day, columns=["ledger_id"])
+        in_lake.update((lid, topic, day) for lid in (rows.column("ledger_id").to_pylist() if rows else []))
+    assert dict(in_lake) == {key: count for key, count in stored.items() if count}
     return stored, api
 
 
@@ -183,7 +199,8 @@ def test_a_backfill_on_postgres_runs_as_queued_runs_with_the_warehouse_serialize
         monkeypatch.setenv(ENV_LOOKBACK, str(len(DATES)))
         tick = datetime(2026, 11, 20, 12, 17, tzinfo=UTC)
         with dg.build_schedule_context(instance=instance, scheduled_execution_time=tick,
-                                       resources={"data_dir": DataDirResource(path=str(data))}) as context:
+                                       resources={"data_dir": DataDirResource(path=str(data),
+                                                                                  lake_url=LAKE_URL)}) as context:
             request = hourly_ledger_refresh.evaluate_tick(context).run_requests[0]
         assert (request.tags["dagster/asset_partition_range_start"],
                 request.tags["dagster/asset_partition_range_end"]) == ("2026-11-20", "2026-11-20")
