@@ -20,6 +20,7 @@ from report_assets.defs.ledgers.assets import ledger_entries
 from report_assets.defs.resources import DataDirResource, ReportApiResource
 from report_assets.ledger_catalog import read_catalog
 from report_assets.main_job import refresh_lake_views
+from report_assets.settings import SettingError, load_settings
 from report_assets.simulator.world import World, default_ledgers
 from report_assets.storage.lake import ParquetLake
 from report_assets.storage.lake_store import ObjectStore
@@ -230,3 +231,25 @@ def until_step_started(instance: dg.DagsterInstance) -> None:
             runs[0].run_id, of_type=dg.DagsterEventType.STEP_START).records)
     until(started, 120, "the run's step to start")
 
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("s3://settlements/lake/", "s3://settlements/lake"),
+    ("gs://settlements", "gs://settlements"),
+    ("", ""),  # the default: the lake in the data directory
+])
+def test_a_lake_url_names_a_bucket_and_a_prefix(url: str, expected: str) -> None:
+    assert load_settings({"REPORT_ASSETS_LAKE_URL": url}).lake_url == expected
+
+
+@pytest.mark.parametrize("url", ["/srv/lake", "s3://", "s3://bucket/lake?versioning=1", "ftp://bucket/lake"])
+def test_a_lake_url_that_is_not_an_object_store_is_refused_naming_the_setting(url: str) -> None:
+    with pytest.raises(SettingError, match=f"REPORT_ASSETS_LAKE_URL='{re.escape(url)}' is not valid: expected s3://"):
+        load_settings({"REPORT_ASSETS_LAKE_URL": url})
+
+
+def test_a_lake_url_with_credentials_is_refused_without_echoing_them() -> None:
+    with pytest.raises(SettingError) as refused:
+        load_settings({"REPORT_ASSETS_LAKE_URL": f"s3://{ACCESS_KEY}:{SECRET_KEY}@settlements/lake"})
+    assert "credentials do not belong in the URL" in str(refused.value) and "AWS_ACCESS_KEY_ID" in str(refused.value)
+    assert SECRET_KEY not in str(refused.value) and ACCESS_KEY not in str(refused.value)
