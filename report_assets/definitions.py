@@ -18,6 +18,7 @@ from report_assets.defs.automation.schedules import hourly_ledger_refresh
 from report_assets.defs.books.assets import books
 from report_assets.defs.ledgers.assets import ledger_entries
 from report_assets.defs.resources import DataDirResource, report_api_from_env
+from report_assets.defs.warehouse.load_job import load_warehouse_job
 from report_assets.settings import said_first
 
 # A one-run backfill of a year plans one event per asset, not one per asset and date (1,825 for a year of five
@@ -30,7 +31,7 @@ defs = dg.Definitions(
     assets=[ledger_entries, books, ledger_catalog],
     sensors=[ledger_discovery_sensor, intraday_feed_sensor, books_after_ledger_runs],
     schedules=[hourly_ledger_refresh],
-    jobs=[refresh_ledgers_job, books_job],
+    jobs=[refresh_ledgers_job, books_job, load_warehouse_job],
     resources={"report_api": said_first(report_api_from_env), "data_dir": DataDirResource()},
     # Every job here is the one ledger step: a step process of its own would only add its start-up to each run.
     executor=dg.in_process_executor,

@@ -18,6 +18,7 @@ from dagster._core.instance.ref import InstanceRef
 from report_assets.data_dir import DataDir
 from report_assets.defs.ledgers.assets import ledger_entries
 from report_assets.defs.resources import DataDirResource, ReportApiResource
+from report_assets.defs.warehouse.load_job import load_warehouse_job
 from report_assets.ledger_catalog import read_catalog
 from report_assets.main_job import refresh_lake_views
 from report_assets.settings import SettingError, load_settings
@@ -40,7 +41,8 @@ from report_assets_tests.test_assets import (
     warehouse_rows,
 )
 
-SUMMARY_ASSETS = "funds_ledger,fees_ledger,daily_fee_summary,daily_payout_summary,payouts,journal_lines"
+TABLES = ("funds_ledger", "fees_ledger", "daily_fee_summary", "daily_payout_summary", "payouts", "journal_lines")
+SUMMARY_ASSETS = ",".join(TABLES)
 
 
 @pytest.fixture
@@ -135,44 +137,61 @@ def test_two_writers_merging_one_date_file_never_lose_each_others_rows(s3: Seawe
     assert ParquetLake(mine).store.read(key).column("ledger_id").to_pylist() == ["A", "C", "B"]
 
 
-def test_runs_on_two_machines_share_the_lake_never_a_warehouse_file_and_the_warehouse_loads_from_the_lake(
+def test_runs_on_many_machines_share_the_lake_never_a_warehouse_file_and_the_loaded_warehouse_is_one_machines(
         s3: SeaweedS3, sim: Sim, tmp_path: Path) -> None:
-    """Two machines (separate processes, separate disks) back the same dates, each for its own ledgers, at once;
-    the warehouse machine then loads the lake. Every date file holds all three ledgers as the API serves them."""
-    machines = {"a": ("302321,405512", object_lake(tmp_path, "machine-a")),
-                "b": ("517734", object_lake(tmp_path, "machine-b"))}
+    """Three machines (separate processes, separate disks) back 2026-11-15 to 19 at once: A two ledgers to the
+    17th, C the same two from the 18th, B the third ledger throughout. Every date file then holds all three ledgers
+    as the API serves them, each machine's warehouse only its own, and the warehouse loaded from the lake equals
+    the one a single machine builds: the summaries across A's and C's edge are recomputed with both sides."""
+    machines = {"a": ("302321,405512", "2026-11-15...2026-11-17"), "b": ("517734", "2026-11-15...2026-11-19"),
+                "c": ("302321,405512", "2026-11-18...2026-11-19")}
+    data_of = {name: object_lake(tmp_path, f"machine-{name}") for name in machines}
     runs = []
-    for name, (ledgers, data) in machines.items():
+    for name, (ledgers, dates) in machines.items():
         (tmp_path / name).mkdir()
-        home = cli_home(tmp_path / name)
-        env = cli_env(sim, home, data, REPORT_ASSETS_LEDGER_IDS=ledgers, REPORT_ASSETS_LAKE_URL=data.lake_url,
-                      REPORT_ASSETS_STEP_RETRIES="0")
-        runs.append(cli_materialize(env, "2026-11-15...2026-11-19", select=SUMMARY_ASSETS, log=tmp_path / name / "log"))
-    for run in runs:
-        assert run.wait(timeout=300) == 0
+        env = cli_env(sim, cli_home(tmp_path / name), data_of[name], REPORT_ASSETS_LEDGER_IDS=ledgers,
+                      REPORT_ASSETS_LAKE_URL=data_of[name].lake_url, REPORT_ASSETS_STEP_RETRIES="0")
+        runs.append(cli_materialize(env, dates, select=SUMMARY_ASSETS, log=tmp_path / name / "log"))
+    assert [run.wait(timeout=300) for run in runs] == [0, 0, 0]
     days = [f"2026-11-{d}" for d in range(15, 20)]
     for topic in ("funds", "fees"):
         for day in days:
-            assert lake_rows(machines["a"][1], topic, day) == api_date(sim, day, topic)
-    for ledgers, data in machines.values():  # each machine's warehouse: its own file, its own ledgers only
-        assert {r[0] for r in warehouse_rows(data, "funds_ledger")} == set(ledgers.split(","))
-    assert machines["a"][1].warehouse != machines["b"][1].warehouse
+            assert lake_rows(data_of["a"], topic, day) == api_date(sim, day, topic)
+    for name, (ledgers, dates) in machines.items():  # each machine's warehouse: its own file, ledgers and dates
+        first, last = dates.split("...")
+        assert {(r[0], r[1]) for r in warehouse_rows(data_of[name], "funds_ledger")} == {
+            (r[0], r[1]) for day in days if first <= day <= last for r in api_date(sim, day)
+            if r[0] in ledgers.split(",")}
+    assert len({data.warehouse for data in data_of.values()}) == 3
 
+    one_machine = DataDir(tmp_path / "one-machine")  # the reference: the same dates, one run, local lake
+    with fresh_instance(tmp_path / "one-machine-home") as instance:
+        assert materialize(instance, sim, one_machine, days[0], days[-1]).success
     warehouse_machine = object_lake(tmp_path, "warehouse-machine")
-    first = load_warehouse(warehouse_machine, say=lambda _: None)
-    assert {table: sorted(dates) for table, dates in first.loaded.items()} == {
-        table: days for table in ("funds_ledger", "fees_ledger", "daily_fee_summary", "daily_payout_summary",
-                                  "payouts", "journal_lines")}
-    both = sorted(warehouse_rows(machines["a"][1], "funds_ledger") + warehouse_rows(machines["b"][1], "funds_ledger"))
-    assert sorted(warehouse_rows(warehouse_machine, "funds_ledger")) == both
+    with fresh_instance(tmp_path / "warehouse-machine-home") as instance:  # the warehouse step, as a Dagster job
+        loaded = load_warehouse_job.execute_in_process(instance=instance, resources={"data_dir": DataDirResource(
+            path=str(warehouse_machine.root), lake_url=warehouse_machine.lake_url)})
+    [output] = [e for e in loaded.all_events if e.event_type == dg.DagsterEventType.STEP_OUTPUT]
+    meta = {k: v.value for k, v in output.event_specific_data.metadata.items()}
+    assert (meta["files_loaded"], meta["ledger_days_resummarized"], meta["dates"]) == (
+        len(TABLES) * len(days), len(LEDGERS) * len(days), f"{days[0]} to {days[-1]}")
+    assert warehouse_rows(warehouse_machine, "funds_ledger") == warehouse_rows(one_machine, "funds_ledger")
+    edge = "ledger_id = '302321' AND ledger_date = DATE '2026-11-18'"
+    print(f"\npayouts of C's first date as C computed them: {table_rows(data_of['c'], 'payouts', edge)}; "
+          f"as one machine does: {table_rows(one_machine, 'payouts', edge)}")
+    for table in TABLES[2:]:
+        assert table_rows(warehouse_machine, table) == table_rows(one_machine, table), table
     with duckdb.connect(str(warehouse_machine.warehouse), read_only=True) as connection:
         closed = connection.execute("SELECT count(*) FROM ledger_day_status WHERE topic = 'funds' AND NOT is_open "
-                                "AND entries > 0").fetchall()[0][0]
-        assert closed == len(LEDGERS) * len(days)
-        summaries = connection.execute("SELECT count(DISTINCT ledger_id) FROM daily_fee_summary").fetchall()[0][0]
-        assert summaries == len(LEDGERS)
-    again = load_warehouse(warehouse_machine, say=lambda _: None)
-    assert again.loaded == {} and again.unchanged == 6 * len(days) + first.unchanged
+                                    "AND entries > 0").fetchall()[0][0]
+    assert closed == len(LEDGERS) * len(days)
+    again = load_warehouse(warehouse_machine, say=lambda _: None)  # nothing changed: nothing loaded
+    assert (again.loaded, again.summarized, again.unchanged) == ({}, 0, len(TABLES) * len(days))
+
+
+def table_rows(data: DataDir, table: str, where: str = "TRUE") -> list[tuple]:
+    with duckdb.connect(str(data.warehouse), read_only=True) as connection:
+        return connection.execute(f"SELECT * FROM {table} WHERE {where} ORDER BY ALL").fetchall()
 
 
 def test_an_object_store_down_for_a_while_is_waited_for_and_one_down_too_long_fails_naming_the_dates(

@@ -12,6 +12,12 @@ the one it loaded before: each file holds every ledger of its date, so it replac
 table. A batch of files, their ledger-day status and the record of what was loaded commit in one
 transaction: a crash leaves the previous load whole, and loading again picks up where it stopped.
 
+A run's summaries saw only that run's dates (its scratch warehouse held nothing else), so those reaching
+across the edge of its range (a capture's fee on the day before, a payout covering earlier days, the balance
+chain from the day before) may be short. Here every date is present: the loader recomputes the checks and
+summaries of the ledger-days it loaded, with their neighbours, exactly as a run on one machine does, and
+writes the summaries back to the lake.
+
 ``python -m report_assets.storage.warehouse_load`` (``make load-warehouse``).
 """
 
@@ -26,6 +32,7 @@ import duckdb
 import pyarrow as pa
 
 from report_assets.data_dir import DataDir
+from report_assets.ingestion import check_and_summarize, write_summary_files
 from report_assets.settings import SettingError, load_settings
 from report_assets.storage.lake import ParquetLake
 from report_assets.storage.lake_store import LakeWriteError
@@ -44,11 +51,16 @@ from report_assets.storage.warehouse import (
 FILES_PER_TRANSACTION = 200
 
 
+LEDGER_DAYS_PER_SUMMARY_BATCH = 2000  # as a run's warehouse batch: bounded memory on a partner's lake
+
+
 @dataclass
 class LoadOutcome:
     loaded: dict[str, list[str]] = field(default_factory=dict)  # table -> ledger dates loaded
     unchanged: int = 0
     rows: int = 0
+    summarized: int = 0  # ledger-days whose checks and summaries were recomputed
+    failures: dict[str, list[str]] = field(default_factory=dict)  # check -> what it found, a line per ledger-day
 
 
 def changed_files(connection: duckdb.DuckDBPyConnection, lake: ParquetLake) -> tuple[list[tuple[str, str]], int]:
@@ -64,7 +76,8 @@ def date_of(key: str) -> str:
     return key.split("ledger_date=", 1)[1].split("/", 1)[0]
 
 
-def load_file(connection: duckdb.DuckDBPyConnection, lake: ParquetLake, dataset: str, key: str) -> tuple[str, int]:
+def load_file(connection: duckdb.DuckDBPyConnection, lake: ParquetLake, dataset: str,
+              key: str) -> tuple[str, pa.Table]:
     """One date's file into its table, replacing the date; returns the version loaded and its rows."""
     read = lake.store.read_versioned(key)
     if read is None:
@@ -82,7 +95,39 @@ def load_file(connection: duckdb.DuckDBPyConnection, lake: ParquetLake, dataset:
         if dataset in TABLE_OF_TOPIC:
             connection.execute(sql("load/delete_status_of_date"), {"ledger_date": date_of(key), "topic": dataset})
             connection.execute(sql("load/insert_status_of_date"), {"topic": dataset})
-    return version, rows.num_rows
+    return version, rows
+
+
+def resummarize(connection: duckdb.DuckDBPyConnection, lake: ParquetLake, keys: list[tuple[str, str]],
+                outcome: LoadOutcome, say: Callable[[str], None]) -> None:
+    """The checks and summaries of the loaded ledger-days (``keys`` in date order), with every neighbour present,
+    into the warehouse and back to the lake, a bounded batch of whole dates at a time."""
+    start, written = 0, set()
+    while start < len(keys):
+        end = min(start + LEDGER_DAYS_PER_SUMMARY_BATCH, len(keys))
+        while end < len(keys) and keys[end][1] == keys[end - 1][1]:
+            end += 1  # whole dates: a date's summary files are written once per batch
+        checked = check_and_summarize(connection, keys[start:end], with_summaries=True)
+        written |= set(write_summary_files(lake, checked))
+        for check, found in checked.failures.items():
+            if found:
+                outcome.failures.setdefault(f"{check.asset}.{check.name} ({'ERROR' if check.blocking else 'WARN'})",
+                                            []).extend(f"ledger {f[0]} on {f[1]}: {f[2]}" for f in found)
+        outcome.summarized += end - start
+        say(f"recomputed the checks and summaries of {end} of {len(keys)} loaded ledger-days")
+        start = end
+    # The summary files written here are what the warehouse holds: the next load leaves them alone. (A run that
+    # rewrites one later has rewritten its date's ledger file first, which brings the date back here.)
+    listed = {key: version for table in {table for table, _ in written}
+              for key, version in lake.store.versions(f"{table}/ledger_date=").items()}
+    record_loaded(connection, [(key, listed[key]) for key in (ParquetLake.date_key(t, d) for t, d in sorted(written))
+                               if key in listed])
+
+
+def record_loaded(connection: duckdb.DuckDBPyConnection, versions: list[tuple[str, str]]) -> None:
+    with registered(connection, "loaded_files", pa.table({"lake_key": pa.array([k for k, _ in versions], pa.string()),
+                                                          "version": pa.array([v for _, v in versions], pa.string())})):
+        connection.execute(sql("load/record_loaded"))
 
 
 def load_warehouse(data: DataDir, say: Callable[[str], None] = print) -> LoadOutcome:
@@ -95,6 +140,7 @@ def load_warehouse(data: DataDir, say: Callable[[str], None] = print) -> LoadOut
             ensure_ledger_table(connection, table, include_gdpr=False)
         changed, listed = changed_files(connection, lake)
         outcome.unchanged = listed - len(changed)
+        ledger_days: set[tuple[str, str]] = set()
         for start in range(0, len(changed), FILES_PER_TRANSACTION):
             batch = changed[start:start + FILES_PER_TRANSACTION]
             versions = []
@@ -102,12 +148,14 @@ def load_warehouse(data: DataDir, say: Callable[[str], None] = print) -> LoadOut
                 for dataset, key in batch:
                     version, rows = load_file(connection, lake, dataset, key)
                     versions.append((key, version))
-                    outcome.rows += rows
+                    outcome.rows += rows.num_rows
+                    if dataset in TABLE_OF_TOPIC:
+                        ledgers = set(rows.column("ledger_id").to_pylist())
+                        ledger_days.update((ledger_id, date_of(key)) for ledger_id in ledgers)
                     outcome.loaded.setdefault(TABLE_OF_TOPIC.get(dataset, dataset), []).append(date_of(key))
-                with registered(connection, "loaded_files", pa.table({"lake_key": [k for k, _ in versions],
-                                                                      "version": [v for _, v in versions]})):
-                    connection.execute(sql("load/record_loaded"))
+                record_loaded(connection, versions)
             say(f"loaded {start + len(batch)} of {len(changed)} changed lake files")
+        resummarize(connection, lake, sorted(ledger_days, key=lambda k: (k[1], k[0])), outcome, say)
         catalog_view(connection, lake)
     return outcome
 
@@ -125,7 +173,10 @@ def main(argv: list[str] | None = None) -> None:
     for table, dates in sorted(outcome.loaded.items()):
         print(f"  {table}: {len(dates)} date(s), {min(dates)} to {max(dates)}")
     print(f"Loaded {sum(map(len, outcome.loaded.values()))} changed lake file(s) ({outcome.rows} rows; "
-          f"{outcome.unchanged} unchanged) from {data.lake.location} into {data.warehouse}.")
+          f"{outcome.unchanged} unchanged) from {data.lake.location} into {data.warehouse}, and recomputed the "
+          f"checks and summaries of {outcome.summarized} ledger-day(s).")
+    for check, found in sorted(outcome.failures.items()):
+        print(f"  check {check}: {len(found)} ledger-day(s): " + "; ".join(found[:5]) + ("; ..." if found[5:] else ""))
 
 
 if __name__ == "__main__":
