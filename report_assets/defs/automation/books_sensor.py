@@ -5,6 +5,7 @@ books that span dates."""
 import dagster as dg
 
 from report_assets.books.build import BOOK_TABLES
+from report_assets.defs.warehouse.load_job import load_warehouse_job
 from report_assets.storage.schema import TABLE_OF_TOPIC
 
 books_job = dg.define_asset_job(
@@ -12,7 +13,7 @@ books_job = dg.define_asset_job(
     description="Recompute bank_matches, bank_journal_lines and monthly_statement from the stored ledger-days and "
                 "the bank folder (after the simulator's bank delivers, when on the simulator).")
 LEDGER_KEYS = {dg.AssetKey(table) for table in TABLE_OF_TOPIC.values()}
-LOAD_JOB = "load_warehouse_job"
+LOAD_JOB = load_warehouse_job.name
 
 
 @dg.run_status_sensor(run_status=dg.DagsterRunStatus.SUCCESS, request_job=books_job, minimum_interval_seconds=30,
