@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/bench_client.py
 	$(BIN)/python benchmarks/bench_backfill.py W1 W2
 	$(BIN)/python benchmarks/bench_books.py W1 W2
+	$(BIN)/python benchmarks/bench_lake_store.py
 
 # The project's instance (dagster.yaml here: runs under data/dagster_home), as make main uses; one planned
 # event per asset for a one-run backfill (see report_assets/definitions.py).

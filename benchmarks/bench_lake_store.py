@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import random
 import statistics
 import tempfile
 import time
@@ -30,13 +31,17 @@ DATE = "2026-11-18"
 def date_rows(ledgers: int, entries: int, seed: int) -> pa.Table:
     """A date's ledger rows of the lake's shape: IDs, positions, references, amounts and balances."""
     n = ledgers * entries
+    draw = random.Random(seed)  # references and amounts as varied as real ones: they do not compress away
     return pa.table({
         "ledger_id": pa.array([f"{300000 + i // entries}" for i in range(n)]),
         "position": pa.array([i % entries + 1 for i in range(n)], pa.int32()),
-        "psp_reference": pa.array([f"{seed}-{i:012d}" for i in range(n)]),
-        "entry_type": pa.array(["capture" if i % 7 else "refund" for i in range(n)]),
-        "amount": pa.array([(i * 7919) % 100_000 for i in range(n)], pa.int64()),
-        "balance_after": pa.array([i * 13 for i in range(n)], pa.int64()),
+        "psp_reference": pa.array([f"{draw.getrandbits(64):020d}" for _ in range(n)]),
+        "entry_type": pa.array([draw.choice(("capture", "capture", "capture", "refund", "capture-fee"))
+                                for _ in range(n)]),
+        "time": pa.array([1_795_000_000_000_000 + draw.randrange(86_400_000_000) for _ in range(n)],
+                         pa.timestamp("us", "UTC")),
+        "amount": pa.array([draw.randrange(-50_000, 500_000) for _ in range(n)], pa.int64()),
+        "balance_after": pa.array([draw.randrange(10**9) for _ in range(n)], pa.int64()),
     })
 
 
