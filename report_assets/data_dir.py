@@ -14,13 +14,17 @@ from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 
-from report_assets.settings import ENV_DATA_DIR, Settings, load_settings
+import pyarrow as pa
+
+from report_assets.settings import ENV_DATA_DIR, ENV_LAKE_URL, Settings, load_settings
 from report_assets.storage.lake import ParquetLake
+from report_assets.storage.lake_status import LakeDayStatus
 from report_assets.storage.lake_store import open_store
-from report_assets.storage.status import LedgerDayStatus
+from report_assets.storage.status import DayStatus, LedgerDayStatus
 
 SOURCE_MARKER = ".source"
 WORLD_MARKER = ".world.json"  # the simulator's seed and data options, or a fingerprint of the production keys
+LAKE_CLAIM = "_claim"  # a lake in an object store: its source and world, as the two markers are for the directory
 
 
 class MixedSourcesError(RuntimeError):
@@ -63,8 +67,11 @@ class DataDir:
         return self.root / "lake_views.sql"
 
     @property
-    def status(self) -> LedgerDayStatus:
-        return LedgerDayStatus(self.root / "ledger_days.sqlite3")
+    def status(self) -> DayStatus:
+        """A SQLite file here; in the lake when that is in an object store, which other machines share."""
+        if self.lake.is_local:
+            return LedgerDayStatus(self.root / "ledger_days.sqlite3")
+        return LakeDayStatus(self.lake)
 
     def claimed_source(self) -> str | None:
         marker = self.root / SOURCE_MARKER
@@ -81,6 +88,8 @@ class DataDir:
             raise MixedSourcesError(
                 f"{self.root} holds data in the old layout (one file per ledger-day); this version keeps one file "
                 f"per ledger date. Move it away or point {ENV_DATA_DIR} at a new directory, then re-run.")
+        if not self.lake.is_local:
+            self.claim_lake(source, world)
         claimed = self.claimed_source()
         if claimed is None:
             self.root.mkdir(parents=True, exist_ok=True)
@@ -101,6 +110,33 @@ class DataDir:
                 f"{describe_world(world)}. Their rows must not mix: point {ENV_DATA_DIR} at another directory "
                 f"(e.g. {self.root}-{world_suffix(world)}), or move {self.root} away. Nothing was written."
             )
+
+
+    def claim_lake(self, source: str, world: Mapping[str, object] | None) -> None:
+        """The same claim on a lake in an object store, which machines with data directories of their own share:
+        its first writer records its source and world there (a conditional PUT, so two first writers cannot both
+        win), and a machine of another source or world is refused before it writes anything."""
+        wanted = json.dumps(dict(world), sort_keys=True) if world is not None else ""
+
+        def keep_or_claim(old: pa.Table | None) -> pa.Table:
+            row = old.to_pylist()[0] if old is not None else {"source": source, "world": ""}
+            return pa.table({"source": [row["source"]], "world": [row["world"] or wanted]})
+
+        key = ParquetLake.table_key(LAKE_CLAIM)
+        stored = self.lake.store.read(key)
+        row = stored.to_pylist()[0] if stored is not None else None
+        if row is None or (wanted and not row["world"]):
+            row = self.lake.store.update(key, keep_or_claim).to_pylist()[0]
+        where = f"The lake {self.lake.location} (shared by every machine that writes it)"
+        if row["source"] != source:
+            raise MixedSourcesError(
+                f"{where} holds {row['source']} data; refusing to write {source} data into it. Point {ENV_LAKE_URL} "
+                f"at another prefix for {source} data. Nothing was written.")
+        if wanted and row["world"] != wanted:
+            raise MixedSourcesError(
+                f"{where} holds {source} data of another world ({describe_world(json.loads(row['world']))}); this "
+                f"run reads {describe_world(dict(world or {}))}. Their rows must not mix: point {ENV_LAKE_URL} at "
+                "another prefix. Nothing was written.")
 
 
 def describe_world(world: Mapping[str, object]) -> str:

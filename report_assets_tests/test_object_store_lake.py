@@ -15,7 +15,7 @@ import pyarrow as pa
 import pytest
 from dagster._core.instance.ref import InstanceRef
 
-from report_assets.data_dir import DataDir
+from report_assets.data_dir import DataDir, MixedSourcesError
 from report_assets.defs.ledgers.assets import ledger_entries
 from report_assets.defs.resources import DataDirResource, ReportApiResource
 from report_assets.defs.warehouse.load_job import load_warehouse_job
@@ -38,6 +38,7 @@ from report_assets_tests.test_assets import (
     cli_home,
     cli_materialize,
     latest_metadata,
+    reads,
     warehouse_rows,
 )
 
@@ -272,3 +273,35 @@ def test_a_lake_url_with_credentials_is_refused_without_echoing_them() -> None:
         load_settings({"REPORT_ASSETS_LAKE_URL": f"s3://{ACCESS_KEY}:{SECRET_KEY}@settlements/lake"})
     assert "credentials do not belong in the URL" in str(refused.value) and "AWS_ACCESS_KEY_ID" in str(refused.value)
     assert SECRET_KEY not in str(refused.value) and ACCESS_KEY not in str(refused.value)
+
+
+def test_a_shared_lake_of_another_source_or_world_is_refused_before_anything_is_written(
+        s3: SeaweedS3, tmp_path: Path) -> None:
+    object_lake(tmp_path, "first", prefix="claimed").claim("simulator", {"seed": 2026})
+    with pytest.raises(MixedSourcesError, match=r"holds simulator data of another world \(seed 2026\); this run "
+                                                r"reads seed 7\. .* REPORT_ASSETS_LAKE_URL"):
+        object_lake(tmp_path, "second", prefix="claimed").claim("simulator", {"seed": 7})
+    with pytest.raises(MixedSourcesError, match="holds simulator data; refusing to write production data"):
+        object_lake(tmp_path, "third", prefix="claimed").claim("production", {"keys": "ab12"})
+    assert not (tmp_path / "second").exists() and not (tmp_path / "third").exists()  # refused before any write
+    object_lake(tmp_path, "fourth", prefix="claimed").claim("simulator", {"seed": 2026})  # the same world: welcome
+    assert (tmp_path / "fourth" / ".source").read_text() == "simulator\n"
+
+
+def test_a_machine_sharing_the_lake_fetches_only_what_no_machine_stored_closed(
+        s3: SeaweedS3, sim: Sim, tmp_path: Path) -> None:
+    """The ledger-day status is in the lake with it: a second machine (a fresh data directory, as a run pod's
+    scratch disk is) knows what the first stored closed, and so does the schedule on a third."""
+    first, second = object_lake(tmp_path, "first"), object_lake(tmp_path, "second")
+    with fresh_instance(tmp_path / "first-home") as instance:
+        assert materialize(instance, sim, first, "2026-11-17", "2026-11-18").success
+    before = reads(sim)
+    with fresh_instance(tmp_path / "second-home") as instance:
+        assert materialize(instance, sim, second, "2026-11-17", "2026-11-19").success
+    fetched = reads(sim) - before
+    assert sorted(fetched) == sorted(f"{i} {topic} 2026-11-19" for i in LEDGERS for topic in ("funds", "fees"))
+    assert not (second.root / "ledger_days.sqlite3").exists() and not (first.root / "ledger_days.sqlite3").exists()
+    states = object_lake(tmp_path, "third").status.states("2026-11-16", "2026-11-19")
+    assert {(day.ledger_date, state.stored) for day, state in states.items()} == {
+        ("2026-11-17", "closed"), ("2026-11-18", "closed"), ("2026-11-19", "closed")}
+    assert len(states) == 3 * len(LEDGERS)

@@ -13,14 +13,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from report_assets.report_api.entry_schema import page_schema
-from report_assets.storage.lake_store import LakeStore, LakeWriteError, LocalStore
+from report_assets.storage.lake_store import LakeStore, LakeStoreError, LocalStore
 from report_assets.storage.schema import entry_columns, ledger_columns
 
 FILE_NAME = "part-0.parquet"
@@ -76,16 +75,16 @@ def entries_to_batch(page: pa.RecordBatch, runs: list[Run], stamp: FetchStamp, s
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
+def key_date(key: str) -> str:
+    """The ledger date of a date file's key (``funds/ledger_date=2026-11-18/part-0.parquet``)."""
+    return key.split("ledger_date=", 1)[1].split("/", 1)[0]
+
+
 class ParquetLake:
     """The lake's files by name, wherever the store keeps them (``lake_store``)."""
 
     def __init__(self, store: LakeStore) -> None:
         self.store = store
-
-    @classmethod
-    def at(cls, root: Path) -> ParquetLake:
-        """A lake in a local directory."""
-        return cls(LocalStore(root))
 
     @property
     def location(self) -> str:
@@ -151,6 +150,6 @@ class ParquetLake:
 
         try:
             return self.store.update(self.date_key(dataset, ledger_date), merge)
-        except LakeWriteError as exc:
-            raise LakeWriteError(f"{dataset} of ledger date {ledger_date} was not stored: {exc}. The lake keeps "
+        except LakeStoreError as exc:
+            raise LakeStoreError(f"{dataset} of ledger date {ledger_date} was not stored: {exc}. The lake keeps "
                                  "that date's previous file; re-run the date once the store takes writes.") from None

@@ -43,8 +43,8 @@ OBJECT_STORE_SCHEMES = ("s3", "s3a", "gs", "az", "abfs", "abfss")
 Change = Callable[[pa.Table | None], pa.Table]
 
 
-class LakeWriteError(RuntimeError):
-    """The object store refused a write for longer than its retries last: the message names the file."""
+class LakeStoreError(RuntimeError):
+    """The object store refused a read or write for longer than its retries last: the message names the file."""
 
 
 class LakeStore(Protocol):
@@ -155,7 +155,7 @@ class ObjectStore:
         except FileNotFoundError:
             return None
         except Exception as exc:
-            raise LakeWriteError(f"could not read {self.uri(key)}: {failure(exc)}") from None
+            raise LakeStoreError(f"could not read {self.uri(key)}: {failure(exc)}") from None
 
     def read(self, key: str, columns: list[str] | None = None) -> pa.Table | None:
         fetched = self.fetch(key)
@@ -167,7 +167,7 @@ class ObjectStore:
         except (AlreadyExistsError, PreconditionError):
             raise
         except Exception as exc:
-            raise LakeWriteError(f"could not write {self.uri(key)}: {failure(exc)}") from None
+            raise LakeStoreError(f"could not write {self.uri(key)}: {failure(exc)}") from None
 
     def write(self, key: str, table: pa.Table) -> None:
         self.put(key, table, "overwrite")
@@ -182,7 +182,7 @@ class ObjectStore:
                 return new
             except (AlreadyExistsError, PreconditionError):
                 continue  # another writer replaced it since we read it: merge into its version instead
-        raise LakeWriteError(f"{self.uri(key)} was replaced by other writers {MAX_CONFLICTS} times while this run "
+        raise LakeStoreError(f"{self.uri(key)} was replaced by other writers {MAX_CONFLICTS} times while this run "
                              "merged its rows into it; nothing of this run's was written to it. Re-run.")
 
     def versions(self, prefix: str) -> dict[str, str]:
@@ -191,7 +191,7 @@ class ObjectStore:
             return dict(sorted((meta["path"], str(meta["e_tag"])) for batch in listed for meta in batch
                                if meta["path"].startswith(prefix) and meta["path"].endswith(".parquet")))
         except Exception as exc:
-            raise LakeWriteError(f"could not list {self.uri(prefix)}: {failure(exc)}") from None
+            raise LakeStoreError(f"could not list {self.uri(prefix)}: {failure(exc)}") from None
 
     def keys(self, prefix: str) -> list[str]:
         return list(self.versions(prefix))
@@ -229,16 +229,9 @@ def date_lock(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def write_atomically(final: Path, schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> int:
-    """Writes a Parquet file atomically (``replace_file``); returns the rows written."""
-    rows = 0
-
-    def write(temporary: Path) -> None:
-        nonlocal rows
-        rows = write_parquet(str(temporary), schema, batches)
-
-    replace_file(final, write)
-    return rows
+def write_atomically(final: Path, schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> None:
+    """Writes a Parquet file atomically (``replace_file``)."""
+    replace_file(final, lambda temporary: write_parquet(str(temporary), schema, batches))
 
 
 def replace_file(final: Path, write: Callable[[Path], object]) -> None:

@@ -34,8 +34,8 @@ import pyarrow as pa
 from report_assets.data_dir import DataDir
 from report_assets.ingestion import check_and_summarize, write_summary_files
 from report_assets.settings import SettingError, load_settings
-from report_assets.storage.lake import ParquetLake
-from report_assets.storage.lake_store import LakeWriteError
+from report_assets.storage.lake import ParquetLake, key_date
+from report_assets.storage.lake_store import LakeStoreError
 from report_assets.storage.schema import TABLE_OF_TOPIC
 from report_assets.storage.sql_files import sql
 from report_assets.storage.summaries import SUMMARY_TABLES
@@ -49,8 +49,6 @@ from report_assets.storage.warehouse import (
 )
 
 FILES_PER_TRANSACTION = 200
-
-
 LEDGER_DAYS_PER_SUMMARY_BATCH = 2000  # as a run's warehouse batch: bounded memory on a partner's lake
 
 
@@ -72,16 +70,12 @@ def changed_files(connection: duckdb.DuckDBPyConnection, lake: ParquetLake) -> t
     return [(dataset, key) for dataset, key, version in found if loaded.get(key) != version], len(found)
 
 
-def date_of(key: str) -> str:
-    return key.split("ledger_date=", 1)[1].split("/", 1)[0]
-
-
 def load_file(connection: duckdb.DuckDBPyConnection, lake: ParquetLake, dataset: str,
               key: str) -> tuple[str, pa.Table]:
     """One date's file into its table, replacing the date; returns the version loaded and its rows."""
     read = lake.store.read_versioned(key)
     if read is None:
-        raise LakeWriteError(f"{lake.store.uri(key)} was listed but is gone; the lake never deletes a date's file, "
+        raise LakeStoreError(f"{lake.store.uri(key)} was listed but is gone; the lake never deletes a date's file, "
                              "so check what removed it, then load again: nothing of this batch was loaded.")
     rows, version = read
     table = TABLE_OF_TOPIC.get(dataset, dataset)
@@ -90,10 +84,10 @@ def load_file(connection: duckdb.DuckDBPyConnection, lake: ParquetLake, dataset:
             ensure_ledger_table(connection, table, include_gdpr="recipient_name" in rows.column_names)
         else:
             connection.execute(sql("load/create_table_like_rows", table=table))
-        connection.execute(sql("load/delete_date", table=table), {"ledger_date": date_of(key)})
+        connection.execute(sql("load/delete_date", table=table), {"ledger_date": key_date(key)})
         connection.execute(sql("load/insert_loaded_rows", table=table))
         if dataset in TABLE_OF_TOPIC:
-            connection.execute(sql("load/delete_status_of_date"), {"ledger_date": date_of(key), "topic": dataset})
+            connection.execute(sql("load/delete_status_of_date"), {"ledger_date": key_date(key), "topic": dataset})
             connection.execute(sql("load/insert_status_of_date"), {"topic": dataset})
     return version, rows
 
@@ -141,21 +135,25 @@ def load_warehouse(data: DataDir, say: Callable[[str], None] = print) -> LoadOut
         changed, listed = changed_files(connection, lake)
         outcome.unchanged = listed - len(changed)
         ledger_days: set[tuple[str, str]] = set()
-        for start in range(0, len(changed), FILES_PER_TRANSACTION):
+        ledger_files: list[tuple[str, str]] = []  # recorded once their summaries are recomputed: a crash before
+        for start in range(0, len(changed), FILES_PER_TRANSACTION):  # that loads them (and recomputes) again
             batch = changed[start:start + FILES_PER_TRANSACTION]
             versions = []
             with transaction(connection):
                 for dataset, key in batch:
                     version, rows = load_file(connection, lake, dataset, key)
-                    versions.append((key, version))
                     outcome.rows += rows.num_rows
                     if dataset in TABLE_OF_TOPIC:
+                        ledger_files.append((key, version))
                         ledgers = set(rows.column("ledger_id").to_pylist())
-                        ledger_days.update((ledger_id, date_of(key)) for ledger_id in ledgers)
-                    outcome.loaded.setdefault(TABLE_OF_TOPIC.get(dataset, dataset), []).append(date_of(key))
+                        ledger_days.update((ledger_id, key_date(key)) for ledger_id in ledgers)
+                    else:
+                        versions.append((key, version))
+                    outcome.loaded.setdefault(TABLE_OF_TOPIC.get(dataset, dataset), []).append(key_date(key))
                 record_loaded(connection, versions)
             say(f"loaded {start + len(batch)} of {len(changed)} changed lake files")
         resummarize(connection, lake, sorted(ledger_days, key=lambda k: (k[1], k[0])), outcome, say)
+        record_loaded(connection, ledger_files)
         catalog_view(connection, lake)
     return outcome
 
@@ -167,7 +165,7 @@ def main(argv: list[str] | None = None) -> None:
     try:
         data = DataDir.from_settings(load_settings())
         outcome = load_warehouse(data)
-    except (SettingError, LakeWriteError) as exc:
+    except (SettingError, LakeStoreError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
     for table, dates in sorted(outcome.loaded.items()):

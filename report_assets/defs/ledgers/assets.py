@@ -27,7 +27,7 @@ from report_assets.planning import DatePlan, plan_dates
 from report_assets.report_api import ReportApiClient
 from report_assets.report_api.errors import ApiUnavailableError, ReportApiError
 from report_assets.settings import SettingError, Settings, load_settings
-from report_assets.storage.lake_store import LakeWriteError
+from report_assets.storage.lake_store import LakeStoreError
 from report_assets.storage.schema import TABLE_OF_TOPIC
 from report_assets.storage.summaries import SUMMARY_TABLES, DataCheck, Failure
 from report_assets.storage.warehouse import WarehouseLockedError
@@ -130,7 +130,7 @@ def ledger_entries(context: dg.AssetExecutionContext, config: LedgerRunConfig, r
         # out of memory) is worth a later retry.
         raise dg.Failure(description=str(exc), allow_retries=isinstance(
             exc, ApiUnavailableError | WarehouseLockedError | IngestionDiedError)) from exc
-    except LakeWriteError as exc:  # the object store stayed down for longer than its retries: worth a later retry
+    except LakeStoreError as exc:  # the object store stayed down for longer than its retries: worth a later retry
         raise dg.Failure(allow_retries=True, description=(
             f"The lake's object store stayed unavailable during this run of ledger dates {dates[0]} to {dates[-1]}: "
             f"{exc} The dates stored before it stay whole (a file is replaced whole or not at all); re-run these "
