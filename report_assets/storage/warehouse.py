@@ -145,7 +145,7 @@ def catalog_view(connection: duckdb.DuckDBPyConnection, lake: ParquetLake) -> No
     """``ledgers`` in the warehouse: a view over the catalog's file in a local lake; a copy of it when the lake is in
     an object store, which the warehouse's DuckDB does not read itself (its httpfs extension is not at hand)."""
     if lake.is_local:
-        if lake.read_table(CATALOG_NAME, columns=["ledger_id"]) is not None:
+        if lake.has_table(CATALOG_NAME):
             connection.execute(sql("lake_view", table="ledgers", glob=quote_literal(lake.table_uri(CATALOG_NAME)),
                                    major_columns=""))
         return
