@@ -68,15 +68,12 @@ class LakeStore(Protocol):
     def read_versioned(self, key: str) -> tuple[pa.Table, str] | None: ...
 
 
-def write_parquet(sink: str | pa.NativeFile, schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> int:
-    """The lake's one way of writing Parquet (zstd, dictionaries where values repeat); returns the rows."""
-    rows = 0
+def write_parquet(sink: str | pa.NativeFile, schema: pa.Schema, batches: Iterable[pa.RecordBatch]) -> None:
+    """The lake's one way of writing Parquet (zstd, dictionaries where values repeat)."""
     dictionary = [name for name in schema.names if name in REPEATING_COLUMNS]
     with pq.ParquetWriter(sink, schema, compression="zstd", use_dictionary=dictionary) as writer:
         for batch in batches:
             writer.write_batch(batch, row_group_size=ROW_GROUP_ROWS)
-            rows += batch.num_rows
-    return rows
 
 
 def parquet_bytes(table: pa.Table) -> pa.Buffer:
@@ -148,18 +145,20 @@ class ObjectStore:
     def uri(self, key: str) -> str:
         return f"{self.location}/{key}"
 
-    def fetch(self, key: str) -> tuple[pa.Buffer, str | None] | None:
+    def read_versioned(self, key: str, columns: list[str] | None = None) -> tuple[pa.Table, str] | None:
+        """The object's rows and the ETag of the version read, or None when there is no such object."""
         try:
             got = obstore.get(self.store, key)
-            return pa.py_buffer(got.bytes()), got.meta["e_tag"]
+            body, e_tag = pa.py_buffer(got.bytes()), str(got.meta["e_tag"])
         except FileNotFoundError:
             return None
         except Exception as exc:
             raise LakeStoreError(f"could not read {self.uri(key)}: {failure(exc)}") from None
+        return pq.read_table(pa.BufferReader(body), columns=columns), e_tag
 
     def read(self, key: str, columns: list[str] | None = None) -> pa.Table | None:
-        fetched = self.fetch(key)
-        return None if fetched is None else pq.read_table(pa.BufferReader(fetched[0]), columns=columns)
+        read = self.read_versioned(key, columns)
+        return None if read is None else read[0]
 
     def put(self, key: str, table: pa.Table, mode: object) -> None:
         try:
@@ -174,11 +173,10 @@ class ObjectStore:
 
     def update(self, key: str, change: Change) -> pa.Table:
         for _ in range(MAX_CONFLICTS):
-            fetched = self.fetch(key)
-            old = None if fetched is None else pq.read_table(pa.BufferReader(fetched[0]))
-            new = change(old)
+            read = self.read_versioned(key)
+            new = change(None if read is None else read[0])
             try:
-                self.put(key, new, "create" if fetched is None else {"e_tag": fetched[1]})
+                self.put(key, new, "create" if read is None else {"e_tag": read[1]})
                 return new
             except (AlreadyExistsError, PreconditionError):
                 continue  # another writer replaced it since we read it: merge into its version instead
@@ -195,10 +193,6 @@ class ObjectStore:
 
     def keys(self, prefix: str) -> list[str]:
         return list(self.versions(prefix))
-
-    def read_versioned(self, key: str) -> tuple[pa.Table, str] | None:
-        fetched = self.fetch(key)
-        return None if fetched is None else (pq.read_table(pa.BufferReader(fetched[0])), str(fetched[1]))
 
 
 def file_version(path: Path, stat: os.stat_result | None = None) -> str:
