@@ -45,6 +45,11 @@ class Sim:
     def stats(self) -> dict[str, Any]:
         return httpx.get(f"{self.base_url}/_simulator/stats").json()
 
+    def requests(self) -> list[str]:
+        """Every request the simulator was sent, as "METHOD /path", read in this process (a production-like
+        simulator has no /_simulator/ path to ask)."""
+        return list(self.state.stats.request_log)
+
     def ledger_days_read(self) -> dict[str, int]:
         """How often each ledger-day and topic was asked for (its first page), as "ledger topic date"."""
         return httpx.get(f"{self.base_url}/_simulator/stats", params={"detail": "1"}).json()["ledger_days_read"]
@@ -69,12 +74,14 @@ def start_simulator() -> Iterator[SimFactory]:
         faults: FaultSettings | None = None,
         credentials: Credentials | None = None,
         now: datetime = FROZEN_NOW,
+        production_like: bool = False,
         **world_changes: Any,
     ) -> Sim:
         world = world or World(ledgers=default_ledgers(3, 200))
         if world_changes:
             world = replace(world, **world_changes)
-        state = SimulatorState(world, credentials=credentials, faults=faults, clock=SimClock(now))
+        state = SimulatorState(world, credentials=credentials, faults=faults, clock=SimClock(now),
+                               production_like=production_like)
         server = ThreadedSimulator(state).start()
         servers.append(server)
         return Sim(server)

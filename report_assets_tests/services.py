@@ -45,6 +45,11 @@ class Services:
         self.url = f"http://127.0.0.1:{free_port()}"
         self.outputs: list[Any] = []
         self.sessions: list[int] = []  # every process group started, to stop what outlives its leader
+        # The instance's storage made once, before the services: on a new DAGSTER_HOME the webserver, its code
+        # server and the daemon would each create the schema at once, and one of them can fail ("alembic_version
+        # has more than one head"), as a user's first `dagster dev` would not (it starts them in turn).
+        subprocess.run([str(self.bin_dir / "dagster"), "instance", "migrate"], cwd=PROJECT_ROOT, env=env,
+                       check=True, capture_output=True)
         self.webserver = self.start("webserver", ["dagster-webserver", "-w", "workspace.yaml", "-h", "127.0.0.1",
                                                   "-p", self.url.rsplit(":", 1)[1]])
         self.daemon = self.start("daemon", ["dagster-daemon", "run", "-w", "workspace.yaml"])

@@ -1,10 +1,10 @@
-"""End to end: the real dagster-webserver and dagster-daemon, a backfill launched through GraphQL."""
+"""End to end: the real dagster-webserver and dagster-daemon, a backfill launched through GraphQL, with a merchant's
+keys set against a production-like simulator (no /_simulator/ paths, no bank: the user brings the statements)."""
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
@@ -15,10 +15,12 @@ from dagster._core.instance.ref import InstanceRef
 from report_assets.defs.automation.schedules import hourly_ledger_refresh
 from report_assets.defs.resources import DataDirResource
 from report_assets.settings import ENV_LOOKBACK
+from report_assets.simulator.bank import camt053
 from report_assets.simulator.world import World, default_ledgers
-from report_assets_tests.conftest import SimFactory
+from report_assets_tests.conftest import Sim, SimFactory
 from report_assets_tests.services import dagster_services as services
 from report_assets_tests.services import graphql, until
+from report_assets_tests.test_production_mode import MERCHANT, production_env, simulator_paths
 
 LEDGERS = ["302321", "405512", "517734"]
 DATES = [f"2026-11-{d}" for d in range(14, 21)]
@@ -31,23 +33,25 @@ STATUS = """query($id: String!) { partitionBackfillOrError(backfillId: $id) {
 
 
 @pytest.fixture
-def dagster_services(start_simulator: SimFactory, tmp_path: Path) -> Iterator[tuple[str, Path, Path]]:
-    sim = start_simulator(World(ledgers=default_ledgers(3, 60)), now=NOON_20TH)
-    home, data = tmp_path / "home", tmp_path / "data"
-    home.mkdir()
-    (home / "dagster.yaml").write_text("telemetry:\n  enabled: false\n")
+def dagster_services(start_simulator: SimFactory, tmp_path: Path) -> Iterator[tuple[str, Path, Path, Sim]]:
+    sim = start_simulator(World(ledgers=default_ledgers(3, 60)), now=NOON_20TH, credentials=MERCHANT,
+                          production_like=True)
     # The partitions start on the 14th: the history the discovery sensor asks for new ledgers stays short.
-    env = {**{k: v for k, v in os.environ.items() if not k.startswith(("REPORT_API_", "REPORT_ASSETS_"))},
-           "DAGSTER_HOME": str(home), "REPORT_API_BASE_URL": sim.base_url, "REPORT_ASSETS_DATA_DIR": str(data),
-           "REPORT_ASSETS_STEP_RETRIES": "0", "REPORT_ASSETS_START_DATE": DATES[0]}
+    env = production_env(sim, tmp_path) | {"REPORT_ASSETS_START_DATE": DATES[0]}
+    home, data = Path(env["DAGSTER_HOME"]), Path(env["REPORT_ASSETS_DATA_DIR"])
+    # The merchant's bank statements of the month so far, in the bank folder as the user puts them there.
+    (data / "bank").mkdir(parents=True)
+    for ledger_id in LEDGERS:
+        statement = camt053(sim.state.generators[ledger_id], 2026, 11, date(2026, 11, 19), NOON_20TH)
+        (data / "bank" / f"{ledger_id}-2026-11.xml").write_bytes(statement)
     with services(env, tmp_path) as url:
-        yield url, home, data
+        yield url, home, data, sim
 
 
 def test_a_backfill_launched_through_graphql_runs_in_the_daemon_as_one_run(
-    dagster_services: tuple[str, Path, Path], monkeypatch: pytest.MonkeyPatch
+    dagster_services: tuple[str, Path, Path, Sim], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url, home, data = dagster_services
+    url, home, data, sim = dagster_services
     launched = graphql(url, LAUNCH, {"params": {"partitionNames": DATES,
                                                 "assetSelection": [{"path": [a]} for a in ASSETS]}})
     assert launched["launchPartitionBackfill"]["__typename"] == "LaunchBackfillSuccess", launched
@@ -93,7 +97,7 @@ def test_a_backfill_launched_through_graphql_runs_in_the_daemon_as_one_run(
         (history,) = until(history_done, 300, "the history run of the new ledgers")
         assert history.status == dg.DagsterRunStatus.SUCCESS
         # The books follow: the run-status sensor, ticking in the daemon, asked for a run of the books after the
-        # ledger runs, which matched the simulator bank's payouts and wrote the month's statement.
+        # ledger runs, which matched the payouts to the user's bank statements and wrote the month's statement.
 
         def books_done() -> list[dg.DagsterRun]:
             found = instance.get_runs(dg.RunsFilter(job_name="recompute_books"))
@@ -108,6 +112,9 @@ def test_a_backfill_launched_through_graphql_runs_in_the_daemon_as_one_run(
             assert sorted(m[0] for m in months) == LEDGERS
             assert connection.execute("SELECT count(*) FROM bank_matches WHERE status = 'matched'").fetchone()[0] > 0
         assert history.run_config["ops"]["ledger_entries"]["config"]["ledger_ids"] == LEDGERS
+        # Webserver, daemon, sensors and runs all used the keys, and asked nothing production does not serve.
+        assert "POST /accesstoken/get" in sim.requests() and simulator_paths(sim) == []
+        assert (data / ".source").read_text().strip() == "production"
         # The schedule, evaluated against the running instance: only the open day is left in its window.
         monkeypatch.setenv(ENV_LOOKBACK, "6")  # 2026-11-14 .. 2026-11-20
         tick = datetime(2026, 11, 20, 12, 17, tzinfo=UTC)

@@ -33,6 +33,13 @@ SIMULATOR = "simulator"
 PRODUCTION = "production"
 
 
+def resolved(value: str | None) -> str | None:
+    """A field's value whether or not Dagster has resolved its ``EnvVar``: inside a run it has, but the main job,
+    the exports and the sensors' helpers use the resource as ``Definitions`` holds it, where an ``EnvVar`` refuses
+    to be read as a string."""
+    return value.get_value() if isinstance(value, dg.EnvVar) else value
+
+
 class ReportApiResource(dg.ConfigurableResource):
     """Reads the Report API: production with the keys from the environment, else the simulator.
 
@@ -53,12 +60,13 @@ class ReportApiResource(dg.ConfigurableResource):
 
     def settings(self, base_url: str) -> ApiSettings:
         if self.source == PRODUCTION:
+            subscription_key = resolved(self.subscription_key)
             return ApiSettings(
-                client_id=self.client_id or "",
-                client_secret=Secret(self.client_secret or ""),
-                subscription_key=Secret(self.subscription_key) if self.subscription_key else None,
+                client_id=resolved(self.client_id) or "",
+                client_secret=Secret(resolved(self.client_secret) or ""),
+                subscription_key=Secret(subscription_key) if subscription_key else None,
                 flow=self.token_flow,  # type: ignore[arg-type]
-                merchant_serial_number=self.merchant_serial_number,
+                merchant_serial_number=resolved(self.merchant_serial_number),
                 base_url=base_url,
                 max_connections=self.max_connections,
             )
@@ -74,7 +82,7 @@ class ReportApiResource(dg.ConfigurableResource):
         """Which world the data comes from, for the data directory's claim: the simulator's seed and data
         options, or a fingerprint of the production keys (a hash: never the keys themselves)."""
         if self.source == PRODUCTION:
-            keys = f"{self.client_id}|{self.merchant_serial_number or ''}"
+            keys = f"{resolved(self.client_id)}|{resolved(self.merchant_serial_number) or ''}"
             return {"keys": hashlib.sha256(keys.encode()).hexdigest()[:12]}
         try:
             response = httpx.get(f"{client.settings.base_url.rstrip('/')}/_simulator/stats", timeout=10)

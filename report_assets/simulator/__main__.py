@@ -48,6 +48,8 @@ def parser() -> argparse.ArgumentParser:
     world.add_argument("--page-size", type=int, default=1000, help="entries per page (Vipps-Feed-Page-Size)")
     world.add_argument("--ledger-page-size", type=int, default=2, help="ledgers per page of the ledger list")
     world.add_argument("--feed-days", type=int, default=3, help="the feed without cursor starts this many days back")
+    world.add_argument("--production-like", action="store_true",
+                       help="serve only what production serves: no /_simulator/ paths, no bank statements")
     clock = p.add_argument_group("clock and open dates")
     clock.add_argument("--now", type=datetime.fromisoformat, help="freeze the clock at this instant (default: real)")
     clock.add_argument("--open-date", type=date.fromisoformat, action="append", default=[],
@@ -90,6 +92,7 @@ def state_from_args(args: argparse.Namespace) -> SimulatorState:
         faults,
         SimClock(args.now),
         set(args.open_date),
+        production_like=args.production_like,
     )
 
 

@@ -1,7 +1,10 @@
 """The simulator's HTTP API: the Report API's endpoints as NOTES.md describes production.
 
 Also serves ``/_simulator/stats`` and ``/_simulator/control`` for tests and benchmarks (the clock,
-dates held open, ledger access, faults); production has no such paths.
+dates held open, ledger access, faults) and ``/_simulator/bank/...`` (its bank's statements); production has no
+such paths, and a production-like simulator (``production_like``) has none either: it stands in for production
+behind real keys, so that a test can show that nothing in production mode depends on them. Paths are matched
+case-insensitively, as the provider's gateway does (its own Postman collection calls ``/accessToken/get``).
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import secrets
 import threading
 import uuid
 from bisect import bisect_right
-from collections import Counter, OrderedDict
+from collections import Counter, OrderedDict, deque
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -36,6 +39,7 @@ from report_assets.simulator.world import Credentials, LedgerSpec, World
 STANDARD_TOKEN_SECONDS = 86_400
 PARTNER_TOKEN_SECONDS = 900
 CACHE_ENTRY_BUDGET = 2_000_000  # rendered entries kept in memory across days
+REQUEST_LOG_LENGTH = 100_000  # the last requests' methods and paths, for tests
 GATEWAY_BAD_KEY = {
     "statusCode": 401,
     "message": "Access denied due to invalid subscription key. Make sure to provide a valid key for an active "
@@ -76,6 +80,8 @@ class Stats:
     gdpr_requests: int = 0
     entries_served: int = 0
     ledger_days_read: Counter[str] = field(default_factory=Counter)  # first pages asked, by "ledger topic date"
+    # every request as the client sent it ("GET /settlement/v1/ledgers"), the simulator's own paths included
+    request_log: deque[str] = field(default_factory=lambda: deque(maxlen=REQUEST_LOG_LENGTH))
 
 
 class SimulatorState:
@@ -86,8 +92,10 @@ class SimulatorState:
         faults: FaultSettings | None = None,
         clock: SimClock | None = None,
         open_dates: set[date] | None = None,
+        production_like: bool = False,
     ) -> None:
         self.world = world
+        self.production_like = production_like  # no /_simulator/ paths and no bank: only what production serves
         self.credentials = credentials or Credentials()
         self.faults = FaultPicker(faults or FaultSettings())
         self.clock = clock or SimClock()
@@ -410,16 +418,20 @@ def build_app(state: SimulatorState) -> Starlette:
             return problem(400, "Bad Request", str(exc), request.url.path)
         return await stats(request)
 
-    app = Starlette(routes=[
+    routes = [
         Route("/accesstoken/get", standard_token, methods=["POST"]),
         Route("/miami/v1/token", partner_token, methods=["POST"]),
         Route("/settlement/v1/ledgers", ledgers),
         Route("/report/v2/ledgers/{ledger_id}/{topic}/dates/{ledger_date}", dates),
         Route("/report/v2/ledgers/{ledger_id}/{topic}/feed", feed),
-        Route("/_simulator/stats", stats),
-        Route("/_simulator/control", control, methods=["POST"]),
-        Route("/_simulator/bank/{ledger_id}/camt053/{month}", bank_statement),
-    ])
+    ]
+    if not state.production_like:
+        routes += [
+            Route("/_simulator/stats", stats),
+            Route("/_simulator/control", control, methods=["POST"]),
+            Route("/_simulator/bank/{ledger_id}/camt053/{month}", bank_statement),
+        ]
+    app = Starlette(routes=routes)
     return with_faults_and_stats(app, state)
 
 
@@ -437,8 +449,10 @@ def with_faults_and_stats(app: Starlette, state: SimulatorState) -> Any:
         if scope["type"] != "http":
             await app(scope, receive, send)
             return
-        path: str = scope["path"]
         stats = state.stats
+        stats.request_log.append(f"{scope['method']} {scope['path']}")
+        path: str = scope["path"].lower()  # the gateway's matching: /accessToken/get is /accesstoken/get
+        scope = {**scope, "path": path}
         if not path.startswith("/_simulator/"):
             stats.requests[endpoint_name(path)] += 1
             if scope.get("client"):
