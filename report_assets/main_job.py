@@ -141,7 +141,7 @@ WHERE month = (SELECT max(month) FROM monthly_statement WHERE days_stored >= 7) 
            closing=MAJOR_UNITS_SQL.format(column="closing_funds_balance"),
            transit=MAJOR_UNITS_SQL.format(column="in_transit_at_month_end"))
 BANK_PREVIEW = """
-SELECT ledger_id, status, count(*) AS payouts, max(business_days_open) AS oldest_open_business_days
+SELECT ledger_id, status, count(*) AS payouts, max(bank_days_open) AS oldest_open_bank_days
 FROM bank_matches GROUP BY ALL ORDER BY ALL LIMIT 20
 """
 
@@ -174,7 +174,7 @@ def print_summary(data: DataDir, success: bool, run_id: str) -> None:
                    (tables funds_ledger, fees_ledger, daily_fee_summary, daily_payout_summary, payouts,
                    journal_lines, bank_journal_lines, bank_matches, monthly_statement;
                    view ledgers: each ledger's currency, time zone, owner, and whether access is granted)
-  Bank statements  {load_settings().bank_dir}   (camt.053 files; on the simulator, its bank delivers them)
+  Bank statements  {load_settings().bank_dir}   (camt.053 files: your bank's; on the simulator, its bank delivers them)
 {lake_views_note(data)}
 Export a month for the accounting system: make export MONTH=YYYY-MM   (journal and statement CSVs per ledger)
 Open the UI: make ui   (runs `dagster dev` here), then browse http://127.0.0.1:3000 -> Assets""")

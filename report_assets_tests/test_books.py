@@ -19,7 +19,6 @@ import pytest
 
 from report_assets.books.accounts import load_account_map
 from report_assets.books.build import build_books
-from report_assets.books.camt053 import BankStatementError
 from report_assets.books.export import ExportError, export_month
 from report_assets.books.journal import BOOKED_AGAINST
 from report_assets.data_dir import DataDir
@@ -248,7 +247,7 @@ def test_monthly_statements_of_the_worked_month(booked: tuple[DataDir, Path]) ->
 
 def test_bank_matches_of_the_worked_month(booked: tuple[DataDir, Path]) -> None:
     data, _ = booked
-    assert rows(data, "SELECT payout_number, scheduled_on, booking_date, bank_amount, status, business_days_to_arrive "
+    assert rows(data, "SELECT payout_number, scheduled_on, booking_date, bank_amount, status, bank_days_to_arrive "
                       "FROM bank_matches ORDER BY payout_number") == [
         (1001, date(2026, 10, 29), date(2026, 11, 2), 127_375, "matched", 2),
         (1002, date(2026, 11, 2), date(2026, 11, 4), 137_050, "matched", 2)]
@@ -284,18 +283,30 @@ def test_a_failed_export_leaves_the_previous_one_whole(booked: tuple[DataDir, Pa
         export_month(data, date(2025, 10, 1))
 
 
-def test_an_unreadable_bank_file_names_itself_and_keeps_the_books(booked: tuple[DataDir, Path]) -> None:
+def test_an_unreadable_bank_file_is_set_aside_named_and_the_rest_of_the_books_computed(
+        booked: tuple[DataDir, Path]) -> None:
+    """November's statement split in two files, one cut off mid-way as a failed download leaves it: the good
+    file's payout is matched and booked, the payout the broken one would show says statement_unreadable, the
+    statements are computed, and the check names the file and why."""
     data, bank = booked
-    before = rows(data, "SELECT * FROM bank_matches ORDER BY ALL")
-    (bank / "broken.xml").write_text(camt053(BANK_LINES)[:-40])
-    with pytest.raises(BankStatementError, match=r"broken\.xml: not well-formed XML"):
-        build_books(data, bank, load_account_map(), TODAY, 4, print)
-    (bank / "broken.xml").write_text("<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pain.001.001.03\"/>")
-    with pytest.raises(BankStatementError, match=r"broken\.xml: not a camt\.053 bank statement"):
-        build_books(data, bank, load_account_map(), TODAY, 4, print)
-    assert rows(data, "SELECT * FROM bank_matches ORDER BY ALL") == before
-    (bank / "broken.xml").unlink()
+    (bank / "nov.xml").write_text(camt053(BANK_LINES[:2]))
+    (bank / "nov-2.xml").write_text(camt053(BANK_LINES[2:])[:-40])
+    outcome = build_books(data, bank, load_account_map(), TODAY, 4, print)
+    assert rows(data, "SELECT payout_number, status FROM bank_matches ORDER BY ALL") == [
+        (1001, "matched"), (1002, "statement_unreadable")]
+    assert rows(data, "SELECT DISTINCT payout_number FROM bank_journal_lines") == [(1001,)]
+    assert rows(data, "SELECT count(*) FROM monthly_statement")[0][0] == 2
+    (found,) = outcome.failures["bank_files_readable"]
+    assert found.startswith("nov-2.xml: not well-formed XML") and "NO9386011117947" in found
+    assert [name for name, lines in outcome.failures.items() if lines] == ["bank_files_readable"]
+    # Another kind of file in the folder is set aside the same way; putting the original back mends everything.
+    (bank / "nov-2.xml").write_text("<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pain.001.001.03\"/>")
+    outcome = build_books(data, bank, load_account_map(), TODAY, 4, print)
+    assert outcome.failures["bank_files_readable"][0].startswith("nov-2.xml: not a camt.053 bank statement")
+    (bank / "nov-2.xml").write_text(camt053(BANK_LINES[2:]))
     assert not any(build_books(data, bank, load_account_map(), TODAY, 4, print).failures.values())
+    assert rows(data, "SELECT payout_number, status FROM bank_matches ORDER BY ALL") == [
+        (1001, "matched"), (1002, "matched")]
 
 
 def test_a_wrong_bank_amount_fails_its_check_and_is_not_booked(booked: tuple[DataDir, Path]) -> None:
@@ -317,7 +328,7 @@ def test_a_payout_that_never_arrives_is_reported_with_its_age(booked: tuple[Data
     outcome = build_books(data, bank, load_account_map(), TODAY, 4, print)
     assert outcome.failures["payouts_arrived"] == [
         "ledger 900001: payout 1002 of 2026-11-02 (137050 NOK minor units) not on the bank statement after 18 "
-        "business days"]
+        "bank days"]
     # The look-alike is booked after the last stored ledger date (2 November): it may be the payout of a date not
     # stored yet, so it is not judged (the quarter below has look-alikes that are).
     assert outcome.failures["bank_lines_explained"] == []
@@ -467,7 +478,7 @@ def test_without_bank_statements_payouts_wait_in_transit_unjudged(booked: tuple[
     empty = tmp_path / "no-statements-yet"
     outcome = build_books(data, empty, load_account_map(), TODAY, 4, print)
     assert not any(outcome.failures.values())
-    assert rows(data, "SELECT payout_number, status, business_days_open FROM bank_matches ORDER BY ALL") == [
+    assert rows(data, "SELECT payout_number, status, bank_days_open FROM bank_matches ORDER BY ALL") == [
         (1001, "no_statement_yet", 20), (1002, "no_statement_yet", 18)]
     assert rows(data, "SELECT count(*) FROM bank_journal_lines")[0][0] == 0
     assert rows(data, "SELECT in_transit_at_month_end FROM monthly_statement ORDER BY month") == [(127_375,),

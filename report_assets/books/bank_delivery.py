@@ -45,6 +45,8 @@ def deliver_from_simulator(base_url: str, first_dates: dict[str, date], folder: 
                 if is_final(path, month):
                     continue
                 response = http.get(f"/_simulator/bank/{ledger_id}/camt053/{month:%Y-%m}")
+                if response.status_code == 404:  # no day of the month has closed at the bank yet
+                    continue
                 response.raise_for_status()
                 body = response.content
                 replace_file(path, lambda temporary, body=body: temporary.write_bytes(body))

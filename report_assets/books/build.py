@@ -2,10 +2,10 @@
 month-end statements, each recomputed whole from the warehouse and the bank folder.
 
 They span dates (a payout lands days after its ledger date, a statement covers a month), so they are
-not date partitions: one step recomputes them after the ledger-days it depends on are stored. The bank
-folder is read first, so a statement file that cannot be read stops the step before anything is
-written, and the previous tables stay. The warehouse tables are replaced in one transaction, then
-their lake files, each atomically.
+not date partitions: one step recomputes them after the ledger-days it depends on are stored. A bank statement
+that cannot be read is set aside: the check ``bank_files_readable`` names it, the payouts it could hold say
+``statement_unreadable``, and the rest is computed as usual. The warehouse tables are replaced in one
+transaction, then their lake files, each atomically.
 """
 
 from __future__ import annotations
@@ -17,10 +17,13 @@ from pathlib import Path
 
 import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from report_assets.books.accounts import AccountMap
-from report_assets.books.camt053 import read_bank_folder
+from report_assets.books.camt053 import BankFolder, read_bank_folder
 from report_assets.books.journal import SQL_DIR, account_rows
+from report_assets.core.bank_accounts import COUNTRY_OF_CURRENCY, account_key, country_of
+from report_assets.core.bank_days import bank_day_numbers
 from report_assets.data_dir import DataDir
 from report_assets.ledger_catalog import read_catalog
 from report_assets.storage.lake import ParquetLake
@@ -47,16 +50,31 @@ class BooksOutcome:
 
 
 def ledger_accounts(lake: ParquetLake) -> pa.Table:
-    """Each ledger's payout account as a bank statement names it (the ID without its scheme or spaces), and the
-    Vipps numbers of its sales units, which a payout's bank text names (``Vippsnr 123455``)."""
+    """Each ledger's payout account as the API names it (the ID without its scheme, for display), as one key
+    whatever form a bank statement writes it in (``core.bank_accounts``), the country whose bank days count for
+    it, and the Vipps numbers of its sales units, which a payout's bank text names (``Vippsnr 123455``)."""
     rows = [r for r in read_catalog(lake).values() if r["payout_bank_account"]]
+    keys = [account_key(r["payout_bank_account"], COUNTRY_OF_CURRENCY.get(r["currency"] or "")) for r in rows]
     return pa.table({
         "ledger_id": pa.array([r["ledger_id"] for r in rows], pa.string()),
-        "bank_account": pa.array([r["payout_bank_account"].split(" ", 1)[-1].replace(" ", "") for r in rows],
-                                 pa.string()),
+        "bank_account": pa.array([r["payout_bank_account"].split(" ", 1)[-1] for r in rows], pa.string()),
+        "account_key": pa.array(keys, pa.string()),
+        "country": pa.array([country_of(key) or COUNTRY_OF_CURRENCY.get(r["currency"] or "", "")
+                             for key, r in zip(keys, rows, strict=True)], pa.string()),
         "serials": pa.array([["".join(ch for ch in h if ch.isdigit()) for h in r["recipient_handles"] or []]
                              for r in rows], pa.list_(pa.string())),
     })
+
+
+def bank_days(connection: duckdb.DuckDBPyConnection, accounts: pa.Table, bank_lines: pa.Table,
+              today: date) -> pa.Table:
+    """The bank-day numbers of the accounts' countries over every date a payout or bank line needs."""
+    first, last = connection.execute("SELECT min(ledger_date) - 7, max(ledger_date) FROM payouts").fetchall()[0]
+    dates = [d for d in (first, last, today, *bank_lines.column("booking_date").to_pylist()) if d is not None]
+    rows = bank_day_numbers(set(accounts.column("country").to_pylist()), min(dates), max(dates))
+    return pa.table({"country": pa.array([r[0] for r in rows], pa.string()),
+                     "day": pa.array([r[1] for r in rows], pa.date32()),
+                     "bank_day": pa.array([r[2] for r in rows], pa.int64())})
 
 
 def first_stored_dates(data: DataDir) -> dict[str, date]:
@@ -77,41 +95,67 @@ def statement_sql() -> str:
                payout_types=SQL_LISTS["payout_types"])
 
 
-def compute_books(connection: duckdb.DuckDBPyConnection, bank_lines: pa.Table, accounts: pa.Table,
-                  account_map: AccountMap, today: date) -> dict[str, pa.Table]:
-    """The three tables, from the warehouse's ledger-day tables and the bank lines (nothing is written)."""
+def compute_books(connection: duckdb.DuckDBPyConnection, bank: BankFolder, accounts: pa.Table,
+                  account_map: AccountMap, today: date) -> tuple[dict[str, pa.Table], pa.Table]:
+    """The three tables, from the warehouse's ledger-day tables and the bank folder (nothing is written), and the
+    bank lines that look like payouts but fall in a gap of the stored history, not judged."""
     tables: dict[str, pa.Table] = {}
-    with registered(connection, "bank_lines", bank_lines), registered(connection, "ledger_accounts", accounts), \
-            registered(connection, "account_map", account_rows(account_map)):
-        tables["bank_matches"] = with_int64_integers(connection.sql(
+    with registered(connection, "bank_lines", bank.lines), registered(connection, "ledger_accounts", accounts), \
+            registered(connection, "account_map", account_rows(account_map)), \
+            registered(connection, "unreadable_statements", bank.unreadable_table()), \
+            registered(connection, "bank_days", bank_days(connection, accounts, bank.lines, today)):
+        matches = with_int64_integers(connection.sql(
             sql("bank_matches", SQL_DIR, window_days=str(MATCH_WINDOW_DAYS),
                 history_margin_days=str(HISTORY_MARGIN_DAYS)),
             params={"today": today.isoformat()}).to_arrow_table())
+        judged = pc.not_equal(matches.column("status"), "not_judged")
+        tables["bank_matches"] = matches.filter(judged)
         with registered(connection, "bank_matches", tables["bank_matches"]):
             tables["bank_journal_lines"] = with_int64_integers(
                 connection.sql(sql("bank_journal_lines", SQL_DIR)).to_arrow_table())
         with registered(connection, "bank_journal_lines", tables["bank_journal_lines"]):
             tables["monthly_statement"] = with_int64_integers(connection.sql(statement_sql()).to_arrow_table())
-    return tables
+    return tables, matches.filter(pc.invert(judged))
 
 
-def book_checks(connection: duckdb.DuckDBPyConnection, tables: dict[str, pa.Table],
-                unpaid_after_days: int) -> dict[str, list[str]]:
-    """What the checks of the books find: one line per failure, naming ledger, payout or month."""
+def history_gaps(not_judged: pa.Table) -> list[str]:
+    """One line per ledger for bank lines not judged because ledger dates before them are not stored: which
+    months, and what to fetch (rather than one warning per payout of a month never fetched)."""
+    months: dict[str, list[str]] = {}
+    for row in not_judged.select(["ledger_id", "booking_date"]).to_pylist():
+        months.setdefault(row["ledger_id"], []).append(f"{row['booking_date']:%Y-%m}")
+    return [f"ledger {ledger_id}: {len(found)} bank line(s) that look like payouts, in "
+            f"{', '.join(sorted(set(found)))}, are not judged: ledger dates before them are not stored (a gap in the "
+            f"stored history). Fetch those months (make main ARGS=\"--from {min(found)}-01 --to ...\", or a backfill "
+            "in the UI) and the books judge them." for ledger_id, found in sorted(months.items())]
+
+
+def book_checks(connection: duckdb.DuckDBPyConnection, tables: dict[str, pa.Table], bank: BankFolder,
+                not_judged: pa.Table, unpaid_after_days: int) -> dict[str, list[str]]:
+    """What the checks of the books find: one line per failure, naming ledger, payout, month or file."""
     matches = tables["bank_matches"].to_pylist()
     failures = {
+        "bank_files_readable": [
+            f"{u.statement_file}: {u.reason}. Set aside: the other files were read"
+            + (f"; payouts to account {u.account_key} it would show say statement_unreadable" if u.account_key
+               else "; which account it holds cannot be told")
+            + ". Replace it with the bank's original (or move it out of the bank folder), then recompute the books."
+            for u in bank.unreadable],
         "bank_amounts_match": [
             f"ledger {m['ledger_id']}: payout {m['payout_number']} of {m['scheduled_on']} is {m['payout_amount']} "
             f"{m['currency']} minor units, its bank line of {m['booking_date']} ({m['bank_text']!r}, "
             f"{m['statement_file']}) {m['bank_amount']}" for m in matches if m["status"] == "amount_mismatch"],
         "payouts_arrived": [
             f"ledger {m['ledger_id']}: payout {m['payout_number']} of {m['scheduled_on']} ({m['payout_amount']} "
-            f"{m['currency']} minor units) not on the bank statement after {m['business_days_open']} business days"
-            for m in matches if m["status"] == "not_arrived" and (m["business_days_open"] or 0) > unpaid_after_days],
+            f"{m['currency']} minor units) not on the bank statement after {m['bank_days_open']} bank days"
+            for m in matches if m["status"] == "not_arrived" and (m["bank_days_open"] or 0) > unpaid_after_days] + [
+            f"ledger {m['ledger_id']}: payout {m['payout_number']} of {m['scheduled_on']} arrived on "
+            f"{m['booking_date']} ({m['statement_file']}) and the bank reversed it: it is not on the account"
+            for m in matches if m["status"] == "reversed"],
         "bank_lines_explained": [
             f"ledger {m['ledger_id']}: bank line of {m['booking_date']} {m['bank_amount']} {m['currency']} minor "
             f"units {m['bank_text']!r} ({m['statement_file']}) looks like a payout but matches none"
-            for m in matches if m["status"] == "unmatched_bank_line"],
+            for m in matches if m["status"] == "unmatched_bank_line"] + history_gaps(not_judged),
     }
     with registered(connection, "monthly_statement", tables["monthly_statement"]):
         failures["statement_ties"] = [
@@ -134,12 +178,12 @@ def build_books(data: DataDir, bank_dir: Path, account_map: AccountMap, today: d
                 say: Callable[[str], None]) -> BooksOutcome:
     """Reads the bank folder, recomputes the books, checks them, then stores them (checks that fail do not
     stop the store: what they name is for a person to look at, with the tables in front of them)."""
-    bank_lines = read_bank_folder(bank_dir)  # a file that cannot be read stops here, before any write
+    bank = read_bank_folder(bank_dir)  # a file that cannot be read is set aside, and said by a check
     with open_for_write(data.warehouse, say=say) as connection:
         present = {row[0] for row in connection.sql("SELECT table_name FROM duckdb_tables()").fetchall()}
         if not set(NEEDED) <= present:
-            return BooksOutcome(bank_lines=bank_lines.num_rows)
-        tables = compute_books(connection, bank_lines, ledger_accounts(data.lake), account_map, today)
-        failures = book_checks(connection, tables, unpaid_after_days)
+            return BooksOutcome(bank_lines=bank.lines.num_rows)
+        tables, not_judged = compute_books(connection, bank, ledger_accounts(data.lake), account_map, today)
+        failures = book_checks(connection, tables, bank, not_judged, unpaid_after_days)
         write_books(connection, data.lake, tables)
-    return BooksOutcome(tables, bank_lines.num_rows, failures)
+    return BooksOutcome(tables, bank.lines.num_rows, failures)

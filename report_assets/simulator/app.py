@@ -30,7 +30,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 from starlette.types import Receive, Scope, Send
 
-from report_assets.simulator.bank import camt053
+from report_assets.simulator.bank import NoStatementYet, camt053
 from report_assets.simulator.faults import Corruption, FaultPicker, FaultSettings, corrupt_page
 from report_assets.simulator.generator import SECOND_US, LedgerGenerator
 from report_assets.simulator.render import render_day
@@ -407,8 +407,11 @@ def build_app(state: SimulatorState) -> Starlette:
             return problem(400, "Bad Request", "month: expected YYYY-MM", request.url.path)
         if spec is None:
             return problem(404, "Not Found", "no such ledger", request.url.path)
-        body = camt053(state.generators[spec.ledger_id], month.year, month.month,
-                       state.today(spec) - timedelta(days=1), state.clock.now())
+        try:
+            body = camt053(state.generators[spec.ledger_id], month.year, month.month,
+                           state.today(spec) - timedelta(days=1), state.clock.now())
+        except NoStatementYet as exc:
+            return problem(404, "Not Found", str(exc), request.url.path)
         return Response(body, media_type="application/xml")
 
     async def control(request: Request) -> Response:

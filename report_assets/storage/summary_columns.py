@@ -84,18 +84,22 @@ COLUMNS: dict[str, dict[str, str]] = {
         "payout_number": "The payout's number (for an unmatched bank line: the number its text gives).",
         "scheduled_on": "The ledger date the payout was scheduled (payout-scheduled on the funds ledger).",
         "payout_amount": "The amount scheduled for payout (positive).",
-        "bank_account": "The payout account, as the bank statement names it.",
+        "bank_account": "The payout account, as the Report API names it (bank statements may write it as IBAN or "
+                        "in another form: both are matched as one account).",
         "booking_date": "The bank's booking date of the matching credit.",
         "bank_amount": "The bank line's amount (credit positive).",
         "bank_text": "The bank line's text, e.g. 'Utb. 2002463 Vippsnr 123455'.",
         "bank_reference": "The bank's own reference for the line.",
         "statement_file": "The camt.053 file the line comes from.",
-        "status": "matched; amount_mismatch (the number matches, the amount not: an ERROR); not_arrived (the bank "
-                  "statement goes past its ledger date without it); no_statement_yet (no bank statement of the "
-                  "account reaches past its ledger date); aborted (payout-aborted put it back on the ledger); "
-                  "unmatched_bank_line (looks like a payout, matches none).",
-        "business_days_to_arrive": "Business days from the ledger date to the bank's booking date.",
-        "business_days_open": "For a payout not arrived: business days since its ledger date.",
+        "status": "matched; amount_mismatch (the number matches, the amount not: an ERROR); reversed (arrived, "
+                  "then the bank reversed the credit); not_arrived (the bank statement goes past its ledger date "
+                  "without it); no_statement_yet (no bank statement of the account reaches past its ledger date); "
+                  "statement_unreadable (a statement of its account and period was set aside as unreadable); "
+                  "aborted (payout-aborted put it back on the ledger); unmatched_bank_line (looks like a payout, "
+                  "matches none).",
+        "bank_days_to_arrive": "Bank days (the account's country's: no weekends, no bank holidays) from the ledger "
+                               "date to the bank's booking date.",
+        "bank_days_open": "For a payout not arrived: bank days since its ledger date.",
     },
     "bank_journal_lines": {
         **JOURNAL_LINES,
@@ -137,7 +141,7 @@ NOT_MONEY = frozenset({*COMMON, "fee_entries", "captures", "refunds", "other_ent
                        "payout_bank_text", "bank_text", "psp_reference", "covers_from", "covers_to",
                        "effective_fee_rate", "journal_id", "line", "account", "account_role", "entry_type",
                        "text", "scheduled_on", "bank_account", "booking_date", "bank_reference",
-                       "statement_file", "status", "business_days_to_arrive", "business_days_open", "month",
+                       "statement_file", "status", "bank_days_to_arrive", "bank_days_open", "month",
                        "days_stored", "days_closed", "payout_numbers", "open_payout_numbers",
                        "carried_by_payout_number", "carried_by_payout_date"})
 

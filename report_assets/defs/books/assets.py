@@ -12,7 +12,6 @@ import pyarrow as pa
 
 from report_assets.books.bank_delivery import deliver_from_simulator
 from report_assets.books.build import BOOK_TABLES, BooksOutcome, build_books, first_stored_dates
-from report_assets.books.camt053 import BankStatementError
 from report_assets.date_figures import money_text
 from report_assets.defs.columns import summary_table_schema
 from report_assets.defs.partitions import ledger_dates
@@ -34,8 +33,12 @@ DESCRIPTIONS = {
 CHECKS = (
     ("bank_matches", "bank_amounts_match", True, "a payout's bank line carries its amount (ERROR when not)"),
     ("bank_matches", "payouts_arrived", False,
-     "every payout is on the bank statement within REPORT_ASSETS_UNPAID_AFTER_DAYS business days (default 4)"),
-    ("bank_matches", "bank_lines_explained", False, "every bank line that looks like a payout matches one"),
+     "every payout is on the bank statement within REPORT_ASSETS_UNPAID_AFTER_DAYS bank days (default 4), and "
+     "stays there (not reversed)"),
+    ("bank_matches", "bank_lines_explained", False,
+     "every bank line that looks like a payout matches one; a gap in the stored history is said once"),
+    ("bank_matches", "bank_files_readable", False,
+     "every file in the bank folder is a readable camt.053 statement (an unreadable one is set aside, not fatal)"),
     ("monthly_statement", "statement_ties", True,
      "each month's closing funds balance is the funds ledger's last balanceAfter, and moves by its amounts"),
 )
@@ -68,8 +71,8 @@ def books(context: dg.AssetExecutionContext, report_api: ReportApiResource,
             context.log.info(f"The simulator's bank delivered {written} statement file(s) into {settings.bank_dir}.")
         outcome = build_books(data, settings.bank_dir, settings.account_map, today, settings.unpaid_after_days,
                               context.log.warning)
-    except (BankStatementError, WarehouseLockedError) as exc:
-        raise dg.Failure(description=str(exc), allow_retries=isinstance(exc, WarehouseLockedError)) from exc
+    except WarehouseLockedError as exc:
+        raise dg.Failure(description=str(exc), allow_retries=True) from exc
     for table in BOOK_TABLES:
         rows = outcome.tables.get(table)
         yield dg.MaterializeResult(asset_key=table, metadata=book_metadata(table, rows, outcome))
