@@ -309,6 +309,22 @@ def test_an_unreadable_bank_file_is_set_aside_named_and_the_rest_of_the_books_co
         (1001, "matched"), (1002, "matched")]
 
 
+def test_a_payout_the_bank_reversed_is_not_taken_as_arrived(booked: tuple[DataDir, Path]) -> None:
+    """Payout 1002 credited on 4 November and taken back by a reversal (RvslInd, a debit) the next day."""
+    data, bank = booked
+    text = camt053([*BANK_LINES, ("2026-11-05", -137_050, "Utb. 1002 Vippsnr 123455")])
+    head, _, tail = text.rpartition("<CdtDbtInd>DBIT</CdtDbtInd>")
+    (bank / "nov.xml").write_text(head + "<CdtDbtInd>DBIT</CdtDbtInd><RvslInd>true</RvslInd>" + tail)
+    outcome = build_books(data, bank, load_account_map(), TODAY, 4, print)
+    assert rows(data, "SELECT payout_number, status, booking_date FROM bank_matches ORDER BY ALL") == [
+        (1001, "matched", date(2026, 11, 2)), (1002, "reversed", date(2026, 11, 4))]
+    assert rows(data, "SELECT DISTINCT payout_number FROM bank_journal_lines") == [(1001,)]
+    assert outcome.failures["payouts_arrived"] == [
+        "ledger 900001: payout 1002 of 2026-11-02 arrived on 2026-11-04 (nov.xml) and the bank reversed it: it is "
+        "not on the account"]
+    assert outcome.failures["bank_lines_explained"] == []  # the reversal is explained by the payout it reverses
+
+
 def test_a_wrong_bank_amount_fails_its_check_and_is_not_booked(booked: tuple[DataDir, Path]) -> None:
     data, bank = booked
     (bank / "nov.xml").write_text(camt053([*BANK_LINES[:2], ("2026-11-04", 137_000, "Utb. 1002 Vippsnr 123455")]))
