@@ -92,7 +92,7 @@ def run(dates: list[str], ledger_ids: list[str], refetch: bool) -> None:
                                     selection=[*books.keys])
             run_id = result.run_id
     refresh_lake_views(data)
-    print_summary(data, result.success, run_id)
+    print_summary(data, result.success, run_id, report_api.source)
     if not result.success:
         print_failures(result)
         raise SystemExit(1)
@@ -158,7 +158,11 @@ def print_books(connection: duckdb.DuckDBPyConnection) -> None:
         connection.sql(BANK_PREVIEW).show()
 
 
-def print_summary(data: DataDir, success: bool, run_id: str) -> None:
+def print_summary(data: DataDir, success: bool, run_id: str, source: str) -> None:
+    from report_assets.defs.resources import SIMULATOR
+
+    bank_note = ("the simulator's bank delivers them" if source == SIMULATOR else
+                 "put your bank's camt.053 statements of the payout accounts here")
     print()
     print(f"Run {run_id}: {'succeeded' if success else 'FAILED: see above, or the run in the UI'}")
     if data.warehouse.exists():
@@ -174,7 +178,7 @@ def print_summary(data: DataDir, success: bool, run_id: str) -> None:
                    (tables funds_ledger, fees_ledger, daily_fee_summary, daily_payout_summary, payouts,
                    journal_lines, bank_journal_lines, bank_matches, monthly_statement;
                    view ledgers: each ledger's currency, time zone, owner, and whether access is granted)
-  Bank statements  {load_settings().bank_dir}   (camt.053 files: your bank's; on the simulator, its bank delivers them)
+  Bank statements  {load_settings().bank_dir}   ({bank_note})
 {lake_views_note(data)}
 Export a month for the accounting system: make export MONTH=YYYY-MM   (journal and statement CSVs per ledger)
 Open the UI: make ui   (runs `dagster dev` here), then browse http://127.0.0.1:3000 -> Assets""")

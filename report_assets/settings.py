@@ -69,7 +69,7 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
                    "S3-compatible store, AWS_ENDPOINT_URL"),
     ENV_LAKE_RETRY_SECONDS: ("180", "a whole number from 1 to 3600: seconds a run keeps retrying an object store that "
                              "refuses a read or write before it fails, naming the file"),
-    ENV_UNPAID_AFTER: ("4", "a whole number from 1 to 60: business days after its ledger date before a payout not "
+    ENV_UNPAID_AFTER: ("4", "a whole number from 1 to 60: bank days after its ledger date before a payout not "
                        "on the bank statement is warned about"),
 }
 

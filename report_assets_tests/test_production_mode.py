@@ -68,7 +68,7 @@ def test_every_entry_point_runs_with_a_merchants_keys_and_asks_only_what_product
     env = production_env(sim, tmp_path)
     data = tmp_path / "data"
     outputs = [run(env, "report_assets.main_job", "--from", "2026-11-16", "--to", "2026-11-22")]
-    assert "from the production" in outputs[0]
+    assert "from the production" in outputs[0] and "put your bank's camt.053 statements" in outputs[0]
     assert ledger_days(data, "2026-11-16", "2026-11-22") == 7 * len(LEDGERS)
     # The claim is the keys' fingerprint: a hash, never the client ID.
     assert (data / ".source").read_text().strip() == "production"

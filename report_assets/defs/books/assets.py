@@ -21,7 +21,7 @@ from report_assets.storage.warehouse import WarehouseLockedError
 
 DESCRIPTIONS = {
     "bank_matches": "Each payout matched to its credit on the payout account's bank statement (camt.053 files in "
-                    "the bank folder), or listed as not arrived with its age in business days; and each bank line "
+                    "the bank folder), or listed as not arrived with its age in bank days; and each bank line "
                     "that looks like a Vipps MobilePay payout but matches none.",
     "bank_journal_lines": "A payout's arrival on the bank statement as its own journal on the bank's booking date: "
                           "debit bank, credit payouts in transit. Amounts in minor units.",
