@@ -30,7 +30,7 @@ from __future__ import annotations
 import re
 import xml.etree.ElementTree as ET
 from collections import Counter
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -143,7 +143,7 @@ class Reader:
         for n, line in enumerate(lines):  # an identity met again in one statement is another equal entry
             seen[line.line_id] += 1
             if seen[line.line_id] > 1:
-                lines[n] = BankLine(**{**asdict(line), "line_id": f"{line.line_id}#{seen[line.line_id]}"})
+                lines[n] = replace(line, line_id=f"{line.line_id}#{seen[line.line_id]}")
         return lines
 
     def entry(self, entry: ET.Element, written: str, key: str, account_currency: str,
