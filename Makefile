@@ -25,8 +25,10 @@ export: $(STAMP)
 load-warehouse: $(STAMP)
 	$(BIN)/python -m report_assets.storage.warehouse_load
 
+# Two processes, a test file each at a time (module fixtures are not built twice): most of the wall time is
+# waiting on servers, daemons and their ticks, which two files overlap.
 test: $(STAMP)
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n 2 --dist loadfile
 
 lint: $(STAMP)
 	$(BIN)/ruff check report_assets report_assets_tests benchmarks
