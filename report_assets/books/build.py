@@ -22,7 +22,7 @@ import pyarrow.compute as pc
 from report_assets.books.accounts import AccountMap
 from report_assets.books.camt053 import BankFolder, read_bank_folder
 from report_assets.books.journal import SQL_DIR, account_rows
-from report_assets.core.bank_accounts import COUNTRY_OF_CURRENCY, account_key, country_of
+from report_assets.core.bank_accounts import COUNTRY_OF_CURRENCY, account_country, account_key
 from report_assets.core.bank_days import bank_day_numbers
 from report_assets.data_dir import DataDir
 from report_assets.ledger_catalog import read_catalog
@@ -59,8 +59,8 @@ def ledger_accounts(lake: ParquetLake) -> pa.Table:
         "ledger_id": pa.array([r["ledger_id"] for r in rows], pa.string()),
         "bank_account": pa.array([r["payout_bank_account"].split(" ", 1)[-1] for r in rows], pa.string()),
         "account_key": pa.array(keys, pa.string()),
-        "country": pa.array([country_of(key) or COUNTRY_OF_CURRENCY.get(r["currency"] or "", "")
-                             for key, r in zip(keys, rows, strict=True)], pa.string()),
+        "country": pa.array([account_country(key, r["currency"]) for key, r in zip(keys, rows, strict=True)],
+                            pa.string()),
         "serials": pa.array([["".join(ch for ch in h if ch.isdigit()) for h in r["recipient_handles"] or []]
                              for r in rows], pa.list_(pa.string())),
     })

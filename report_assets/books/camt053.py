@@ -54,6 +54,7 @@ UNREADABLE_SCHEMA = pa.schema([
 ])
 ISO_DATE = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})")
 TRUE = ("true", "1")
+SIGN = {"CRDT": 1, "DBIT": -1}  # CdtDbtInd: credit positive
 
 
 class BankStatementError(ValueError):
@@ -152,7 +153,7 @@ class Reader:
         if amount_element is None or not (amount_element.text or "").strip():
             raise ValueError("no Amt")
         currency = amount_element.get("Ccy") or account_currency
-        sign = {"CRDT": 1, "DBIT": -1}[self.text(entry, "c:CdtDbtInd")]
+        sign = SIGN[self.text(entry, "c:CdtDbtInd")]
         booked = bank_date(self.text(entry, "c:BookgDt/c:Dt") or self.text(entry, "c:BookgDt/c:DtTm"))
         if booked is None:
             raise ValueError("no booking date")
@@ -186,7 +187,7 @@ class Reader:
             if not amount:
                 return []
             direction = self.text(transaction, "c:CdtDbtInd")
-            part_sign = {"CRDT": 1, "DBIT": -1}[direction] if direction else sign
+            part_sign = SIGN[direction] if direction else sign
             text = " ".join(self.all_texts(transaction, "c:RmtInf/c:Ustrd")) or self.text(transaction, "c:AddtlTxInf")
             reference = self.text(transaction, "c:Refs/c:AcctSvcrRef")
             parts.append((part_sign * minor_units(amount, currency), text, reference))

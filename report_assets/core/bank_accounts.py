@@ -72,6 +72,7 @@ def valid_iban(text: str) -> str | None:
         return None
 
 
-def country_of(key: str) -> str | None:
-    """The country of an account key (an IBAN's first letters), for its bank days."""
-    return key[:2] if key[:2].isalpha() else None
+def account_country(key: str, currency: str | None) -> str:
+    """The country whose bank days count for an account: its IBAN's, else where its currency's accounts are kept
+    (empty when neither says: weekdays only)."""
+    return key[:2] if key[:2].isalpha() else COUNTRY_OF_CURRENCY.get(currency or "", "")

@@ -28,14 +28,13 @@ def bank_holidays(country: str, year: int) -> frozenset[date]:
     """The days of ``year`` other than weekends on which the country's banks book nothing."""
     if country not in COUNTRIES:
         return frozenset()
-    closed = set(holidays.country_holidays(country, years=year))
+    public = holidays.country_holidays(country, years=year)
+    closed = set(public)
     if country == "NO":
         closed |= {date(year, 12, 24), date(year, 12, 31)}
     if country == "DK":
         closed |= set(holidays.country_holidays("DK", years=year, categories="optional")) - {date(year, 5, 1)}
-        ascension = next(day for day, name in holidays.country_holidays("DK", years=year).items()
-                         if name == "Ascension Day")
-        closed.add(ascension + DAY)
+        closed.add(next(day for day, name in public.items() if name == "Ascension Day") + DAY)
     return frozenset(closed)
 
 

@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from report_assets.core.bank_accounts import COUNTRY_OF_CURRENCY, account_key, country_of
+from report_assets.core.bank_accounts import COUNTRY_OF_CURRENCY, account_country, account_key
 from report_assets.core.bank_days import add_bank_days, bank_days_between
 from report_assets.simulator.generator import DAY, LedgerGenerator, iter_dates, rng_for
 from report_assets.simulator.world import LedgerSpec
@@ -58,7 +58,7 @@ def iban_of(spec: LedgerSpec) -> str:
 
 
 def country_of_account(spec: LedgerSpec) -> str:
-    return country_of(iban_of(spec)) or COUNTRY_OF_CURRENCY.get(spec.currency, "")
+    return account_country(iban_of(spec), spec.currency)
 
 
 def serial_of(generator: LedgerGenerator) -> str:
