@@ -12,7 +12,6 @@ import pyarrow as pa
 
 from report_assets.storage.lake import ParquetLake
 
-MINOR_UNIT_DIGITS = {"JPY": 0, "ISK": 0, "KWD": 3, "BHD": 3}  # every other currency here has two
 # The money columns of each summary whose sums per currency people read.
 SUMMARY_MONEY = {
     "daily_fee_summary": ("captured_amount", "capture_fees", "fees_of_captures", "service_fees"),
@@ -20,15 +19,6 @@ SUMMARY_MONEY = {
     "payouts": ("amount", "captured_amount", "capture_fees_matched"),
     "journal_lines": ("debit", "credit"),
 }
-
-
-def major_units(amount: int, currency: str) -> float:
-    return amount / 10 ** MINOR_UNIT_DIGITS.get(currency, 2)
-
-
-def money_text(amount: int, currency: str) -> str:
-    digits = MINOR_UNIT_DIGITS.get(currency, 2)
-    return f"{major_units(amount, currency):,.{digits}f} {currency}"
 
 
 @dataclass

@@ -17,6 +17,8 @@ import dagster as dg
 import duckdb
 
 from report_assets.books.build import BOOK_TABLES
+from report_assets.books.statement_view import statement_text
+from report_assets.core.money import major_units_sql
 from report_assets.data_dir import DataDir, MixedSourcesError
 from report_assets.ledger_catalog import CATALOG_NAME, TrackingError
 from report_assets.report_api.errors import ConfigurationError
@@ -112,8 +114,9 @@ SELECT f.ledger_id, any_value(f.currency) AS currency, count(DISTINCT f.ledger_d
     count(*) AS entries, {captured} AS captured, {paid} AS scheduled_for_payout,
     count(DISTINCT f.ledger_date) FILTER (WHERE f.is_open) AS open_dates
 FROM funds_ledger f GROUP BY f.ledger_id ORDER BY f.ledger_id LIMIT 20
-""".format(captured=MAJOR_UNITS_SQL.format(column="sum(amount) FILTER (WHERE entry_type = 'capture')"),
-           paid=MAJOR_UNITS_SQL.format(column="-sum(amount) FILTER (WHERE entry_type LIKE '%payout%' AND amount < 0)"))
+""".format(captured=major_units_sql("sum(amount) FILTER (WHERE entry_type = 'capture')", "any_value(f.currency)"),
+           paid=major_units_sql("-sum(amount) FILTER (WHERE entry_type LIKE '%payout%' AND amount < 0)",
+                                "any_value(f.currency)"))
 PAYOUTS_PREVIEW = """
 SELECT ledger_id, currency, payout_number, covers_from, covers_to, {amount} AS amount, {captured} AS captured,
     {fees} AS capture_fees, is_final
@@ -130,16 +133,9 @@ WHERE journal_id = (SELECT max(journal_id) FROM journal_lines WHERE is_final AND
 ORDER BY line
 """.format(debit=MAJOR_UNITS_SQL.format(column="debit"), credit=MAJOR_UNITS_SQL.format(column="credit"))
 STATEMENT_PREVIEW = """
-SELECT ledger_id, strftime(month, '%Y-%m') AS month, currency, days_stored AS days,
-    {opening} AS opening_funds, {sales} AS sales, {fees} AS fees, {scheduled} AS payouts_scheduled,
-    {closing} AS closing_funds, {transit} AS in_transit, open_payout_numbers AS open_payouts, is_final
-FROM monthly_statement
-WHERE month = (SELECT max(month) FROM monthly_statement WHERE days_stored >= 7) ORDER BY ledger_id LIMIT 10
-""".format(opening=MAJOR_UNITS_SQL.format(column="opening_funds_balance"),
-           sales=MAJOR_UNITS_SQL.format(column="sales"), fees=MAJOR_UNITS_SQL.format(column="fee_expense"),
-           scheduled=MAJOR_UNITS_SQL.format(column="payouts_scheduled"),
-           closing=MAJOR_UNITS_SQL.format(column="closing_funds_balance"),
-           transit=MAJOR_UNITS_SQL.format(column="in_transit_at_month_end"))
+SELECT * FROM monthly_statement WHERE month = (SELECT max(month) FROM monthly_statement WHERE days_stored >= 7)
+ORDER BY ledger_id LIMIT 3
+"""
 BANK_PREVIEW = """
 SELECT ledger_id, status, count(*) AS payouts, max(bank_days_open) AS oldest_open_bank_days
 FROM bank_matches GROUP BY ALL ORDER BY ALL LIMIT 20
@@ -152,8 +148,10 @@ def print_books(connection: duckdb.DuckDBPyConnection) -> None:
         print("journal_lines, the latest closed day of the first ledger (debit and credit in major units):")
         connection.sql(JOURNAL_PREVIEW).show(max_width=160)
     if "monthly_statement" in tables:
-        print("monthly_statement, the latest month (major units; not final until every day of it is closed):")
-        connection.sql(STATEMENT_PREVIEW).show(max_width=200)
+        print("monthly_statement, the latest month of the first ledgers (each closing balance is the sum of the "
+              "lines above it):")
+        for statement in connection.sql(STATEMENT_PREVIEW).to_arrow_table().to_pylist():
+            print(statement_text(statement))
         print("bank_matches: payouts against the payout accounts' bank statements (camt.053):")
         connection.sql(BANK_PREVIEW).show()
 

@@ -112,7 +112,8 @@ BANK_JOURNAL = [
     ("900001-2026-11-04-bank-1002", 1, "1920", "bank", 137_050, 0, "bank-statement", 1002),
     ("900001-2026-11-04-bank-1002", 2, "1579", "payouts_in_transit", 0, 137_050, "bank-statement", 1002),
 ]
-STATEMENT_COLUMNS = ("month", "days_stored", "opening_funds_balance", "closing_funds_balance", "opening_fees_balance",
+STATEMENT_COLUMNS = ("month", "days_stored", "missing_dates", "moved_on_missing_dates", "opening_funds_balance",
+                     "closing_funds_balance", "opening_fees_balance",
                      "closing_fees_balance", "sales", "refunds", "fee_expense", "disputes", "corrections", "top_up",
                      "credit_notes", "fees_invoiced", "suspense", "payouts_scheduled", "payouts_aborted",
                      "payouts_arrived", "in_transit_at_month_end", "payout_numbers", "open_payout_numbers",
@@ -120,10 +121,12 @@ STATEMENT_COLUMNS = ("month", "days_stored", "opening_funds_balance", "closing_f
 STATEMENTS = [
     # October holds three stored dates: 2700.00 captured, 200.00 refunded, 47.25 fees, a 5.00 correction, payout
     # 1001 in transit at the month end, and 1174.00 left on funds_clearing that payout 1002 (2 November) carries.
-    (date(2026, 10, 1), 3, 0, 117_400, 0, 0, 270_000, -20_000, -4_725, 0, -500, 0, 0, 0, 0, 127_375, 0, 0, 127_375,
-     "1001", "1001", 1002, date(2026, 11, 2), False),
-    (date(2026, 11, 1), 2, 117_400, 0, 0, 0, 20_000, 0, -350, 0, 0, 0, 0, 0, 0, 137_050, 0, 264_425, 0,
-     "1002", None, None, None, False),
+    # Every movement is signed by what it did to the balances: 0 + 270_000 - 20_000 - 4_725 - 500 - 127_375 = 117_400.
+    # The stored dates are 29-31 October and 1-2 November: the rest of each month, up to today, is named missing.
+    ("2026-10", 3, "2026-10-01..2026-10-28", 0, 0, 117_400, 0, 0, 270_000, -20_000, -4_725, 0, -500, 0, 0, 0, 0,
+     -127_375, 0, 0, 127_375, "1001", "1001", 1002, date(2026, 11, 2), False),
+    ("2026-11", 2, "2026-11-03..2026-11-26", 0, 117_400, 0, 0, 0, 20_000, 0, -350, 0, 0, 0, 0, 0, 0, -137_050, 0,
+     264_425, 0, "1002", None, None, None, False),
 ]
 OCTOBER_CSV = """\
 date,account,debit,credit,text,reference,payout_number,currency
@@ -153,8 +156,8 @@ date,account,debit,credit,text,reference,payout_number,currency
 2026-10-31,2401,7.00,0.00,"fees-retained, 1 entry",900001-2026-10-31,,NOK
 """
 OCTOBER_STATEMENT_CSV = (
-    "900001,2026-10-01,NOK,3,3,0.00,1174.00,0.00,0.00,2700.00,-200.00,-47.25,0.00,-5.00,0.00,0.00,0.00,0.00,1273.75,"
-    "0.00,0.00,1273.75,1001,1001,1002,2026-11-02,false")
+    "900001,2026-10,NOK,3,3,2026-10-01..2026-10-28,,0.00,0.00,2700.00,-200.00,-47.25,0.00,-5.00,0.00,0.00,0.00,0.00,"
+    "-1273.75,0.00,0.00,1174.00,0.00,0.00,1273.75,1001,1001,1002,2026-11-02,false")
 
 
 def camt053(lines: list[tuple[str, int, str]]) -> str:
@@ -330,8 +333,8 @@ def test_a_wrong_bank_amount_fails_its_check_and_is_not_booked(booked: tuple[Dat
     (bank / "nov.xml").write_text(camt053([*BANK_LINES[:2], ("2026-11-04", 137_000, "Utb. 1002 Vippsnr 123455")]))
     outcome = build_books(data, bank, load_account_map(), TODAY, 4, print)
     assert outcome.failures["bank_amounts_match"] == [
-        "ledger 900001: payout 1002 of 2026-11-02 is 137050 NOK minor units, its bank line of 2026-11-04 "
-        "('Utb. 1002 Vippsnr 123455', nov.xml) 137000"]
+        "ledger 900001: payout 1002 of 2026-11-02 is 1,370.50 NOK, its bank line of 2026-11-04 "
+        "('Utb. 1002 Vippsnr 123455', nov.xml) 1,370.00 NOK"]
     assert rows(data, "SELECT DISTINCT payout_number FROM bank_journal_lines") == [(1001,)]
     in_transit = rows(data, "SELECT in_transit_at_month_end FROM monthly_statement ORDER BY month")
     assert in_transit == [(127_375,), (137_050,)]  # 1002 stays in transit until someone looks
@@ -343,7 +346,7 @@ def test_a_payout_that_never_arrives_is_reported_with_its_age(booked: tuple[Data
     (bank / "nov.xml").write_text(camt053([*BANK_LINES[:2], stray]))
     outcome = build_books(data, bank, load_account_map(), TODAY, 4, print)
     assert outcome.failures["payouts_arrived"] == [
-        "ledger 900001: payout 1002 of 2026-11-02 (137050 NOK minor units) not on the bank statement after 18 "
+        "ledger 900001: payout 1002 of 2026-11-02 (1,370.50 NOK) not on the bank statement after 18 "
         "bank days"]
     # The look-alike is booked after the last stored ledger date (2 November): it may be the payout of a date not
     # stored yet, so it is not judged (the quarter below has look-alikes that are).
@@ -556,3 +559,43 @@ def test_a_newer_pretty_printed_statement_is_read_alike(booked: tuple[DataDir, P
     build_books(data, bank, load_account_map(), TODAY, 4, print)
     assert rows(data, "SELECT payout_number, status, booking_date FROM bank_matches ORDER BY ALL") == [
         (1001, "matched", date(2026, 11, 2)), (1002, "no_statement_yet", None)]
+
+
+def test_a_month_stored_with_a_gap_gets_a_statement_that_names_it_and_no_failed_check(tmp_path: Path) -> None:
+    """9-15 and 17-20 November stored (as a backfill beside the schedule's week leaves it), 16 November never:
+    the statement names the missing dates, ties over what is stored, and states what the balances moved across
+    the gap; once 16 November is stored, that figure is what its entries did. (The books count days up to the
+    real today, after November.)"""
+    world = World(ledgers=default_ledgers(3, 60))
+    state = SimulatorState(world, clock=SimClock(FROZEN_NOW))
+    data = DataDir(tmp_path / "data")
+    with ThreadedSimulator(state) as server, dg.instance_for_test(temp_dir=str(tmp_path)) as instance, \
+            pytest.MonkeyPatch.context() as env:
+        env.setenv("REPORT_ASSETS_BANK_DIR", str(tmp_path / "bank"))
+        resources = {"report_api": ReportApiResource(base_url=server.base_url),
+                     "data_dir": DataDirResource(path=str(data.root))}
+
+        def store(first: str, last: str) -> None:
+            assert dg.materialize([ledger_entries], instance=instance, resources=resources,
+                                  tags={"dagster/asset_partition_range_start": first,
+                                        "dagster/asset_partition_range_end": last}).success
+
+        store("2026-11-09", "2026-11-15")
+        store("2026-11-17", "2026-11-20")
+        gapped = dg.materialize([books], instance=instance, resources=resources)
+        statements = rows(data, "SELECT ledger_id, missing_dates, moved_on_missing_dates, is_final "
+                                "FROM monthly_statement ORDER BY ledger_id")
+        store("2026-11-16", "2026-11-16")
+        moved_on_the_16th = dict(rows(data, "SELECT ledger_id, sum(amount) FROM (SELECT ledger_id, ledger_date, amount "
+                                            "FROM funds_ledger UNION ALL SELECT ledger_id, ledger_date, amount FROM "
+                                            "fees_ledger) WHERE ledger_date = '2026-11-16' GROUP BY ALL"))
+        whole = dg.materialize([books], instance=instance, resources=resources)
+        after = rows(data, "SELECT ledger_id, missing_dates, moved_on_missing_dates FROM monthly_statement")
+    evaluations = check_evaluations(gapped)
+    assert evaluations["statement_ties"].passed, evaluations["statement_ties"].metadata
+    assert [(ledger, missing, final) for ledger, missing, _, final in statements] == [
+        (ledger, "2026-11-01..2026-11-08, 2026-11-16, 2026-11-21..2026-11-30", False) for ledger, *_ in statements]
+    assert {ledger: moved for ledger, _, moved, _ in statements} == moved_on_the_16th
+    assert any(moved_on_the_16th.values())  # the gap is not trivially empty
+    assert check_evaluations(whole)["statement_ties"].passed
+    assert {(missing, moved) for _, missing, moved in after} == {("2026-11-01..2026-11-08, 2026-11-21..2026-11-30", 0)}

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -24,6 +24,7 @@ from report_assets.books.camt053 import BankFolder, read_bank_folder
 from report_assets.books.journal import SQL_DIR, account_rows
 from report_assets.core.bank_accounts import COUNTRY_OF_CURRENCY, account_country, account_key
 from report_assets.core.bank_days import bank_day_numbers
+from report_assets.core.money import money_text
 from report_assets.data_dir import DataDir
 from report_assets.ledger_catalog import read_catalog
 from report_assets.storage.lake import ParquetLake
@@ -38,6 +39,8 @@ HISTORY_MARGIN_DAYS = 10  # a payout lands within this many days (T+2, or a week
 # The roles a monthly statement shows the movement of, signed by their effect on what the merchant is owed.
 STATEMENT_ROLES = ("sales", "refunds", "fee_expense", "disputes", "corrections", "top_up", "credit_notes",
                    "fees_invoiced", "suspense")
+# Every column the statement's sum adds: opening balances + these + moved_on_missing_dates = closing balances.
+STATEMENT_MOVEMENTS = (*STATEMENT_ROLES, "payouts_scheduled", "payouts_aborted")
 NEEDED = ("payouts", "journal_lines", "daily_payout_summary", "daily_fee_summary", "funds_ledger",
           "ledger_day_status")
 
@@ -95,6 +98,10 @@ def statement_sql() -> str:
                payout_types=SQL_LISTS["payout_types"])
 
 
+def statement_ties_sql() -> str:
+    return sql("checks/statement_ties", SQL_DIR, movement_sum=" + ".join(STATEMENT_MOVEMENTS))
+
+
 def compute_books(connection: duckdb.DuckDBPyConnection, bank: BankFolder, accounts: pa.Table,
                   account_map: AccountMap, today: date) -> tuple[dict[str, pa.Table], pa.Table]:
     """The three tables, from the warehouse's ledger-day tables and the bank folder (nothing is written), and the
@@ -114,7 +121,9 @@ def compute_books(connection: duckdb.DuckDBPyConnection, bank: BankFolder, accou
             tables["bank_journal_lines"] = with_int64_integers(
                 connection.sql(sql("bank_journal_lines", SQL_DIR)).to_arrow_table())
         with registered(connection, "bank_journal_lines", tables["bank_journal_lines"]):
-            tables["monthly_statement"] = with_int64_integers(connection.sql(statement_sql()).to_arrow_table())
+            tables["monthly_statement"] = with_int64_integers(connection.sql(
+                statement_sql(), params={"today": today.isoformat(),
+                                         "computed_at": datetime.now(UTC).isoformat()}).to_arrow_table())
     return tables, matches.filter(pc.invert(judged))
 
 
@@ -142,25 +151,29 @@ def book_checks(connection: duckdb.DuckDBPyConnection, tables: dict[str, pa.Tabl
             + ". Replace it with the bank's original (or move it out of the bank folder), then recompute the books."
             for u in bank.unreadable],
         "bank_amounts_match": [
-            f"ledger {m['ledger_id']}: payout {m['payout_number']} of {m['scheduled_on']} is {m['payout_amount']} "
-            f"{m['currency']} minor units, its bank line of {m['booking_date']} ({m['bank_text']!r}, "
-            f"{m['statement_file']}) {m['bank_amount']}" for m in matches if m["status"] == "amount_mismatch"],
+            f"ledger {m['ledger_id']}: payout {m['payout_number']} of {m['scheduled_on']} is "
+            f"{money_text(m['payout_amount'], m['currency'])}, its bank line of {m['booking_date']} "
+            f"({m['bank_text']!r}, {m['statement_file']}) {money_text(m['bank_amount'], m['currency'])}"
+            for m in matches if m["status"] == "amount_mismatch"],
         "payouts_arrived": [
-            f"ledger {m['ledger_id']}: payout {m['payout_number']} of {m['scheduled_on']} ({m['payout_amount']} "
-            f"{m['currency']} minor units) not on the bank statement after {m['bank_days_open']} bank days"
+            f"ledger {m['ledger_id']}: payout {m['payout_number']} of {m['scheduled_on']} "
+            f"({money_text(m['payout_amount'], m['currency'])}) not on the bank statement after "
+            f"{m['bank_days_open']} bank days"
             for m in matches if m["status"] == "not_arrived" and (m["bank_days_open"] or 0) > unpaid_after_days] + [
             f"ledger {m['ledger_id']}: payout {m['payout_number']} of {m['scheduled_on']} arrived on "
             f"{m['booking_date']} ({m['statement_file']}) and the bank reversed it: it is not on the account"
             for m in matches if m["status"] == "reversed"],
         "bank_lines_explained": [
-            f"ledger {m['ledger_id']}: bank line of {m['booking_date']} {m['bank_amount']} {m['currency']} minor "
-            f"units {m['bank_text']!r} ({m['statement_file']}) looks like a payout but matches none"
+            f"ledger {m['ledger_id']}: bank line of {m['booking_date']} {money_text(m['bank_amount'], m['currency'])} "
+            f"{m['bank_text']!r} ({m['statement_file']}) looks like a payout but matches none"
             for m in matches if m["status"] == "unmatched_bank_line"] + history_gaps(not_judged),
     }
     with registered(connection, "monthly_statement", tables["monthly_statement"]):
         failures["statement_ties"] = [
-            f"ledger {row[0]} {row[1]:%Y-%m}: {row[2]}"
-            for row in connection.sql(sql("checks/statement_ties", SQL_DIR)).fetchall()]
+            f"ledger {row['ledger_id']} {row['month']}: {row['term']} "
+            f"{money_text(row['statement_figure'], row['currency'])} on the statement, {row['against']} "
+            f"{money_text(row['ledger_figure'], row['currency'])}"
+            for row in connection.sql(statement_ties_sql()).to_arrow_table().to_pylist()]
     return failures
 
 

@@ -38,7 +38,7 @@ from pathlib import Path
 import pyarrow as pa
 
 from report_assets.core.bank_accounts import COUNTRY_OF_CURRENCY, account_key
-from report_assets.date_figures import MINOR_UNIT_DIGITS
+from report_assets.core.money import digits as currency_digits
 
 NAMESPACE_PREFIX = "urn:iso:std:iso:20022:tech:xsd:camt.053."
 STATEMENT_SUFFIXES = (".xml", ".camt053", ".camt")
@@ -95,7 +95,7 @@ class BankFolder:
 
 
 def minor_units(text: str, currency: str) -> int:
-    digits = MINOR_UNIT_DIGITS.get(currency, 2)
+    digits = currency_digits(currency)
     value = Decimal(text.strip()) * 10 ** digits
     if value != value.to_integral_value():
         raise InvalidOperation(f"{text} has more than {digits} decimals")

@@ -17,14 +17,13 @@ import sys
 import uuid
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
+from report_assets.core.money import major_text
 from report_assets.data_dir import DataDir
-from report_assets.date_figures import MINOR_UNIT_DIGITS
 from report_assets.settings import SettingError, load_settings
 from report_assets.storage.lake import ParquetLake
 from report_assets.storage.summary_columns import money_columns
@@ -42,13 +41,6 @@ class ExportedMonth:
     folder: Path
     files: list[Path]
     not_final: list[str]  # ledgers whose month is not yet wholly stored closed
-
-
-def major(amount: int | None, currency: str) -> str:
-    if amount is None:
-        return ""
-    digits = MINOR_UNIT_DIGITS.get(currency, 2)
-    return f"{Decimal(amount).scaleb(-digits):.{digits}f}"
 
 
 def journal_rows(connection: duckdb.DuckDBPyConnection, lake: ParquetLake, month: date) -> list[dict]:
@@ -69,7 +61,7 @@ def statement_rows(connection: duckdb.DuckDBPyConnection, lake: ParquetLake, mon
     if statements is None:
         return []
     with registered(connection, "statement", statements):
-        return connection.sql("SELECT * FROM statement WHERE month = $month ORDER BY ledger_id",
+        return connection.sql("SELECT * FROM statement WHERE month = strftime($month, '%Y-%m') ORDER BY ledger_id",
                               params={"month": month}).to_arrow_table().to_pylist()
 
 
@@ -115,15 +107,16 @@ def write_month(folder: Path, month: date, journals: list[dict], statements: lis
     for ledger_id in sorted({r["ledger_id"] for r in journals}):
         path = folder / f"journal-{ledger_id}-{month:%Y-%m}.csv"
         write_csv(path, list(JOURNAL_HEADER), [
-            [r["ledger_date"].isoformat(), r["account"], major(r["debit"], r["currency"]),
-             major(r["credit"], r["currency"]), r["text"], r["journal_id"], r["payout_number"] or "", r["currency"]]
+            [r["ledger_date"].isoformat(), r["account"], major_text(r["debit"], r["currency"]),
+             major_text(r["credit"], r["currency"]), r["text"], r["journal_id"], r["payout_number"] or "",
+             r["currency"]]
             for r in journals if r["ledger_id"] == ledger_id])
         files.append(path)
     money = set(money_columns("monthly_statement"))
     for row in statements:
         path = folder / f"statement-{row['ledger_id']}-{month:%Y-%m}.csv"
-        header = list(row)
-        write_csv(path, header, [[major(row[c], row["currency"]) if c in money else cell(row[c]) for c in header]])
+        header = [c for c in row if c != "computed_at"]
+        write_csv(path, header, [[major_text(row[c], row["currency"]) if c in money else cell(row[c]) for c in header]])
         files.append(path)
     return files
 

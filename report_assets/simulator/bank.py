@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 
 from report_assets.core.bank_accounts import COUNTRY_OF_CURRENCY, account_country, account_key
 from report_assets.core.bank_days import add_bank_days, bank_days_between
+from report_assets.core.money import major_text
 from report_assets.simulator.generator import DAY, LedgerGenerator, iter_dates, rng_for
 from report_assets.simulator.world import LedgerSpec
 
@@ -126,10 +127,6 @@ def month_lines(generator: LedgerGenerator, year: int, month: int, through: date
     return lines
 
 
-def money(amount: int) -> str:
-    return f"{abs(amount) // 100}.{abs(amount) % 100:02d}"
-
-
 def camt053(generator: LedgerGenerator, year: int, month: int, through: date, created: datetime) -> bytes:
     """The month's statement of the ledger's payout account, as a bank delivers it, through ``through`` (the
     bank's last closed day); a month none of whose days has closed has no statement (``NoStatementYet``)."""
@@ -148,7 +145,7 @@ def camt053(generator: LedgerGenerator, year: int, month: int, through: date, cr
         return element
 
     def amount(parent: ET.Element, value: int) -> None:
-        sub(parent, "Amt", money(value), Ccy=spec.currency)
+        sub(parent, "Amt", major_text(abs(value), spec.currency), Ccy=spec.currency)
         sub(parent, "CdtDbtInd", "CRDT" if value >= 0 else "DBIT")
 
     def balance(parent: ET.Element, code: str, value: int, on: date) -> None:

@@ -13,13 +13,14 @@ from urllib.parse import urlsplit
 
 import duckdb
 
+from report_assets.core.money import major_units_sql
 from report_assets.storage.schema import TABLE_OF_TOPIC, ledger_columns
 from report_assets.storage.sql_files import quote_literal, sql
 from report_assets.storage.summary_columns import COLUMNS, money_columns
 
 LEDGER_MONEY = ("amount", "balance_before", "balance_after")
-MAJOR_UNITS_SQL = "CAST({column} / 100 AS DECIMAL(18, 2))"  # minor units to major: NOK, DKK and EUR have two
-MAJOR_UNITS = "{column} in major units (kroner, euros: the Report API's currencies all have two decimals)."
+MAJOR_UNITS_SQL = major_units_sql("{column}")  # minor units to major, by the row's currency
+MAJOR_UNITS = "{column} in major units of the row's currency (kroner, euros)."
 
 
 def view_columns(table: str) -> tuple[list[str], dict[str, str]]:

@@ -15,6 +15,7 @@ import pyarrow as pa
 
 from report_assets.books.journal import SQL_DIR as BOOKS_SQL
 from report_assets.books.journal import compute_journal_lines
+from report_assets.core.money import money_macro_sql
 from report_assets.report_api.entry_schema import FEES_ENTRY_TYPES, FUNDS_ENTRY_TYPES, PAYOUT_ENTRY_TYPES
 from report_assets.settings import ENV_FRESHNESS_DAYS, load_settings
 from report_assets.storage.schema import TABLE_OF_TOPIC
@@ -168,6 +169,7 @@ def run_checks(connection: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]
     freshness = {"today": (today or date.today()).isoformat(),
                  "freshness_days": str(load_settings().freshness_days)}
     results: dict[DataCheck, list[Failure]] = {}
+    connection.execute(money_macro_sql())  # the messages say money as people read it
     with registered(connection, "slice_keys", slice_keys(keys)):
         for check in checks:
             text = sql(f"checks/{check.sql_file}", check.sql_dir, table=TABLE_OF_TOPIC.get(check.topic or "", ""),

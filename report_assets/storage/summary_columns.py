@@ -110,28 +110,44 @@ COLUMNS: dict[str, dict[str, str]] = {
         "is_final": "True: a booked bank line does not change.",
     },
     "monthly_statement": {
-        "ledger_id": "The ledger.", "month": "The calendar month (its first day).",
+        "ledger_id": "The ledger.", "month": "The calendar month, YYYY-MM.",
         "currency": "Currency of the ledger; amounts in its minor units (the lake views add _major columns).",
-        "days_stored": "Ledger dates of the month stored.", "days_closed": "Of them, closed on both ledgers.",
-        "opening_funds_balance": "Funds ledger balance before the month's first entry.",
-        "closing_funds_balance": "Funds ledger balance after the month's last entry (its last balanceAfter).",
-        "opening_fees_balance": "Fees ledger balance before the month's first entry.",
-        "closing_fees_balance": "Fees ledger balance after the month's last entry (negative: fees owed).",
-        "sales": "Captures booked to sales (positive).", "refunds": "Refunds (negative).",
-        "fee_expense": "Capture and service fees (negative).", "disputes": "Disputes retained and returned, signed.",
-        "corrections": "Corrections on either ledger, signed.", "top_up": "Top-ups paid in by the merchant.",
-        "credit_notes": "Credit notes on either ledger.", "fees_invoiced": "Fees moved to a monthly invoice (gross).",
-        "suspense": "Entry types without a booking rule, by amount: clear by hand.",
-        "payouts_scheduled": "Payouts scheduled in the month (positive).",
-        "payouts_aborted": "Payouts aborted in the month, back on the ledger.",
-        "payouts_arrived": "Payouts that arrived on the bank statement in the month.",
+        "days_stored": "Ledger dates of the month stored (both ledgers).",
+        "days_closed": "Of them, closed on both ledgers.",
+        "missing_dates": "Dates of the month, up to today, not stored (a gap between runs, or before the history "
+                         "begins), e.g. '2026-11-01..2026-11-08, 2026-11-23'; empty when none. The month is not "
+                         "final while any are missing: fetch them (make export fetches them itself).",
+        "open_dates": "Stored dates the Report API still has open: their figures can still change.",
+        "opening_funds_balance": "Funds ledger balance before the first stored day's first entry.",
+        "opening_fees_balance": "Fees ledger balance before the first stored day's first entry (negative: owed).",
+        "sales": "Movement: captures booked to sales (positive). Every movement column is signed by what it did to "
+                 "the balances (funds plus fees): opening balances + movements + moved_on_missing_dates = closing "
+                 "balances.",
+        "refunds": "Movement: refunds (negative).",
+        "fee_expense": "Movement: capture and service fees (negative).",
+        "disputes": "Movement: disputes retained (negative) and returned (positive).",
+        "corrections": "Movement: corrections on either ledger, as booked.",
+        "top_up": "Movement: top-ups paid in by the merchant (positive).",
+        "credit_notes": "Movement: credit notes on either ledger (positive).",
+        "fees_invoiced": "Movement: fees moved to a monthly invoice, off the fees balance (positive).",
+        "suspense": "Movement: entry types without a booking rule, by amount: clear by hand.",
+        "payouts_scheduled": "Movement: payouts scheduled in the month (negative: they leave the funds balance).",
+        "payouts_aborted": "Movement: payouts aborted in the month, back on the funds balance (positive).",
+        "moved_on_missing_dates": "Movement across dates not stored inside the stored span, read from the balances "
+                                  "on either side of each gap (zero without a gap): stated, not guessed.",
+        "closing_funds_balance": "Funds ledger balance after the last stored day's last entry (its balanceAfter).",
+        "closing_fees_balance": "Fees ledger balance after the last stored day's last entry (negative: fees owed).",
+        "payouts_arrived": "Memo, not a movement: payouts that arrived on the bank statement in the month "
+                           "(positive).",
+        "in_transit_at_month_end": "Memo: payouts scheduled but not yet on the bank statement at the month end "
+                                   "(positive).",
         "payout_numbers": "The numbers of the payouts scheduled in the month.",
-        "in_transit_at_month_end": "Payouts scheduled but not yet on the bank statement at the month end.",
-        "open_payout_numbers": "Their numbers.",
+        "open_payout_numbers": "The numbers of the payouts in transit at the month end.",
         "carried_by_payout_number": "The first payout after the month end: it pays out what the month end held on "
                                     "funds_clearing (above any reserve).",
         "carried_by_payout_date": "Its ledger date.",
-        "is_final": "True when every ledger date of the month is stored closed.",
+        "is_final": "True when the month is over and every date of it is stored closed: no date missing or open.",
+        "computed_at": "When the books were computed (UTC): ledger-days stored after it are not in them.",
     },
 }
 
@@ -143,6 +159,7 @@ NOT_MONEY = frozenset({*COMMON, "fee_entries", "captures", "refunds", "other_ent
                        "text", "scheduled_on", "bank_account", "booking_date", "bank_reference",
                        "statement_file", "status", "bank_days_to_arrive", "bank_days_open", "month",
                        "days_stored", "days_closed", "payout_numbers", "open_payout_numbers",
+                       "missing_dates", "open_dates", "computed_at",
                        "carried_by_payout_number", "carried_by_payout_date"})
 
 

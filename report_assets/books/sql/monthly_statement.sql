@@ -1,34 +1,76 @@
--- One row per ledger and calendar month: the funds and fees balances at its start and end, what moved them
--- by role (signed by their effect on what the merchant is owed: sales positive, fees negative), the payouts
--- scheduled, what was still in transit at the month end, and which payout carries what the month end held.
+-- One row per ledger and calendar month (as YYYY-MM). One sign convention throughout: every movement column is
+-- what its entries did to the merchant's balances with Vipps MobilePay (funds plus fees: sales positive, fees,
+-- refunds and payouts negative), so that
+--     opening_funds + opening_fees + the movements + moved_on_missing_dates = closing_funds + closing_fees.
+-- A month may have dates not stored (a gap between backfills, days before the history begins): they are named
+-- (missing_dates), the balances are the stored days' (the first stored day's opening, the last one's closing),
+-- and what the balances moved across a gap inside the month is moved_on_missing_dates: stated, not guessed.
+-- payouts_arrived and in_transit_at_month_end are memo columns, outside that sum.
 WITH journal AS (
     SELECT ledger_id, ledger_date, account_role, debit, credit, entry_type, payout_number FROM journal_lines
     UNION ALL
     SELECT ledger_id, ledger_date, account_role, debit, credit, entry_type, payout_number FROM bank_journal_lines
-), closed_days AS (
-    SELECT ledger_id, ledger_date, count(*) = 2 AND NOT bool_or(is_open) AS closed
-    FROM ledger_day_status GROUP BY ALL
+), stored_days AS (
+    -- a ledger-day is stored when both ledgers are; closed when both are closed
+    SELECT ledger_id, ledger_date, NOT bool_or(is_open) AS closed
+    FROM ledger_day_status GROUP BY ALL HAVING count(*) = 2
 ), months AS (
-    SELECT ledger_id, CAST(date_trunc('month', ledger_date) AS DATE) AS month, count(*) AS days_stored,
-        count(*) FILTER (WHERE closed) AS days_closed
-    FROM closed_days GROUP BY ALL
+    SELECT ledger_id, CAST(date_trunc('month', ledger_date) AS DATE) AS first_day, count(*) AS days_stored,
+        count(*) FILTER (WHERE closed) AS days_closed,
+        string_agg(strftime(ledger_date, '%Y-%m-%d'), ', ' ORDER BY ledger_date) FILTER (WHERE NOT closed)
+            AS open_dates
+    FROM stored_days GROUP BY ALL
+), calendar AS (
+    -- the month's dates that have begun (today's included), each stored or not
+    SELECT m.ledger_id, m.first_day, CAST(d.day AS DATE) AS ledger_date
+    FROM months m, LATERAL generate_series(m.first_day, least(last_day(m.first_day), CAST($today AS DATE)),
+                                           INTERVAL 1 DAY) AS d(day)
+), missing AS (
+    -- runs of consecutive dates not stored, written as 2026-11-01..2026-11-08
+    SELECT ledger_id, first_day, min(ledger_date) AS run_from, max(ledger_date) AS run_to
+    FROM (SELECT c.*, c.ledger_date - CAST(row_number() OVER (PARTITION BY c.ledger_id ORDER BY c.ledger_date)
+                                           AS INTEGER) AS run
+          FROM calendar c ANTI JOIN stored_days s USING (ledger_id, ledger_date))
+    GROUP BY ledger_id, first_day, run
+), missing_text AS (
+    SELECT ledger_id, first_day, sum(run_to - run_from + 1) AS days_missing,
+        string_agg(CASE WHEN run_from = run_to THEN strftime(run_from, '%Y-%m-%d')
+                        ELSE strftime(run_from, '%Y-%m-%d') || '..' || strftime(run_to, '%Y-%m-%d') END,
+                   ', ' ORDER BY run_from) AS missing_dates
+    FROM missing GROUP BY ALL
+), balance_days AS (
+    -- each stored day's balances on both ledgers (NULL on a ledger without entries that day), and what they moved
+    -- since the previous stored day with entries in the month: non-zero only across dates not stored
+    SELECT ledger_id, CAST(date_trunc('month', ledger_date) AS DATE) AS first_day, ledger_date, currency,
+        opening_balance, closing_balance,
+        opening_balance - lag(closing_balance) OVER w AS funds_gap
+    FROM daily_payout_summary WHERE opening_balance IS NOT NULL
+    WINDOW w AS (PARTITION BY ledger_id, date_trunc('month', ledger_date) ORDER BY ledger_date)
+), fee_days AS (
+    SELECT ledger_id, CAST(date_trunc('month', ledger_date) AS DATE) AS first_day, ledger_date, currency,
+        opening_fee_balance, closing_fee_balance,
+        opening_fee_balance - lag(closing_fee_balance) OVER w AS fees_gap
+    FROM daily_fee_summary WHERE opening_fee_balance IS NOT NULL
+    WINDOW w AS (PARTITION BY ledger_id, date_trunc('month', ledger_date) ORDER BY ledger_date)
 ), funds AS (
-    SELECT ledger_id, CAST(date_trunc('month', ledger_date) AS DATE) AS month, any_value(currency) AS currency,
-        arg_min(opening_balance, ledger_date) FILTER (WHERE opening_balance IS NOT NULL) AS opening_funds_balance,
-        arg_max(closing_balance, ledger_date) FILTER (WHERE closing_balance IS NOT NULL) AS closing_funds_balance
-    FROM daily_payout_summary GROUP BY ALL
+    SELECT ledger_id, first_day, any_value(currency) AS currency,
+        arg_min(opening_balance, ledger_date) AS opening_funds_balance,
+        arg_max(closing_balance, ledger_date) AS closing_funds_balance,
+        coalesce(sum(funds_gap), 0) AS funds_gap
+    FROM balance_days GROUP BY ALL
 ), fees AS (
-    SELECT ledger_id, CAST(date_trunc('month', ledger_date) AS DATE) AS month, any_value(currency) AS currency,
-        arg_min(opening_fee_balance, ledger_date) FILTER (WHERE opening_fee_balance IS NOT NULL) AS opening_fees_balance,
-        arg_max(closing_fee_balance, ledger_date) FILTER (WHERE closing_fee_balance IS NOT NULL) AS closing_fees_balance
-    FROM daily_fee_summary GROUP BY ALL
+    SELECT ledger_id, first_day, any_value(currency) AS currency,
+        arg_min(opening_fee_balance, ledger_date) AS opening_fees_balance,
+        arg_max(closing_fee_balance, ledger_date) AS closing_fees_balance,
+        coalesce(sum(fees_gap), 0) AS fees_gap
+    FROM fee_days GROUP BY ALL
 ), movements AS (
-    SELECT ledger_id, CAST(date_trunc('month', ledger_date) AS DATE) AS month,
+    SELECT ledger_id, CAST(date_trunc('month', ledger_date) AS DATE) AS first_day,
         {role_movements},
-        coalesce(sum(debit) FILTER (WHERE account_role = 'payouts_in_transit' AND entry_type IN ({payout_types})), 0)
-            AS payouts_scheduled,
-        coalesce(sum(credit) FILTER (WHERE account_role = 'payouts_in_transit' AND entry_type = 'payout-aborted'), 0)
-            AS payouts_aborted,
+        coalesce(sum(credit - debit) FILTER (WHERE account_role = 'payouts_in_transit'
+                                             AND entry_type IN ({payout_types})), 0) AS payouts_scheduled,
+        coalesce(sum(credit - debit) FILTER (WHERE account_role = 'payouts_in_transit'
+                                             AND entry_type = 'payout-aborted'), 0) AS payouts_aborted,
         coalesce(sum(debit) FILTER (WHERE account_role = 'bank'), 0) AS payouts_arrived,
         coalesce(sum(debit - credit) FILTER (WHERE account_role = 'payouts_in_transit'), 0) AS in_transit_movement,
         string_agg(DISTINCT CAST(payout_number AS VARCHAR), ', ' ORDER BY CAST(payout_number AS VARCHAR))
@@ -41,27 +83,35 @@ WITH journal AS (
         min(ledger_date) FILTER (WHERE credit > 0) AS left_on
     FROM journal WHERE account_role = 'payouts_in_transit' GROUP BY ALL
 ), rows AS (
-    SELECT m.ledger_id, m.month, coalesce(f.currency, fe.currency) AS currency, m.days_stored, m.days_closed,
-        f.opening_funds_balance, f.closing_funds_balance, fe.opening_fees_balance, fe.closing_fees_balance,
+    SELECT m.ledger_id, m.first_day, strftime(m.first_day, '%Y-%m') AS month,
+        coalesce(f.currency, fe.currency) AS currency, m.days_stored, m.days_closed,
+        mt.missing_dates, m.open_dates,
+        f.opening_funds_balance, fe.opening_fees_balance,
         {role_columns},
         coalesce(mv.payouts_scheduled, 0) AS payouts_scheduled, coalesce(mv.payouts_aborted, 0) AS payouts_aborted,
+        coalesce(f.funds_gap, 0) + coalesce(fe.fees_gap, 0) AS moved_on_missing_dates,
+        f.closing_funds_balance, fe.closing_fees_balance,
         coalesce(mv.payouts_arrived, 0) AS payouts_arrived,
-        sum(coalesce(mv.in_transit_movement, 0)) OVER (PARTITION BY m.ledger_id ORDER BY m.month)
+        sum(coalesce(mv.in_transit_movement, 0)) OVER (PARTITION BY m.ledger_id ORDER BY m.first_day)
             AS in_transit_at_month_end,
-        mv.payout_numbers
+        mv.payout_numbers,
+        mt.missing_dates IS NULL AND m.open_dates IS NULL AND last_day(m.first_day) < CAST($today AS DATE)
+            AS is_final
     FROM months m
-    LEFT JOIN funds f USING (ledger_id, month)
-    LEFT JOIN fees fe USING (ledger_id, month)
-    LEFT JOIN movements mv USING (ledger_id, month)
+    LEFT JOIN missing_text mt USING (ledger_id, first_day)
+    LEFT JOIN funds f USING (ledger_id, first_day)
+    LEFT JOIN fees fe USING (ledger_id, first_day)
+    LEFT JOIN movements mv USING (ledger_id, first_day)
 )
-SELECT r.*,
+SELECT r.* EXCLUDE (first_day, is_final),
     (SELECT string_agg(CAST(t.payout_number AS VARCHAR), ', ' ORDER BY t.payout_number) FROM transit t
-     WHERE t.ledger_id = r.ledger_id AND t.sent_on <= last_day(r.month)
-        AND (t.left_on IS NULL OR t.left_on > last_day(r.month))) AS open_payout_numbers,
+     WHERE t.ledger_id = r.ledger_id AND t.sent_on <= last_day(r.first_day)
+        AND (t.left_on IS NULL OR t.left_on > last_day(r.first_day))) AS open_payout_numbers,
     (SELECT min_by(p.payout_number, p.ledger_date) FROM payouts p
-     WHERE p.ledger_id = r.ledger_id AND p.ledger_date > last_day(r.month)) AS carried_by_payout_number,
+     WHERE p.ledger_id = r.ledger_id AND p.ledger_date > last_day(r.first_day)) AS carried_by_payout_number,
     (SELECT min(p.ledger_date) FROM payouts p
-     WHERE p.ledger_id = r.ledger_id AND p.ledger_date > last_day(r.month)) AS carried_by_payout_date,
-    r.days_closed = day(last_day(r.month)) AS is_final
+     WHERE p.ledger_id = r.ledger_id AND p.ledger_date > last_day(r.first_day)) AS carried_by_payout_date,
+    r.is_final,
+    CAST($computed_at AS TIMESTAMPTZ) AS computed_at
 FROM rows r
 ORDER BY r.ledger_id, r.month;

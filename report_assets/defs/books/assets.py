@@ -12,7 +12,7 @@ import pyarrow as pa
 
 from report_assets.books.bank_delivery import deliver_from_simulator
 from report_assets.books.build import BOOK_TABLES, BooksOutcome, build_books, first_stored_dates
-from report_assets.date_figures import money_text
+from report_assets.books.statement_view import statement_markdown
 from report_assets.defs.columns import summary_table_schema
 from report_assets.defs.partitions import ledger_dates
 from report_assets.defs.resources import SIMULATOR, DataDirResource, ReportApiResource
@@ -94,23 +94,13 @@ def book_metadata(table: str, rows: pa.Table | None, outcome: BooksOutcome) -> d
         metadata |= {f"payouts_{r['status']}": r["status_count"] for r in statuses}
         metadata["bank_lines_read"] = outcome.bank_lines
     if table == "monthly_statement":
-        metadata["latest_months"] = dg.MetadataValue.md(statement_markdown(rows))
+        metadata["latest_months"] = dg.MetadataValue.md(latest_statements(rows))
     return metadata
 
 
-def statement_markdown(rows: pa.Table) -> str:
-    """The latest month of each ledger (up to 20), in major units with its currency."""
+def latest_statements(rows: pa.Table) -> str:
+    """The latest month of each ledger, as it adds up (``books.statement_view``)."""
     latest: dict[str, dict] = {}
     for row in rows.to_pylist():
         latest[row["ledger_id"]] = row
-    header = ("ledger", "month", "opening funds", "sales", "fees", "payouts scheduled", "closing funds", "in transit",
-              "final")
-    lines = ["| " + " | ".join(header) + " |", "|---" * len(header) + "|"]
-    for row in list(latest.values())[:20]:
-        currency = row["currency"] or ""
-        amounts = [row["opening_funds_balance"] or 0, row["sales"], row["fee_expense"], row["payouts_scheduled"],
-                   row["closing_funds_balance"] or 0, row["in_transit_at_month_end"]]
-        cells = [row["ledger_id"], f"{row['month']:%Y-%m}", *(money_text(a, currency) for a in amounts),
-                 "yes" if row["is_final"] else "no"]
-        lines.append("| " + " | ".join(cells) + " |")
-    return "\n".join(lines)
+    return statement_markdown(list(latest.values()))

@@ -11,7 +11,8 @@ from typing import Any
 
 import dagster as dg
 
-from report_assets.date_figures import DateFigures, major_units, money_text, stored_figures
+from report_assets.core.money import major_units, money_text
+from report_assets.date_figures import DateFigures, stored_figures
 from report_assets.ingestion import DateOutcome
 from report_assets.report_api.entry_schema import PAYOUT_ENTRY_TYPES
 from report_assets.storage.lake import ParquetLake

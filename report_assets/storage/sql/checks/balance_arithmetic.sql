@@ -1,5 +1,6 @@
 -- ERROR: an entry whose balanceAfter is not balanceBefore + amount.
 SELECT ledger_id, ledger_date, '{topic}: position ' || position || ' (' || coalesce(psp_reference, '') || '): '
-    || balance_after || ' != ' || balance_before || ' + ' || amount AS detail
+    || money(balance_after, currency) || ' != ' || money(balance_before, currency) || ' + '
+    || money(amount, currency) AS detail
 FROM {table} JOIN slice_keys USING (ledger_id, ledger_date)
 WHERE balance_after != balance_before + amount;

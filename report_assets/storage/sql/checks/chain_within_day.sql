@@ -1,6 +1,6 @@
 -- ERROR: an entry whose balanceBefore is not the previous entry's balanceAfter within its ledger-day.
-SELECT ledger_id, ledger_date, '{topic}: position ' || position || ' starts at ' || balance_before
-    || ' but the previous entry ended at ' || previous_after AS detail
+SELECT ledger_id, ledger_date, '{topic}: position ' || position || ' starts at ' || money(balance_before, currency)
+    || ' but the previous entry ended at ' || money(previous_after, currency) AS detail
 FROM (
     SELECT t.*, lag(balance_after) OVER (PARTITION BY ledger_id, ledger_date ORDER BY position) AS previous_after
     FROM {table} t JOIN slice_keys USING (ledger_id, ledger_date)

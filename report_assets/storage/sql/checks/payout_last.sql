@@ -5,7 +5,7 @@ WITH last_positions AS (
     FROM funds_ledger JOIN slice_keys USING (ledger_id, ledger_date) GROUP BY ledger_id, ledger_date
 )
 SELECT f.ledger_id, f.ledger_date, 'funds: payout ' || f.psp_reference || ' at position ' || f.position
-    || ' of ' || l.last_position || ', leaving ' || f.balance_after AS detail
+    || ' of ' || l.last_position || ', leaving ' || money(f.balance_after, f.currency) AS detail
 FROM funds_ledger f JOIN last_positions l USING (ledger_id, ledger_date)
 WHERE f.entry_type IN ({payout_types}) AND (
     f.position != l.last_position
