@@ -20,7 +20,7 @@ from report_assets.simulator.world import World, default_ledgers
 from report_assets_tests.conftest import Sim, SimFactory
 from report_assets_tests.services import dagster_services as services
 from report_assets_tests.services import graphql, until
-from report_assets_tests.test_production_mode import MERCHANT, production_env, simulator_paths
+from report_assets_tests.test_production_mode import MERCHANT, dagster, production_env, simulator_paths
 
 LEDGERS = ["302321", "405512", "517734"]
 DATES = [f"2026-11-{d}" for d in range(14, 21)]
@@ -32,12 +32,14 @@ STATUS = """query($id: String!) { partitionBackfillOrError(backfillId: $id) {
   __typename ... on PartitionBackfill { status } ... on PythonError { message } } }"""
 
 
-@pytest.fixture
-def dagster_services(start_simulator: SimFactory, tmp_path: Path) -> Iterator[tuple[str, Path, Path, Sim]]:
+Services = tuple[str, Path, Path, Sim, dict[str, str]]
+
+
+def start_services(start_simulator: SimFactory, tmp_path: Path, **settings: str) -> Iterator[Services]:
     sim = start_simulator(World(ledgers=default_ledgers(3, 60)), now=NOON_20TH, credentials=MERCHANT,
                           production_like=True)
     # The partitions start on the 14th: the history the discovery sensor asks for new ledgers stays short.
-    env = production_env(sim, tmp_path) | {"REPORT_ASSETS_START_DATE": DATES[0]}
+    env = production_env(sim, tmp_path) | {"REPORT_ASSETS_START_DATE": DATES[0], **settings}
     home, data = Path(env["DAGSTER_HOME"]), Path(env["REPORT_ASSETS_DATA_DIR"])
     # The merchant's bank statements of the month so far, in the bank folder as the user puts them there.
     (data / "bank").mkdir(parents=True)
@@ -45,14 +47,17 @@ def dagster_services(start_simulator: SimFactory, tmp_path: Path) -> Iterator[tu
         statement = camt053(sim.state.generators[ledger_id], 2026, 11, date(2026, 11, 19), NOON_20TH)
         (data / "bank" / f"{ledger_id}-2026-11.xml").write_bytes(statement)
     with services(env, tmp_path) as url:
-        yield url, home, data, sim
+        yield url, home, data, sim, env
 
 
-def test_a_backfill_launched_through_graphql_runs_in_the_daemon_as_one_run(
-    dagster_services: tuple[str, Path, Path, Sim], monkeypatch: pytest.MonkeyPatch
-) -> None:
-    url, home, data, sim = dagster_services
-    launched = graphql(url, LAUNCH, {"params": {"partitionNames": DATES,
+@pytest.fixture
+def dagster_services(start_simulator: SimFactory, tmp_path: Path) -> Iterator[Services]:
+    yield from start_services(start_simulator, tmp_path)
+
+
+def launch_backfill(url: str, dates: list[str]) -> str:
+    """A backfill of the ledger assets over ``dates``, launched as the UI launches it; waits for it to finish."""
+    launched = graphql(url, LAUNCH, {"params": {"partitionNames": dates,
                                                 "assetSelection": [{"path": [a]} for a in ASSETS]}})
     assert launched["launchPartitionBackfill"]["__typename"] == "LaunchBackfillSuccess", launched
     backfill_id = launched["launchPartitionBackfill"]["backfillId"]
@@ -62,7 +67,21 @@ def test_a_backfill_launched_through_graphql_runs_in_the_daemon_as_one_run(
         return status if status in ("COMPLETED", "COMPLETED_SUCCESS", "COMPLETED_FAILED", "FAILED", "CANCELED") \
             else None
 
-    assert until(finished, 300, "the backfill") in ("COMPLETED", "COMPLETED_SUCCESS")
+    assert until(finished, 600, "the backfill") in ("COMPLETED", "COMPLETED_SUCCESS")
+    return backfill_id
+
+
+def books_newer_than_ledgers(instance: dg.DagsterInstance) -> bool:
+    ledgers = max(instance.get_latest_materialization_event(dg.AssetKey(a)).timestamp for a in ASSETS)
+    books = instance.get_latest_materialization_event(dg.AssetKey("monthly_statement"))
+    return books is not None and books.timestamp > ledgers
+
+
+def test_a_backfill_launched_through_graphql_runs_in_the_daemon_as_one_run(
+    dagster_services: Services, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url, home, data, sim, env = dagster_services
+    backfill_id = launch_backfill(url, DATES)
     with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
         runs = instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
         # Single-run policy: one run for the 7 dates of every ledger, not one run per partition.
@@ -108,10 +127,15 @@ def test_a_backfill_launched_through_graphql_runs_in_the_daemon_as_one_run(
         assert books_run.tags["dagster/sensor_name"] == "books_after_ledger_runs"
         with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as connection:
             months = connection.execute("SELECT DISTINCT ledger_id FROM monthly_statement WHERE month = "
-                                        "DATE '2026-11-01'").fetchall()
+                                        "'2026-11'").fetchall()
             assert sorted(m[0] for m in months) == LEDGERS
             assert connection.execute("SELECT count(*) FROM bank_matches WHERE status = 'matched'").fetchone()[0] > 0
         assert history.run_config["ops"]["ledger_entries"]["config"]["ledger_ids"] == LEDGERS
+        # A range re-run from a shell, as the README shows it (`--select '*'`): its own books step is skipped, and
+        # the sensor, seeing ledger-days newer than the books, recomputes them within a minute of its end.
+        dagster(env, "--select", "*", "--partition-range", "2026-11-18...2026-11-19")
+        assert not books_newer_than_ledgers(instance)
+        until(lambda: books_newer_than_ledgers(instance), 60, "the books after `dagster asset materialize`")
         # Webserver, daemon, sensors and runs all used the keys, and asked nothing production does not serve.
         assert "POST /accesstoken/get" in sim.requests() and simulator_paths(sim) == []
         assert (data / ".source").read_text().strip() == "production"
@@ -123,3 +147,32 @@ def test_a_backfill_launched_through_graphql_runs_in_the_daemon_as_one_run(
             request = hourly_ledger_refresh.evaluate_tick(context).run_requests[0]
         assert request.tags["dagster/asset_partition_range_start"] == "2026-11-20"
         assert request.tags["dagster/asset_partition_range_end"] == "2026-11-20"
+
+
+@pytest.fixture
+def thirty_dates_a_run_each(start_simulator: SimFactory, tmp_path: Path) -> Iterator[Services]:
+    yield from start_services(start_simulator, tmp_path, REPORT_ASSETS_START_DATE="2026-10-22",
+                              REPORT_ASSETS_BACKFILL_DATES_PER_RUN="1")
+
+
+def test_a_thirty_run_backfill_is_followed_by_books_in_one_recompute(thirty_dates_a_run_each: Services) -> None:
+    """30 runs of one date each: the books wait while ledger runs are queued or running (at most a few minutes),
+    then catch up in one run shortly after the last, holding every date stored."""
+    url, home, data, _, _ = thirty_dates_a_run_each
+    dates = [f"2026-10-{d}" for d in range(22, 32)] + [f"2026-11-{d:02d}" for d in range(1, 21)]
+    backfill_id = launch_backfill(url, dates)
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+        ledger_runs = instance.get_run_records(dg.RunsFilter(tags={"dagster/backfill": backfill_id}))
+        assert len(ledger_runs) == 30
+        last_end = max(r.end_time or 0 for r in ledger_runs)
+        until(lambda: books_newer_than_ledgers(instance), 180, "the books after the backfill's last run")
+        books_runs = instance.get_run_records(dg.RunsFilter(job_name="recompute_books"))
+        after = [r for r in books_runs if r.create_timestamp.timestamp() >= last_end]
+        assert len(after) == 1 and after[0].dagster_run.status == dg.DagsterRunStatus.SUCCESS
+        # Coalesced: far fewer recomputes than ledger runs (one every few minutes at most while they ran).
+        assert len(books_runs) <= 4, [r.create_timestamp for r in books_runs]
+    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as connection:
+        stored = dict(connection.execute("SELECT month, sum(days_stored) FROM monthly_statement GROUP BY ALL")
+                      .fetchall())
+    # Every backfilled ledger-day is in the books (the discovery sensor's history run may have stored later ones).
+    assert stored["2026-10"] == 10 * 3 and stored["2026-11"] >= 20 * 3
