@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: main test lint bench ui export load-warehouse
+.PHONY: main test test-fast lint bench ui export books load-warehouse
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -17,9 +17,15 @@ $(STAMP): pyproject.toml
 main: $(STAMP)
 	$(BIN)/python -m report_assets.main_job $(ARGS)
 
-# A month's journal and statement CSVs per ledger, e.g. make export MONTH=2026-10 (ARGS="--ledger 302321").
+# A month's files per ledger (journal and statement CSV, Excel workbook, SAF-T), after fetching the month's dates
+# not stored, e.g. make export MONTH=2026-10 (ARGS="--ledger 302321 --dialect norwegian", or "--no-fetch").
 export: $(STAMP)
-	$(BIN)/python -m report_assets.books.export --month "$(MONTH)" $(ARGS)
+	$(BIN)/python -m report_assets.export --month "$(MONTH)" $(ARGS)
+
+# The books (bank matches, bank vouchers, monthly statements) recomputed from what is stored, when no daemon runs
+# the sensor that does it after every ledger run.
+books: $(STAMP)
+	$(BIN)/python -m report_assets.main_job --books
 
 # The warehouse machine of a deployment whose runs are elsewhere: load what changed in the lake (README).
 load-warehouse: $(STAMP)

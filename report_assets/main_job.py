@@ -10,6 +10,9 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -20,9 +23,11 @@ from report_assets.books.build import BOOK_TABLES
 from report_assets.books.statement_view import statement_text
 from report_assets.core.money import major_units_sql
 from report_assets.data_dir import DataDir, MixedSourcesError
+from report_assets.defs.resources import SIMULATOR, ReportApiResource
 from report_assets.ledger_catalog import CATALOG_NAME, TrackingError
 from report_assets.report_api.errors import ConfigurationError
 from report_assets.settings import ENV_START_DATE, PROJECT_ROOT, SettingError, load_settings
+from report_assets.simulator.server import SimulatorProcess
 from report_assets.storage.lake_views import MAJOR_UNITS_SQL, write_lake_views, write_lake_views_script
 from report_assets.storage.schema import TABLE_OF_TOPIC
 from report_assets.storage.summaries import SUMMARY_TABLES
@@ -31,7 +36,9 @@ from report_assets.storage.summaries import SUMMARY_TABLES
 def open_local_instance() -> dg.DagsterInstance:
     """The instance `make ui` shows: DAGSTER_HOME's, by default the project's (its dagster.yaml keeps runs under
     data/dagster_home)."""
-    os.environ.setdefault("DAGSTER_HOME", str(PROJECT_ROOT))
+    if "DAGSTER_HOME" not in os.environ:
+        os.environ["DAGSTER_HOME"] = str(PROJECT_ROOT)
+        os.chdir(PROJECT_ROOT)  # its dagster.yaml names data/dagster_home relative to the project
     return dg.DagsterInstance.get()
 
 
@@ -61,42 +68,82 @@ def ledger_dates_asked(args: argparse.Namespace, timezone: str, start_date: str,
     return [(first + timedelta(days=n)).isoformat() for n in range((last - first).days + 1)]
 
 
-def run(dates: list[str], ledger_ids: list[str], refetch: bool) -> None:
-    os.chdir(PROJECT_ROOT)  # dagster.yaml here keeps the instance under data/dagster_home
+@dataclass
+class JobOutcome:
+    success: bool
+    run_ids: list[tuple[str, str]]  # (what, run ID), in order
+    result: dg.ExecuteInProcessResult | None = None  # the last run's, for what failed
+
+
+@contextmanager
+def one_simulator(report_api: ReportApiResource) -> Iterator[ReportApiResource]:
+    """The resource as it is, or, for the embedded simulator, pointed at one simulator process that serves the
+    whole job (discovery, the ledger run, the books' bank), instead of a process started for each."""
+    if report_api.source != SIMULATOR or report_api.base_url:
+        yield report_api
+        return
+    with SimulatorProcess.start(report_api.simulator_args) as simulator:
+        yield ReportApiResource(source=SIMULATOR, base_url=simulator.base_url,
+                                include_gdpr_data=report_api.include_gdpr_data,
+                                max_connections=report_api.max_connections)
+
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+
+
+def recompute_books(instance: dg.DagsterInstance, resources: dict[str, object]) -> dg.ExecuteInProcessResult:
+    from report_assets.defs.books.assets import books
+
+    return dg.materialize([books], instance=instance, resources=resources, raise_on_error=False,
+                          selection=[*books.keys], run_config=QUIET)
+
+
+def store_dates(dates: list[str], ledger_ids: list[str], refetch: bool, say: Callable[[str], None] = print,
+                books_only: bool = False) -> JobOutcome:
+    """Discovers the ledgers, stores ``dates`` of the tracked ones in one run, then recomputes the books in
+    another (or only the books); each run's ID is said as it starts, and the whole job uses one simulator."""
     from report_assets.definitions import defs
     from report_assets.defs.automation.discovery import catalog_materialization, describe, discover_ledgers
-    from report_assets.defs.books.assets import books
     from report_assets.defs.ledgers.assets import ledger_entries
 
-    resources = defs.resources
-    report_api, data_dir = resources["report_api"], resources["data_dir"]
+    data_dir = defs.resources["data_dir"]
     data = data_dir.data_dir()
-    with open_local_instance() as instance:
-        update = discover_ledgers(report_api, data, ledger_ids=ledger_ids)  # as the discovery sensor does
-        if update.changed:
-            instance.report_runless_asset_event(catalog_materialization(update, data))
-        listed = [r for r in update.records if r["listed"]]
-        print(f"Ledgers these keys can read ({len(listed)}): " + "; ".join(describe(r) for r in listed[:10])
-              + (" ..." if len(listed) > 10 else ""), flush=True)
-        print(f"Materializing {len(dates)} ledger dates ({dates[0]} .. {dates[-1]}) from the {report_api.source} "
-              f"into {data.root}; ledger-days already stored closed are not fetched again.", flush=True)
-        config = {"ledger_ids": ledger_ids, "refetch": refetch}
-        result = dg.materialize(
-            [ledger_entries], instance=instance, resources=resources,
-            tags={"dagster/asset_partition_range_start": dates[0], "dagster/asset_partition_range_end": dates[-1]},
-            run_config={"ops": {"ledger_entries": {"config": config}},
-                        "loggers": {"console": {"config": {"log_level": "INFO"}}}},
-            raise_on_error=False,
-        )
-        run_id = result.run_id
-        if result.success:  # the books span dates: recomputed after the ledger-days they depend on
-            result = dg.materialize([books], instance=instance, resources=resources, raise_on_error=False,
-                                    selection=[*books.keys])
-            run_id = result.run_id
+    outcome = JobOutcome(True, [])
+    with open_local_instance() as instance, one_simulator(defs.resources["report_api"]) as report_api:
+        resources = {"report_api": report_api, "data_dir": data_dir}
+        if not books_only:
+            update = discover_ledgers(report_api, data, ledger_ids=ledger_ids)  # as the discovery sensor does
+            if update.changed:
+                instance.report_runless_asset_event(catalog_materialization(update, data))
+            listed = [r for r in update.records if r["listed"]]
+            say(f"Ledgers these keys can read ({len(listed)}): " + "; ".join(describe(r) for r in listed[:10])
+                + (" ..." if len(listed) > 10 else ""))
+            say(f"Materializing {len(dates)} ledger dates ({dates[0]} .. {dates[-1]}) from the {report_api.source} "
+                f"into {data.root}; ledger-days already stored closed are not fetched again.")
+            config = {"ledger_ids": ledger_ids, "refetch": refetch}
+            result = dg.materialize(
+                [ledger_entries], instance=instance, resources=resources,
+                tags={"dagster/asset_partition_range_start": dates[0], "dagster/asset_partition_range_end": dates[-1]},
+                run_config={"ops": {"ledger_entries": {"config": config}}, **QUIET}, raise_on_error=False)
+            outcome = JobOutcome(result.success, [("ledgers", result.run_id)], result)
+        if outcome.success:  # the books span dates: recomputed after the ledger-days they depend on
+            say("Recomputing the books (bank matches, bank vouchers, monthly statements) ...")
+            result = recompute_books(instance, resources)
+            outcome = JobOutcome(result.success, [*outcome.run_ids, ("books", result.run_id)], result)
+    return outcome
+
+
+def run(dates: list[str], ledger_ids: list[str], refetch: bool, books_only: bool = False) -> None:
+    data = DataDir.from_settings(load_settings())
+    from report_assets.definitions import defs
+
+    source = defs.resources["report_api"].source
+    outcome = store_dates(dates, ledger_ids, refetch, lambda text: print(text, flush=True), books_only)
     refresh_lake_views(data)
-    print_summary(data, result.success, run_id, report_api.source)
-    if not result.success:
-        print_failures(result)
+    print_summary(data, outcome, source)
+    if not outcome.success:
+        assert outcome.result is not None
+        print_failures(outcome.result)
         raise SystemExit(1)
 
 
@@ -156,13 +203,13 @@ def print_books(connection: duckdb.DuckDBPyConnection) -> None:
         connection.sql(BANK_PREVIEW).show()
 
 
-def print_summary(data: DataDir, success: bool, run_id: str, source: str) -> None:
-    from report_assets.defs.resources import SIMULATOR
-
+def print_summary(data: DataDir, outcome: JobOutcome, source: str) -> None:
     bank_note = ("the simulator's bank delivers them" if source == SIMULATOR else
                  "put your bank's camt.053 statements of the payout accounts here")
     print()
-    print(f"Run {run_id}: {'succeeded' if success else 'FAILED: see above, or the run in the UI'}")
+    for what, run_id in outcome.run_ids:
+        print(f"Run {run_id} ({what})")
+    print("Succeeded." if outcome.success else "FAILED: see above, or the run in the UI (make ui).")
     if data.warehouse.exists():
         with duckdb.connect(str(data.warehouse), read_only=True) as connection:
             print("\nfunds_ledger per ledger (amounts in major units of the ledger's currency):")
@@ -178,7 +225,8 @@ def print_summary(data: DataDir, success: bool, run_id: str, source: str) -> Non
                    view ledgers: each ledger's currency, time zone, owner, and whether access is granted)
   Bank statements  {load_settings().bank_dir}   ({bank_note})
 {lake_views_note(data)}
-Export a month for the accounting system: make export MONTH=YYYY-MM   (journal and statement CSVs per ledger)
+Export a month for the accounting system: make export MONTH=YYYY-MM   (per ledger: journal and statement CSV,
+                   an Excel workbook, SAF-T; the month's missing dates are fetched first)
 Open the UI: make ui   (runs `dagster dev` here), then browse http://127.0.0.1:3000 -> Assets""")
 
 
@@ -249,6 +297,8 @@ def main(argv: list[str] | None = None) -> None:
                         help="with --from: the last ledger date (default today)")
     parser.add_argument("--ledger", action="append", default=[], metavar="LEDGER_ID", type=ledger_id,
                         help="only this ledger (repeatable); default: every tracked ledger")
+    parser.add_argument("--books", action="store_true",
+                        help="only recompute the books (bank matches, bank vouchers, statements) from what is stored")
     parser.add_argument("--refetch", action="store_true",
                         help="fetch ledger-days already stored closed again (default: only what is missing or open)")
     args = parser.parse_args(argv)
@@ -259,7 +309,7 @@ def main(argv: list[str] | None = None) -> None:
         from report_assets.defs.resources import report_api_from_env
         report_api_from_env()  # credentials, token flow and base URL, checked before any work
         dates = ledger_dates_asked(args, settings.timezone, settings.start_date)
-        run(dates, args.ledger, args.refetch)
+        run(dates, args.ledger, args.refetch, books_only=args.books)
     except UsageError as exc:
         parser.error(str(exc))
     except (SettingError, ConfigurationError, MixedSourcesError, TrackingError) as exc:

@@ -41,6 +41,8 @@ ENV_UNPAID_AFTER = "REPORT_ASSETS_UNPAID_AFTER_DAYS"
 ENV_DATES_PER_RUN = "REPORT_ASSETS_BACKFILL_DATES_PER_RUN"
 ENV_LAKE_URL = "REPORT_ASSETS_LAKE_URL"
 ENV_LAKE_RETRY_SECONDS = "REPORT_ASSETS_LAKE_RETRY_SECONDS"
+ENV_COMPANY_NAME = "REPORT_ASSETS_COMPANY_NAME"
+ENV_CONTACT = "REPORT_ASSETS_CONTACT_PERSON"
 ENV_CRASH_AT = "REPORT_ASSETS_CRASH_AT"  # tests only: kill the process at a named point of a write
 
 CRASH_POINTS = ("after-parquet", "inside-duckdb", "after-first-batch")
@@ -69,6 +71,8 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
                    "S3-compatible store, AWS_ENDPOINT_URL"),
     ENV_LAKE_RETRY_SECONDS: ("180", "a whole number from 1 to 3600: seconds a run keeps retrying an object store that "
                              "refuses a read or write before it fails, naming the file"),
+    ENV_COMPANY_NAME: ("(the organisation number)", "the ledgers' owner's name, for the SAF-T file's header"),
+    ENV_CONTACT: ("(not given)", "first and last name of the SAF-T file's contact person, e.g. 'Kari Nordmann'"),
     ENV_UNPAID_AFTER: ("4", "a whole number from 1 to 60: bank days after its ledger date before a payout not "
                        "on the bank statement is warned about"),
 }
@@ -166,6 +170,13 @@ def ledger_timezones(raw: str) -> dict[str, str]:
     return {ledger_id.strip(): zone(name.strip()) for ledger_id, name in pairs}
 
 
+def person_name(raw: str) -> tuple[str, str]:
+    parts = raw.split()
+    if len(parts) < 2:
+        raise ValueError(raw)
+    return " ".join(parts[:-1]), parts[-1]
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path
@@ -186,6 +197,8 @@ class Settings:
     backfill_dates_per_run: int
     lake_url: str  # empty: the lake is <data dir>/lake
     lake_retry_seconds: int
+    company_name: str | None
+    contact_person: tuple[str, str] | None  # (first name, last name)
     crash_at: str | None
 
 
@@ -229,5 +242,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         backfill_dates_per_run=parsed(env, ENV_DATES_PER_RUN, whole_number(0, 100_000), 0),
         lake_url=parsed(env, ENV_LAKE_URL, object_store_url, ""),
         lake_retry_seconds=parsed(env, ENV_LAKE_RETRY_SECONDS, whole_number(1, 3600), 180),
+        company_name=env.get(ENV_COMPANY_NAME, "").strip() or None,
+        contact_person=parsed(env, ENV_CONTACT, person_name, None),
         crash_at=crash_at,
     )

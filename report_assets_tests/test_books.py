@@ -9,17 +9,20 @@ import re
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import dagster as dg
 import duckdb
+import openpyxl
 import pyarrow as pa
 import pytest
+from lxml import etree
 
 from report_assets.books.accounts import load_account_map
 from report_assets.books.build import build_books
-from report_assets.books.export import ExportError, export_month
+from report_assets.books.export import ExportedMonth, ExportOptions, export_month
 from report_assets.books.journal import BOOKED_AGAINST
 from report_assets.data_dir import DataDir
 from report_assets.defs.books.assets import books
@@ -42,6 +45,7 @@ from report_assets_tests.conftest import FROZEN_NOW
 LEDGER = "900001"
 ACCOUNT = "86011117947"
 TODAY = date(2026, 11, 26)
+SAFT_XSD = Path(__file__).parent / "spec" / "saf-t" / "Norwegian_SAF-T_Financial_Schema_v_1.30.xsd"
 # (ledger date, topic, entry type, pspReference, amount in øre). Thursday 29 October pays out the day; Friday
 # 30 October to Sunday 1 November are paid out by Monday 2 November's payout, which is that day's only entry.
 ENTRIES = [
@@ -73,9 +77,9 @@ DATES = ["2026-10-29", "2026-10-30", "2026-10-31", "2026-11-01", "2026-11-02"]
 # (journal, line, account, role, debit, credit, entry type, payout number)
 JOURNAL = [
     ("900001-2026-10-29", 1, "1571", "funds_clearing", 150_000, 0, "capture", None),
-    ("900001-2026-10-29", 2, "3000", "sales", 0, 150_000, "capture", None),
+    ("900001-2026-10-29", 2, "1573", "sales", 0, 150_000, "capture", None),
     ("900001-2026-10-29", 3, "1571", "funds_clearing", 0, 20_000, "refund", None),
-    ("900001-2026-10-29", 4, "3080", "refunds", 20_000, 0, "refund", None),
+    ("900001-2026-10-29", 4, "1573", "refunds", 20_000, 0, "refund", None),
     ("900001-2026-10-29", 5, "1571", "funds_clearing", 0, 2_625, "fees-retained", None),
     ("900001-2026-10-29", 6, "1571", "funds_clearing", 0, 127_375, "payout-scheduled", 1001),
     ("900001-2026-10-29", 7, "1579", "payouts_in_transit", 127_375, 0, "payout-scheduled", 1001),
@@ -83,7 +87,7 @@ JOURNAL = [
     ("900001-2026-10-29", 9, "7770", "fee_expense", 2_625, 0, "capture-fee", None),
     ("900001-2026-10-29", 10, "2401", "fees_clearing", 2_625, 0, "fees-retained", None),
     ("900001-2026-10-30", 1, "1571", "funds_clearing", 80_000, 0, "capture", None),
-    ("900001-2026-10-30", 2, "3000", "sales", 0, 80_000, "capture", None),
+    ("900001-2026-10-30", 2, "1573", "sales", 0, 80_000, "capture", None),
     ("900001-2026-10-30", 3, "1571", "funds_clearing", 0, 500, "correction", None),
     ("900001-2026-10-30", 4, "7790", "corrections", 500, 0, "correction", None),
     ("900001-2026-10-30", 5, "1571", "funds_clearing", 0, 1_400, "fees-retained", None),
@@ -91,13 +95,13 @@ JOURNAL = [
     ("900001-2026-10-30", 7, "7770", "fee_expense", 1_400, 0, "capture-fee", None),
     ("900001-2026-10-30", 8, "2401", "fees_clearing", 1_400, 0, "fees-retained", None),
     ("900001-2026-10-31", 1, "1571", "funds_clearing", 40_000, 0, "capture", None),
-    ("900001-2026-10-31", 2, "3000", "sales", 0, 40_000, "capture", None),
+    ("900001-2026-10-31", 2, "1573", "sales", 0, 40_000, "capture", None),
     ("900001-2026-10-31", 3, "1571", "funds_clearing", 0, 700, "fees-retained", None),
     ("900001-2026-10-31", 4, "2401", "fees_clearing", 0, 700, "capture-fee", None),
     ("900001-2026-10-31", 5, "7770", "fee_expense", 700, 0, "capture-fee", None),
     ("900001-2026-10-31", 6, "2401", "fees_clearing", 700, 0, "fees-retained", None),
     ("900001-2026-11-01", 1, "1571", "funds_clearing", 20_000, 0, "capture", None),
-    ("900001-2026-11-01", 2, "3000", "sales", 0, 20_000, "capture", None),
+    ("900001-2026-11-01", 2, "1573", "sales", 0, 20_000, "capture", None),
     ("900001-2026-11-01", 3, "1571", "funds_clearing", 0, 350, "fees-retained", None),
     ("900001-2026-11-01", 4, "2401", "fees_clearing", 0, 350, "capture-fee", None),
     ("900001-2026-11-01", 5, "7770", "fee_expense", 350, 0, "capture-fee", None),
@@ -129,31 +133,31 @@ STATEMENTS = [
      264_425, 0, "1002", None, None, None, False),
 ]
 OCTOBER_CSV = """\
-date,account,debit,credit,text,reference,payout_number,currency
-2026-10-29,1571,1500.00,0.00,"capture, 2 entries",900001-2026-10-29,,NOK
-2026-10-29,3000,0.00,1500.00,"capture, 2 entries",900001-2026-10-29,,NOK
-2026-10-29,1571,0.00,200.00,"refund, 1 entry",900001-2026-10-29,,NOK
-2026-10-29,3080,200.00,0.00,"refund, 1 entry",900001-2026-10-29,,NOK
-2026-10-29,1571,0.00,26.25,"fees-retained, 1 entry",900001-2026-10-29,,NOK
-2026-10-29,1571,0.00,1273.75,payout-scheduled 1001,900001-2026-10-29,1001,NOK
-2026-10-29,1579,1273.75,0.00,payout-scheduled 1001,900001-2026-10-29,1001,NOK
-2026-10-29,2401,0.00,26.25,"capture-fee, 2 entries",900001-2026-10-29,,NOK
-2026-10-29,7770,26.25,0.00,"capture-fee, 2 entries",900001-2026-10-29,,NOK
-2026-10-29,2401,26.25,0.00,"fees-retained, 1 entry",900001-2026-10-29,,NOK
-2026-10-30,1571,800.00,0.00,"capture, 1 entry",900001-2026-10-30,,NOK
-2026-10-30,3000,0.00,800.00,"capture, 1 entry",900001-2026-10-30,,NOK
-2026-10-30,1571,0.00,5.00,"correction, 1 entry",900001-2026-10-30,,NOK
-2026-10-30,7790,5.00,0.00,"correction, 1 entry",900001-2026-10-30,,NOK
-2026-10-30,1571,0.00,14.00,"fees-retained, 1 entry",900001-2026-10-30,,NOK
-2026-10-30,2401,0.00,14.00,"capture-fee, 1 entry",900001-2026-10-30,,NOK
-2026-10-30,7770,14.00,0.00,"capture-fee, 1 entry",900001-2026-10-30,,NOK
-2026-10-30,2401,14.00,0.00,"fees-retained, 1 entry",900001-2026-10-30,,NOK
-2026-10-31,1571,400.00,0.00,"capture, 1 entry",900001-2026-10-31,,NOK
-2026-10-31,3000,0.00,400.00,"capture, 1 entry",900001-2026-10-31,,NOK
-2026-10-31,1571,0.00,7.00,"fees-retained, 1 entry",900001-2026-10-31,,NOK
-2026-10-31,2401,0.00,7.00,"capture-fee, 1 entry",900001-2026-10-31,,NOK
-2026-10-31,7770,7.00,0.00,"capture-fee, 1 entry",900001-2026-10-31,,NOK
-2026-10-31,2401,7.00,0.00,"fees-retained, 1 entry",900001-2026-10-31,,NOK
+voucher,date,account,vat_code,debit,credit,text,reference,payout_number,currency
+3021,2026-10-29,1571,0,1500.00,0.00,"capture, 2 entries",900001-2026-10-29,,NOK
+3021,2026-10-29,1573,0,0.00,1500.00,"capture, 2 entries",900001-2026-10-29,,NOK
+3021,2026-10-29,1571,0,0.00,200.00,"refund, 1 entry",900001-2026-10-29,,NOK
+3021,2026-10-29,1573,0,200.00,0.00,"refund, 1 entry",900001-2026-10-29,,NOK
+3021,2026-10-29,1571,0,0.00,26.25,"fees-retained, 1 entry",900001-2026-10-29,,NOK
+3021,2026-10-29,1571,0,0.00,1273.75,payout-scheduled 1001,900001-2026-10-29,1001,NOK
+3021,2026-10-29,1579,0,1273.75,0.00,payout-scheduled 1001,900001-2026-10-29,1001,NOK
+3021,2026-10-29,2401,0,0.00,26.25,"capture-fee, 2 entries",900001-2026-10-29,,NOK
+3021,2026-10-29,7770,0,26.25,0.00,"capture-fee, 2 entries",900001-2026-10-29,,NOK
+3021,2026-10-29,2401,0,26.25,0.00,"fees-retained, 1 entry",900001-2026-10-29,,NOK
+3031,2026-10-30,1571,0,800.00,0.00,"capture, 1 entry",900001-2026-10-30,,NOK
+3031,2026-10-30,1573,0,0.00,800.00,"capture, 1 entry",900001-2026-10-30,,NOK
+3031,2026-10-30,1571,0,0.00,5.00,"correction, 1 entry",900001-2026-10-30,,NOK
+3031,2026-10-30,7790,0,5.00,0.00,"correction, 1 entry",900001-2026-10-30,,NOK
+3031,2026-10-30,1571,0,0.00,14.00,"fees-retained, 1 entry",900001-2026-10-30,,NOK
+3031,2026-10-30,2401,0,0.00,14.00,"capture-fee, 1 entry",900001-2026-10-30,,NOK
+3031,2026-10-30,7770,0,14.00,0.00,"capture-fee, 1 entry",900001-2026-10-30,,NOK
+3031,2026-10-30,2401,0,14.00,0.00,"fees-retained, 1 entry",900001-2026-10-30,,NOK
+3041,2026-10-31,1571,0,400.00,0.00,"capture, 1 entry",900001-2026-10-31,,NOK
+3041,2026-10-31,1573,0,0.00,400.00,"capture, 1 entry",900001-2026-10-31,,NOK
+3041,2026-10-31,1571,0,0.00,7.00,"fees-retained, 1 entry",900001-2026-10-31,,NOK
+3041,2026-10-31,2401,0,0.00,7.00,"capture-fee, 1 entry",900001-2026-10-31,,NOK
+3041,2026-10-31,7770,0,7.00,0.00,"capture-fee, 1 entry",900001-2026-10-31,,NOK
+3041,2026-10-31,2401,0,7.00,0.00,"fees-retained, 1 entry",900001-2026-10-31,,NOK
 """
 OCTOBER_STATEMENT_CSV = (
     "900001,2026-10,NOK,3,3,2026-10-01..2026-10-28,,0.00,0.00,2700.00,-200.00,-47.25,0.00,-5.00,0.00,0.00,0.00,0.00,"
@@ -213,7 +217,8 @@ def store_ledger(data: DataDir) -> None:
 def booked(tmp_path: Path) -> tuple[DataDir, Path]:
     data = DataDir(tmp_path / "data")
     ledger = Ledger(LEDGER, "NOK", ("api:123455",), {"ledgerId": LEDGER, "currency": "NOK",
-                                                     "payoutBankAccount": {"scheme": "BBAN:NO", "id": ACCOUNT}})
+                                                     "payoutBankAccount": {"scheme": "BBAN:NO", "id": ACCOUNT},
+                                                     "owner": {"scheme": "business:NO:ORG", "id": "987654325"}})
     refresh_catalog([ledger], data.lake, "Europe/Oslo", datetime(2026, 11, 26, tzinfo=UTC))
     store_ledger(data)
     bank = tmp_path / "bank"
@@ -256,34 +261,81 @@ def test_bank_matches_of_the_worked_month(booked: tuple[DataDir, Path]) -> None:
         (1002, date(2026, 11, 2), date(2026, 11, 4), 137_050, "matched", 2)]
 
 
+def export(data: DataDir, month: date = date(2026, 10, 1), **options: Any) -> ExportedMonth:
+    return export_month(data, month, load_account_map(), options=ExportOptions(**options))
+
+
 def test_october_export_lines(booked: tuple[DataDir, Path]) -> None:
     data, _ = booked
-    exported = export_month(data, date(2026, 10, 1))
-    assert sorted(p.name for p in exported.files) == ["journal-900001-2026-10.csv", "statement-900001-2026-10.csv"]
+    exported = export(data)
+    assert sorted(p.name for p in exported.files) == ["books-900001-2026-10.xlsx", "journal-900001-2026-10.csv",
+                                                      "saft-900001-2026-10.xml", "statement-900001-2026-10.csv"]
     assert (exported.folder / "journal-900001-2026-10.csv").read_bytes().decode() == OCTOBER_CSV.replace("\n", "\r\n")
     statement = list(csv.reader((exported.folder / "statement-900001-2026-10.csv").open()))
     assert ",".join(statement[1]) == OCTOBER_STATEMENT_CSV
-    assert exported.not_final == [LEDGER]
 
 
-def test_a_failed_export_leaves_the_previous_one_whole(booked: tuple[DataDir, Path],
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_norwegian_dialect_opens_in_columns_with_decimal_commas(booked: tuple[DataDir, Path]) -> None:
     data, _ = booked
-    first = export_month(data, date(2026, 10, 1))
-    before = {p.name: p.read_bytes() for p in first.folder.iterdir()}
-    import report_assets.books.export as export
+    exported = export(data, dialect="norwegian")
+    raw = (exported.folder / "journal-900001-2026-10.csv").read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")  # UTF-8 with a byte-order mark: Excel reads æøå right
+    lines = raw.decode("utf-8-sig").splitlines()
+    assert lines[0] == "voucher;date;account;vat_code;debit;credit;text;reference;payout_number;currency"
+    assert lines[1] == "3021;29.10.2026;1571;0;1500,00;0,00;capture, 2 entries;900001-2026-10-29;;NOK"
 
-    def fail_midway(path: Path, header: list[str], rows: list[list[object]]) -> None:
-        path.write_text("half a fi")
-        raise OSError("disk full")
 
-    monkeypatch.setattr(export, "write_csv", fail_midway)
-    with pytest.raises(OSError, match="disk full"):
-        export_month(data, date(2026, 10, 1))
-    assert {p.name: p.read_bytes() for p in first.folder.iterdir()} == before
-    assert [p.name for p in first.folder.parent.iterdir()] == ["2026-10"]  # no staging folder left behind
-    with pytest.raises(ExportError, match="nothing stored for 2025-10"):
-        export_month(data, date(2025, 10, 1))
+def test_vouchers_keep_their_numbers_when_the_books_are_recomputed(booked: tuple[DataDir, Path]) -> None:
+    data, bank = booked
+    numbering = [(v.number, v.day, [line.reference for line in v.lines])
+                 for v in export(data, date(2026, 11, 1)).ledgers[0].vouchers]
+    assert [(n, d) for n, d, _ in numbering] == [(3051, date(2026, 11, 1)), (3061, date(2026, 11, 2)),
+                                                  (3062, date(2026, 11, 2)), (3082, date(2026, 11, 4))]
+    build_books(data, bank, load_account_map(), TODAY, 4, print)  # recomputed: the same vouchers, same numbers
+    again = [(v.number, v.day, [line.reference for line in v.lines])
+             for v in export(data, date(2026, 11, 1)).ledgers[0].vouchers]
+    assert again == numbering
+
+
+def test_the_workbook_holds_the_totals_of_the_csv(booked: tuple[DataDir, Path]) -> None:
+    data, _ = booked
+    exported = export(data, date(2026, 11, 1))
+    journal = list(csv.DictReader((exported.folder / "journal-900001-2026-11.csv").open()))
+    book = openpyxl.load_workbook(exported.folder / "books-900001-2026-11.xlsx")
+    assert book.sheetnames == ["Journal", "Statement", "Bank matches", "Totals"]
+    sheet = book["Journal"]
+    assert sheet["E2"].number_format.startswith("#,##0.00") and isinstance(sheet["B2"].value, datetime)
+    rows_read = list(sheet.iter_rows(min_row=2, values_only=True))
+    assert [(r[0], f"{r[4]:.2f}", f"{r[5]:.2f}") for r in rows_read] == \
+        [(int(r["voucher"]), r["debit"], r["credit"]) for r in journal]
+    totals = {r[0]: r for r in book["Totals"].iter_rows(min_row=2, values_only=True)}
+    for account in {r["account"] for r in journal}:
+        debit = sum(Decimal(r["debit"]) for r in journal if r["account"] == account)
+        credit = sum(Decimal(r["credit"]) for r in journal if r["account"] == account)
+        assert (Decimal(str(totals[account][3])), Decimal(str(totals[account][4]))) == (debit, credit), account
+    # The clearing account closes at the statement's closing funds balance.
+    assert Decimal(str(totals["1571"][5])) == Decimal("0.00")
+
+
+def test_every_saft_file_validates_and_closes_at_the_statement(booked: tuple[DataDir, Path]) -> None:
+    data, _ = booked
+    schema = etree.XMLSchema(etree.parse(str(SAFT_XSD)))
+    for month in (date(2026, 10, 1), date(2026, 11, 1)):
+        exported = export(data, month, contact_person=("Kari", "Nordmann"))
+        (path,) = [p for p in exported.files if p.name.startswith("saft-")]
+        document = etree.parse(str(path))
+        schema.assertValid(document)
+        ns = {"s": "urn:StandardAuditFile-Taxation-Financial:NO"}
+        closing = {a.findtext("s:AccountID", namespaces=ns): Decimal(
+            a.findtext("s:ClosingDebitBalance", namespaces=ns) or "-" + a.findtext("s:ClosingCreditBalance",
+                                                                                     namespaces=ns))
+            for a in document.iterfind(".//s:GeneralLedgerAccounts/s:Account", ns)}
+        statement = exported.ledgers[0].statement
+        assert closing["1571"] * 100 == statement["closing_funds_balance"]
+        assert closing.get("2401", Decimal(0)) * 100 == (statement["closing_fees_balance"] or 0)
+        assert document.findtext(".//s:Company/s:RegistrationNumber", namespaces=ns) == "987654325"
+        codes = {t.text for t in document.iterfind(".//s:Line/s:TaxInformation/s:TaxCode", ns)}
+        assert codes == {"0"}  # a code on every line: the defaults book no VAT (the sales system does)
 
 
 def test_an_unreadable_bank_file_is_set_aside_named_and_the_rest_of_the_books_computed(
@@ -508,9 +560,11 @@ def test_a_shared_payout_account_is_told_apart_by_the_vipps_number(booked: tuple
     """Two sales units paying out to one account: the bank text's Vipps number says whose a payout is."""
     data, bank = booked
     other = Ledger("900002", "NOK", ("api:999999",), {"ledgerId": "900002", "currency": "NOK",
-                                                      "payoutBankAccount": {"scheme": "BBAN:NO", "id": ACCOUNT}})
+                                                      "payoutBankAccount": {"scheme": "BBAN:NO", "id": ACCOUNT},
+                                                     "owner": {"scheme": "business:NO:ORG", "id": "987654325"}})
     mine = Ledger(LEDGER, "NOK", ("api:123455",), {"ledgerId": LEDGER, "currency": "NOK",
-                                                   "payoutBankAccount": {"scheme": "BBAN:NO", "id": ACCOUNT}})
+                                                   "payoutBankAccount": {"scheme": "BBAN:NO", "id": ACCOUNT},
+                                                     "owner": {"scheme": "business:NO:ORG", "id": "987654325"}})
     refresh_catalog([mine, other], data.lake, "Europe/Oslo", datetime(2026, 11, 26, tzinfo=UTC))
     (bank / "nov.xml").write_text(camt053([*BANK_LINES[:2], ("2026-11-04", 137_050, "Utb. 1002 Vippsnr 999999")]))
     build_books(data, bank, load_account_map(), TODAY, 4, print)

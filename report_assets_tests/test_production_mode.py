@@ -92,7 +92,7 @@ def test_every_entry_point_runs_with_a_merchants_keys_and_asks_only_what_product
                                           "GROUP BY ALL").fetchall())
     assert set(matched) == set(LEDGERS), matched
 
-    outputs.append(run(env, "report_assets.books.export", "--month", "2026-10"))
+    outputs.append(run(env, "report_assets.export", "--month", "2026-10"))
     assert sorted(p.name for p in (data / "exports" / "2026-10").glob("journal-*.csv")) == \
         [f"journal-{ledger_id}-2026-10.csv" for ledger_id in LEDGERS]
     outputs.append(run(env, "report_assets.storage.warehouse_load"))

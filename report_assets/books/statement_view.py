@@ -18,22 +18,29 @@ LABELS = {"opening_funds_balance": "opening funds balance", "opening_fees_balanc
           "payouts_arrived": "(memo) payouts arrived at the bank", "in_transit_at_month_end": "(memo) in transit"}
 
 
-def statement_terms(statement: dict) -> list[tuple[str, str]]:
-    """(label, amount) per line: the opening balances, the movements that are not zero, the closing balances (each
-    a sum of the lines above it), the memo lines, and what is not final."""
-    currency = statement["currency"]
+def statement_lines(statement: dict) -> list[tuple[str, int | str]]:
+    """(label, minor units or text) per line: the opening balances, the movements that are not zero, the closing
+    balances (each a sum of the lines above it), the memo lines, and what is not final."""
     movements = [c for c in (*STATEMENT_MOVEMENTS, "moved_on_missing_dates") if statement[c]]
-    lines = [(LABELS.get(c, c), money_text(statement[c] or 0, currency)) for c in (*OPENING, *movements)]
+    lines: list[tuple[str, int | str]] = [(LABELS.get(c, c), statement[c] or 0) for c in (*OPENING, *movements)]
     total = sum(statement[c] or 0 for c in (*OPENING, *movements))
-    lines += [(LABELS[c], money_text(statement[c] or 0, currency)) for c in CLOSING]
+    lines += [(LABELS[c], statement[c] or 0) for c in CLOSING]
     if total != sum(statement[c] or 0 for c in CLOSING):  # the check statement_ties fails too
-        lines.append(("DOES NOT ADD UP: the lines above sum to", money_text(total, currency)))
-    lines += [(LABELS[c], money_text(statement[c], currency)) for c in MEMO]
+        lines.append(("DOES NOT ADD UP: the lines above sum to", total))
+    lines += [(LABELS[c], statement[c] or 0) for c in MEMO]
     if statement["missing_dates"]:
         lines.append(("not stored (not final)", statement["missing_dates"]))
     if statement["open_dates"]:
         lines.append(("still open in the API (not final)", statement["open_dates"]))
+    if statement.get("computed_at"):
+        lines.append(("books computed at", f"{statement['computed_at']:%Y-%m-%d %H:%M} UTC"))
     return lines
+
+
+def statement_terms(statement: dict) -> list[tuple[str, str]]:
+    """The same lines with the amounts in major units and the currency, for people."""
+    return [(label, money_text(value, statement["currency"]) if isinstance(value, int) else value)
+            for label, value in statement_lines(statement)]
 
 
 def statement_text(statement: dict) -> str:

@@ -26,6 +26,7 @@ from report_assets.storage.sql_files import sql
 class DayState:
     stored: str | None  # 'closed', 'open', or None when not stored (never fetched, or failed before)
     error: str | None  # the last attempt's error, if it failed
+    fetched_at: str | None = None  # when it was last stored (ISO 8601, UTC)
 
 
 class LedgerDayStatus:
@@ -89,4 +90,4 @@ def record_failed(connection: sqlite3.Connection, rows: Iterable[tuple[LedgerDay
 
 def states_between(connection: sqlite3.Connection, first: str, last: str) -> dict[LedgerDay, DayState]:
     rows = connection.execute(sql("status/states_between"), (first, last)).fetchall()
-    return {LedgerDay(row[1], row[0]): DayState(row[2], row[3]) for row in rows}
+    return {LedgerDay(row[1], row[0]): DayState(row[2], row[3], row[4]) for row in rows}
