@@ -47,7 +47,7 @@ def statement_rows(data: Path, month: date) -> list[tuple]:
 
 
 def test_last_month_is_exported_whole_right_after_the_main_job(after_main: tuple[dict[str, str], Path, str]) -> None:
-    env, data, output = after_main
+    _, data, output = after_main
     assert f"Fetching the dates of {LAST_MONTH:%Y-%m} not stored" in output
     days = (date(TODAY.year, TODAY.month, 1) - LAST_MONTH).days
     statements = statement_rows(data, LAST_MONTH)
@@ -63,7 +63,7 @@ def test_books_older_than_the_ledgers_are_said_with_the_command_then_recomputed(
         after_main: tuple[dict[str, str], Path, str]) -> None:
     """Today re-fetched by `dagster asset materialize` (no daemon runs here to follow it): the export without
     fetching says the books are older and names `make books`; the export that may fetch recomputes them."""
-    env, data, _ = after_main
+    env, _, _ = after_main
     run(env, "dagster", "asset", "materialize", "-m", "report_assets.definitions", "--select", "*",
         "--partition", TODAY.isoformat())
     told = run(env, "report_assets.export", "--month", f"{TODAY:%Y-%m}", "--no-fetch")
