@@ -26,6 +26,7 @@ from report_assets.books.export import ExportedMonth, ExportOptions, export_mont
 from report_assets.books.journal import BOOKED_AGAINST
 from report_assets.data_dir import DataDir
 from report_assets.defs.books.assets import books
+from report_assets.defs.columns import summary_table_schema
 from report_assets.defs.ledgers.assets import ledger_entries
 from report_assets.defs.resources import DataDirResource, ReportApiResource
 from report_assets.ingestion import check_and_summarize, prepare_warehouse, write_summary_files
@@ -39,6 +40,7 @@ from report_assets.simulator.server import ThreadedSimulator
 from report_assets.simulator.world import World, default_ledgers
 from report_assets.storage.lake import FetchStamp, Run, entries_to_batch, page_batch
 from report_assets.storage.schema import TABLE_OF_TOPIC, arrow_schema
+from report_assets.storage.summary_columns import COLUMNS
 from report_assets.storage.warehouse import open_for_write, record_status, replace_slices, transaction
 from report_assets_tests.conftest import FROZEN_NOW
 
@@ -232,6 +234,15 @@ def booked(tmp_path: Path) -> tuple[DataDir, Path]:
 def rows(data: DataDir, query: str) -> list[tuple]:
     with duckdb.connect(str(data.warehouse), read_only=True) as connection:
         return connection.sql(query).fetchall()
+
+
+def test_the_ui_column_types_are_the_warehouse_tables_types(booked: tuple[DataDir, Path]) -> None:
+    data, _ = booked
+    for table in COLUMNS:
+        actual = dict(rows(data, f"SELECT column_name, data_type FROM information_schema.columns "
+                                 f"WHERE table_name = '{table}'"))
+        declared = {c.name: c.type for c in summary_table_schema(table).columns}
+        assert declared == actual, table
 
 
 def test_every_known_entry_type_has_a_booking_rule() -> None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dagster as dg
 
 from report_assets.storage.schema import Column, ledger_columns
-from report_assets.storage.summary_columns import COLUMNS
+from report_assets.storage.summary_columns import COLUMNS, column_type
 
 
 def table_schema_of(columns: tuple[Column, ...]) -> dg.TableSchema:
@@ -21,4 +21,5 @@ def ledger_table_schema(include_gdpr: bool) -> dg.TableSchema:
 
 
 def summary_table_schema(table: str) -> dg.TableSchema:
-    return dg.TableSchema(columns=[dg.TableColumn(name, description=text) for name, text in COLUMNS[table].items()])
+    return dg.TableSchema(columns=[dg.TableColumn(name, column_type(name), description=text)
+                                   for name, text in COLUMNS[table].items()])

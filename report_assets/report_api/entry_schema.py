@@ -44,7 +44,8 @@ ENTRY_FIELDS: tuple[EntryField, ...] = (
     EntryField("balanceAfter", "balance_after", "integer", "Ledger balance after this entry, in minor units.",
                nullable=False),
     EntryField("recipientHandle", "recipient_handle", "string",
-               "The sales unit paid (api:<MSN> or NO:/DK:/FI: number); empty on payouts and fee retention."),
+               "The sales unit paid (api: and the merchant serial number, or NO:/DK:/FI: and a number); empty on "
+               "payouts and fee retention."),
     EntryField("name", "name", "string", "Payer's name (personal data, only when GDPR data is requested).",
                gdpr=True),
     EntryField("maskedPhoneNo", "masked_phone_no", "string",

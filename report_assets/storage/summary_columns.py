@@ -11,7 +11,8 @@ COMMON = {
 
 JOURNAL_LINES: dict[str, str] = {
     **COMMON,
-    "journal_id": "The journal: <ledger ID>-<ledger date>, one per ledger-day; the reference in exports.",
+    "journal_id": "The journal, one per ledger-day: the ledger ID and the ledger date, e.g. 302321-2026-11-18; the "
+                  "reference in exports.",
     "line": "Line number within the journal, from 1.",
     "account": "The general-ledger account (from the account map, README 'Booking').",
     "account_role": "What the account stands for: funds_clearing, fees_clearing, payouts_in_transit, sales, "
@@ -56,7 +57,7 @@ COLUMNS: dict[str, dict[str, str]] = {
         "other_amount": "Entries of types not known to this project, booked by amount.",
         "other_entries": "How many such entries.",
         "payout_amount": "Amount scheduled for payout to the bank this day (positive).",
-        "payout_number": "The payout's number (from its pspReference <ledgerId>-<number>).",
+        "payout_number": "The payout's number (the end of its pspReference, e.g. 2002100 in 302321-2002100).",
         "payout_bank_text": "The bank transfer text (missing for Norway today).",
         "payout_aborted_amount": "Money back on the ledger from an aborted payout.",
         "unpaid_balance_carried": "What stays on the ledger into the next day (reserve, or unpaid balance).",
@@ -64,7 +65,8 @@ COLUMNS: dict[str, dict[str, str]] = {
     "payouts": {
         **COMMON,
         "ledger_date": "The ledger date on which the payout was scheduled.",
-        "payout_number": "The payout's number.", "psp_reference": "<ledgerId>-<payoutNumber>.",
+        "payout_number": "The payout's number.",
+        "psp_reference": "The ledger ID and the payout number, e.g. 302321-2002100.",
         "bank_text": "The bank transfer text.",
         "covers_from": "First ledger date the payout covers.", "covers_to": "Last ledger date it covers.",
         "amount": "The amount paid out (positive).",
@@ -104,7 +106,8 @@ COLUMNS: dict[str, dict[str, str]] = {
     "bank_journal_lines": {
         **JOURNAL_LINES,
         "ledger_date": "The bank's booking date of the payout's arrival.",
-        "journal_id": "<ledger ID>-<booking date>-bank-<payout number>.", "line": "1 (bank) or 2 (in transit).",
+        "journal_id": "The ledger ID, the booking date and the payout, e.g. 302321-2026-11-20-bank-2002100.",
+        "line": "1 (bank) or 2 (in transit).",
         "account_role": "bank or payouts_in_transit.", "entry_type": "Always 'bank-statement'.",
         "text": "The bank line's text.", "payout_number": "The payout that arrived.",
         "is_final": "True: a booked bank line does not change.",
@@ -170,3 +173,16 @@ MONEY_IN = {"monthly_statement": frozenset({"refunds"})}
 def money_columns(table: str) -> list[str]:
     money = MONEY_IN.get(table, frozenset())
     return [name for name in COLUMNS[table] if name not in NOT_MONEY or name in money]
+
+
+# Each column's DuckDB type, for the UI's column schema; every column not named here is an Int64 (money in minor
+# units, counts, payout numbers). A test holds these to the types the warehouse's tables really have.
+TEXT = frozenset({"ledger_id", "currency", "payout_bank_text", "psp_reference", "bank_text", "journal_id", "account",
+                  "account_role", "entry_type", "text", "bank_account", "bank_reference", "statement_file", "status",
+                  "month", "missing_dates", "open_dates", "payout_numbers", "open_payout_numbers"})
+DATES = frozenset({"ledger_date", "covers_from", "covers_to", "scheduled_on", "booking_date", "carried_by_payout_date"})
+OTHER_TYPES = {"is_final": "BOOLEAN", "effective_fee_rate": "DOUBLE", "computed_at": "TIMESTAMP WITH TIME ZONE"}
+
+
+def column_type(name: str) -> str:
+    return "VARCHAR" if name in TEXT else "DATE" if name in DATES else OTHER_TYPES.get(name, "BIGINT")

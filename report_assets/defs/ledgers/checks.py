@@ -79,7 +79,10 @@ def stored_check_result(context: dg.AssetExecutionContext, data: DataDir,
         description=(f"{len(lines)} tracked ledger-day(s) missing or failed: re-run these dates (only what is "
                      "missing is fetched)." if missing else None),
         metadata={
-            "dates_checked": len(outcomes),
+            # a range, not a count: the count is the same every hour, and the UI would plot it
+            "dates_checked": dg.MetadataValue.text(
+                f"{min(o.ledger_date for o in outcomes)} to {max(o.ledger_date for o in outcomes)} "
+                f"({len(outcomes)} dates)" if outcomes else "none"),
             "dates_with_gaps": dg.MetadataValue.json(sorted(missing)),
             "missing_or_failed": dg.MetadataValue.json({d: ids for d, ids in missing.items()}),
             "first_gaps": dg.MetadataValue.md("\n".join(lines[:20]) or "none"),
