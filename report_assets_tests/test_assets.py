@@ -333,11 +333,12 @@ def test_a_run_waits_for_an_analysts_session_and_concurrent_writers_both_succeed
             cli_materialize(cli_env(sim, home, data), "2026-11-15...2026-11-16", log=tmp_path / "second.log")]
     waiting = []
     for line in runs[0].stdout:  # read the run's log until it says it is waiting for the lock
-        if "is locked by another process" in line:
+        if "is open in another process" in line:
             waiting.append(line)
             break
     analyst.close()
     assert waiting and "lake_views.duckdb" in waiting[0]
+    assert f"(PID {os.getpid()}: " in waiting[0]  # the holder named: this test's process
     runs[0].communicate(timeout=180)  # drain the rest of its log so that it never blocks on a full pipe
     assert [run.wait(timeout=180) for run in runs] == [0, 0]
     for day in ("2026-11-15", "2026-11-16"):  # two runs on one date: neither lost the other's rows

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import random
+import re
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -38,6 +39,19 @@ def is_lock_error(exc: Exception) -> bool:
     return "lock" in str(exc).lower()
 
 
+def lock_holder(exc: duckdb.IOException) -> str:
+    """`` (PID 123: python -m report_assets.main_job)`` when DuckDB's message names the holder and this machine can
+    tell what it is; else nothing."""
+    match = re.search(r"PID (\d+)", str(exc))
+    if not match:
+        return ""
+    try:
+        command = Path(f"/proc/{match.group(1)}/cmdline").read_bytes().replace(b"\0", b" ").decode().strip()
+    except OSError:
+        command = ""
+    return f" (PID {match.group(1)}{': ' + command[:120] if command else ''})"
+
+
 @contextmanager
 def open_for_write(
     path: Path,
@@ -49,6 +63,7 @@ def open_for_write(
     started = time.monotonic()
     delay = 0.2
     attempt = 0
+    said_at = 0.0
     while True:
         attempt += 1
         try:
@@ -65,8 +80,10 @@ def open_for_write(
                     "session that has the warehouse open (analysts can query lake_views.duckdb instead), "
                     "then re-run: nothing was written."
                 ) from None
-            say(f"{path.name} is locked by another process (attempt {attempt}); waiting {delay:.1f} s, "
-                f"then trying again. Analysts: query lake_views.duckdb to leave the warehouse free.")
+            if attempt == 1 or waited >= said_at + 30:  # at once, then every half minute: not a line per attempt
+                said_at = waited
+                say(f"{path.name} is open in another process{lock_holder(exc)}; waiting for it (up to "
+                    f"{max_wait_seconds:.0f} s). Analysts: query lake_views.duckdb to leave the warehouse free.")
             time.sleep(delay)
             delay = min(10.0, delay * 2) * (0.75 + random.random() / 2)
     try:
