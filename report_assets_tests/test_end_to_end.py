@@ -73,6 +73,18 @@ def launch_backfill(url: str, dates: list[str]) -> str:
     return backfill_id
 
 
+def reading(data: Path) -> duckdb.DuckDBPyConnection:
+    """The warehouse, read-only, once no run of the daemon's (the books follow every ledger run) is writing it."""
+
+    def opened() -> duckdb.DuckDBPyConnection | None:
+        try:
+            return duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
+        except duckdb.IOException:
+            return None
+
+    return until(opened, 120, "the warehouse, free of writers")
+
+
 def books_newer_than_ledgers(instance: dg.DagsterInstance) -> bool:
     ledgers = max(instance.get_latest_materialization_event(dg.AssetKey(a)).timestamp for a in ASSETS)
     books = instance.get_latest_materialization_event(dg.AssetKey("monthly_statement"))
@@ -90,7 +102,7 @@ def test_a_backfill_launched_through_graphql_runs_in_the_daemon_as_one_run(
         assert len(runs) == 1 and runs[0].status == dg.DagsterRunStatus.SUCCESS
         for asset in ASSETS:
             assert set(DATES) <= instance.get_materialized_partitions(dg.AssetKey(asset)), asset
-        with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as connection:
+        with reading(data) as connection:
             window = f"ledger_date BETWEEN DATE '{DATES[0]}' AND DATE '{DATES[-1]}'"
             for table in ("funds_ledger", "fees_ledger", "daily_fee_summary", "daily_payout_summary"):
                 days = connection.execute(
@@ -127,7 +139,7 @@ def test_a_backfill_launched_through_graphql_runs_in_the_daemon_as_one_run(
         books_run = until(books_done, 300, "a run of the books after the ledger runs")[0]
         assert books_run.status == dg.DagsterRunStatus.SUCCESS
         assert books_run.tags["dagster/sensor_name"] == "books_after_ledger_runs"
-        with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as connection:
+        with reading(data) as connection:
             months = connection.execute("SELECT DISTINCT ledger_id FROM monthly_statement WHERE month = "
                                         "'2026-11'").fetchall()
             assert sorted(m[0] for m in months) == LEDGERS
@@ -178,7 +190,7 @@ def test_a_thirty_run_backfill_is_followed_by_books_in_one_recompute(thirty_date
         books_runs = instance.get_run_records(dg.RunsFilter(job_name="recompute_books"))
         # Coalesced: far fewer recomputes than ledger runs (one every few minutes at most while they ran).
         assert len(books_runs) <= 4, [r.create_timestamp for r in books_runs]
-    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as connection:
+    with reading(data) as connection:
         stored = dict(connection.execute("SELECT month, sum(days_stored) FROM monthly_statement GROUP BY ALL")
                       .fetchall())
     # Every backfilled ledger-day is in the books (the discovery sensor's history run may have stored later ones).
