@@ -345,6 +345,9 @@ def test_every_saft_file_validates_and_closes_at_the_statement(booked: tuple[Dat
         assert closing["1571"] * 100 == statement["closing_funds_balance"]
         assert closing.get("2401", Decimal(0)) * 100 == (statement["closing_fees_balance"] or 0)
         assert document.findtext(".//s:Company/s:RegistrationNumber", namespaces=ns) == "987654325"
+        grouping = {a.findtext("s:AccountID", namespaces=ns): a.findtext("s:GroupingCode", namespaces=ns)
+                    for a in document.iterfind(".//s:GeneralLedgerAccounts/s:Account", ns)}
+        assert grouping["1571"] == "1570" and grouping["7770"] == "7700"  # the account's group, not a neighbour
         codes = {t.text for t in document.iterfind(".//s:Line/s:TaxInformation/s:TaxCode", ns)}
         assert codes == {"0"}  # a code on every line: the defaults book no VAT (the sales system does)
 

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import csv
 import re
-from bisect import bisect_right
 from datetime import UTC, date, datetime
 from functools import cache
 from importlib.metadata import PackageNotFoundError, version
@@ -33,23 +32,21 @@ class NotForSaft(ValueError):
 
 
 @cache
-def grouping_codes() -> list[tuple[int, str, str, str]]:
-    """(code as a number, category, code, description), sorted by code."""
+def grouping_codes() -> dict[str, tuple[str, str]]:
+    """Code -> (category, description)."""
     with GROUPING_CODES.open(encoding="utf-8-sig") as handle:
-        rows = [(int(r["GroupingCode"]), r["GroupingCategory"], r["GroupingCode"], r["CodeDescriptionENG"])
-                for r in csv.DictReader(handle, delimiter=";") if r["GroupingCode"].isdigit()]
-    return sorted(rows)
+        return {r["GroupingCode"]: (r["GroupingCategory"], r["CodeDescriptionENG"])
+                for r in csv.DictReader(handle, delimiter=";")}
 
 
 def grouping_of(account: str) -> tuple[str, str, str]:
-    """(GroupingCategory, GroupingCode, description) of an NS 4102 account: the code at or below its first four
-    digits (1571 -> 1570 other current receivables, 7770 -> 7700 other costs)."""
+    """(GroupingCategory, GroupingCode, description) of an NS 4102 account: its own four digits where they are a
+    code, else its group's (1571 -> 1570 other current receivables, 7770 -> 7700 other costs, 3080 -> 3000)."""
     codes = grouping_codes()
-    index = bisect_right([c[0] for c in codes], int(account[:4])) - 1
-    if index < 0:
-        raise NotForSaft(f"account {account} has no grouping code at or below it")
-    _, category, code, description = codes[index]
-    return category, code, description
+    for code in (account[:4], account[:3] + "0", account[:2] + "00", account[:1] + "000"):
+        if code in codes:
+            return codes[code][0], code, codes[code][1]
+    raise NotForSaft(f"account {account} has no grouping code (næringsspesifikasjon) for its number or its group")
 
 
 def organisation_number(owner: str | None) -> str | None:
