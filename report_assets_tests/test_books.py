@@ -286,6 +286,15 @@ def test_october_export_lines(booked: tuple[DataDir, Path]) -> None:
     assert ",".join(statement[1]) == OCTOBER_STATEMENT_CSV
 
 
+def test_exporting_one_ledger_keeps_the_other_ledgers_files(booked: tuple[DataDir, Path]) -> None:
+    data, _ = booked
+    folder = export(data).folder
+    (folder / "journal-900002-2026-10.csv").write_text("another ledger's export\n")
+    again = export_month(data, date(2026, 10, 1), load_account_map(), ledger_ids=[LEDGER])
+    assert (again.folder / "journal-900002-2026-10.csv").read_text() == "another ledger's export\n"
+    assert {p.name for p in again.files} < {p.name for p in again.folder.iterdir()}
+
+
 def test_the_norwegian_dialect_opens_in_columns_with_decimal_commas(booked: tuple[DataDir, Path]) -> None:
     data, _ = booked
     exported = export(data, dialect="norwegian")
