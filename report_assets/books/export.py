@@ -66,7 +66,8 @@ def export_month(data: DataDir, month: date, accounts: AccountMap, ledger_ids: l
         files = write_month(staging, month, ledgers, accounts, owners, options, notes)
         if ledger_ids and final.exists():  # one ledger re-exported: the others' files stay as they were
             for kept in final.iterdir():
-                if kept.name.split("-")[1:2] != [] and kept.name.split("-")[1] not in ledger_ids:
+                owner = kept.name.split("-")[1] if kept.name.count("-") >= 2 else None  # <kind>-<ledger>-<month>
+                if owner is not None and owner not in ledger_ids:
                     shutil.copy2(kept, staging / kept.name)
         replace_folder(staging, final)
     except BaseException:
