@@ -61,7 +61,9 @@ def export_month(data: DataDir, month: date, accounts: AccountMap, ledger_ids: l
     final = data.root / "exports" / f"{month:%Y-%m}"
     staging = final.parent / f".{final.name}.{uuid.uuid4().hex}.tmp"
     staging.mkdir(parents=True)
-    notes: list[str] = []
+    notes: list[str] = [] if accounts.bank_vouchers else [
+        "the payouts' arrival on the bank is left out of the vouchers ([options] bank_vouchers = false in the account "
+        "map): match them in your bank feed against the payouts in transit account"]
     try:
         files = write_month(staging, month, ledgers, accounts, owners, options, notes)
         if ledger_ids and final.exists():  # one ledger re-exported: the others' files stay as they were
