@@ -20,7 +20,7 @@ import pyarrow as pa
 import pytest
 from lxml import etree
 
-from report_assets.books.accounts import load_account_map
+from report_assets.books.accounts import DEFAULT_MAP, load_account_map
 from report_assets.books.build import build_books
 from report_assets.books.export import ExportedMonth, ExportOptions, export_month
 from report_assets.books.journal import BOOKED_AGAINST
@@ -315,6 +315,18 @@ def test_vouchers_keep_their_numbers_when_the_books_are_recomputed(booked: tuple
     again = [(v.number, v.day, [line.reference for line in v.lines])
              for v in export(data, date(2026, 11, 1)).ledgers[0].vouchers]
     assert again == numbering
+
+
+def test_bank_vouchers_switched_off_leave_the_arrivals_to_the_bank_feed(booked: tuple[DataDir, Path],
+                                                                         tmp_path: Path) -> None:
+    data, _ = booked
+    path = tmp_path / "map.toml"
+    path.write_text(DEFAULT_MAP.read_text().replace("bank_vouchers = true", "bank_vouchers = false"))
+    exported = export_month(data, date(2026, 11, 1), load_account_map(path))
+    assert [v.number % 10 for v in exported.ledgers[0].vouchers] == [1, 1]  # the settlements only
+    assert any("bank_vouchers = false" in note for note in exported.notes)
+    journal = (exported.folder / "journal-900001-2026-11.csv").read_text()
+    assert ",1920," not in journal and "bank-" not in journal
 
 
 def test_the_workbook_holds_the_totals_of_the_csv(booked: tuple[DataDir, Path]) -> None:
