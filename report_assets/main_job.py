@@ -101,7 +101,7 @@ def recompute_books(instance: dg.DagsterInstance, resources: dict[str, object]) 
 def store_dates(dates: list[str], ledger_ids: list[str], refetch: bool, say: Callable[[str], None] = print,
                 books_only: bool = False) -> JobOutcome:
     """Discovers the ledgers, stores ``dates`` of the tracked ones in one run, then recomputes the books in
-    another (or only the books); each run's ID is said as it starts, and the whole job uses one simulator."""
+    another (or only the books), all on one simulator when on the simulator; the outcome holds every run's ID."""
     from report_assets.definitions import defs
     from report_assets.defs.automation.discovery import catalog_materialization, describe, discover_ledgers
     from report_assets.defs.ledgers.assets import ledger_entries
@@ -134,9 +134,9 @@ def store_dates(dates: list[str], ledger_ids: list[str], refetch: bool, say: Cal
 
 
 def run(dates: list[str], ledger_ids: list[str], refetch: bool, books_only: bool = False) -> None:
-    data = DataDir.from_settings(load_settings())
     from report_assets.definitions import defs
 
+    data = defs.resources["data_dir"].data_dir()
     source = defs.resources["report_api"].source
     outcome = store_dates(dates, ledger_ids, refetch, lambda text: print(text, flush=True), books_only)
     refresh_lake_views(data)
