@@ -10,8 +10,10 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import dagster as dg
 import duckdb
 import pytest
+from dagster._core.instance.ref import InstanceRef
 
 from report_assets.settings import PROJECT_ROOT
 
@@ -66,6 +68,13 @@ def test_books_older_than_the_ledgers_are_said_with_the_command_then_recomputed(
     env, _, _ = after_main
     run(env, "dagster", "asset", "materialize", "-m", "report_assets.definitions", "--select", "*",
         "--partition", TODAY.isoformat())
+    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(env["DAGSTER_HOME"])) as instance:  # what the UI shows
+        (said,) = instance.fetch_observations(dg.AssetKey("monthly_statement"), limit=1).records
+        books = instance.get_latest_materialization_event(dg.AssetKey("monthly_statement"))
+        assert books is not None and said.timestamp > books.timestamp
+        metadata = said.asset_observation.metadata
+        assert "make books" in metadata["brings_them_up_to_date"].value
+        assert metadata["ledger_dates_stored"].value == f"{TODAY.isoformat()} to {TODAY.isoformat()}"
     told = run(env, "report_assets.export", "--month", f"{TODAY:%Y-%m}", "--no-fetch")
     assert "The books are older than the ledgers (computed " in told and "make books" in told
     assert f"Not final yet: the Report API still has {TODAY.isoformat()} open" in told

@@ -138,7 +138,20 @@ def ledger_entries(context: dg.AssetExecutionContext, config: LedgerRunConfig, r
     yield from check_results(context, failures, sum(len(o.stored_closed) + len(o.stored_open) for o in outcomes))
     if dg.AssetCheckKey(dg.AssetKey("funds_ledger"), STORED_CHECK) in context.selected_asset_check_keys:
         yield stored_check_result(context, data, outcomes)
+    if any(o.stored_closed or o.stored_open for o in outcomes):
+        context.log_event(books_now_older(dates))
     raise_for_failures(outcomes, failures)
+
+
+def books_now_older(dates: list[str]) -> dg.AssetObservation:
+    """Said on the books' statement in the UI: ledger-days were stored after the books were computed. The sensor
+    recomputes them within a minute when the daemon runs; this says so where nothing follows."""
+    return dg.AssetObservation(asset_key="monthly_statement", metadata={
+        "books_older_than_ledgers_since": dg.MetadataValue.timestamp(datetime.now(UTC)),
+        "ledger_dates_stored": f"{dates[0]} to {dates[-1]}",
+        "brings_them_up_to_date": "the sensor books_after_ledger_runs (with the daemon: make ui); without a daemon: "
+                                  "make books, or Materialize the books group",
+    })
 
 
 def run_ledgers(client: ReportApiClient, data: DataDir, config: LedgerRunConfig, report_api: ReportApiResource,
