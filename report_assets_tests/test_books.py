@@ -345,8 +345,10 @@ def test_the_workbook_holds_the_totals_of_the_csv(booked: tuple[DataDir, Path]) 
         debit = sum(Decimal(r["debit"]) for r in journal if r["account"] == account)
         credit = sum(Decimal(r["credit"]) for r in journal if r["account"] == account)
         assert (Decimal(str(totals[account][3])), Decimal(str(totals[account][4]))) == (debit, credit), account
-    # The clearing account closes at the statement's closing funds balance.
+    # The clearing account closes at the statement's closing funds balance; payouts in transit open at what
+    # October's journals left there (payout 1001, 1273.75) and close at November's month end in transit (none).
     assert Decimal(str(totals["1571"][5])) == Decimal("0.00")
+    assert (Decimal(str(totals["1579"][2])), Decimal(str(totals["1579"][5]))) == (Decimal("1273.75"), Decimal("0"))
 
 
 def test_every_saft_file_validates_and_closes_at_the_statement(booked: tuple[DataDir, Path]) -> None:

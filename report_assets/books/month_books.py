@@ -95,24 +95,25 @@ def balances_before(lake: ParquetLake, month: date, bank: pa.Table | None,
     start of its year), read a date file at a time so that a partner's years stay in flat memory."""
     sums: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
 
-    def add(table: pa.Table, year_start_for_pnl: bool) -> None:
-        grouped = table.group_by(["ledger_id", "account", "ledger_date"] if year_start_for_pnl else
-                                 ["ledger_id", "account"]).aggregate([("debit", "sum"), ("credit", "sum")])
+    def add(table: pa.Table) -> None:
+        grouped = table.group_by(["ledger_id", "account", "ledger_date"]).aggregate([("debit", "sum"),
+                                                                                      ("credit", "sum")])
         for row in grouped.to_pylist():
-            if is_profit_and_loss(row["account"]) and row.get("ledger_date", month).year != month.year:
+            if is_profit_and_loss(row["account"]) and row["ledger_date"].year != month.year:
                 continue
             sums[row["ledger_id"]][row["account"]] += row["debit_sum"] - row["credit_sum"]
 
+    columns = ["ledger_id", "account", "ledger_date", "debit", "credit"]
     for key in lake.date_keys("journal_lines"):
         if key_date_of(key) >= month.isoformat():
             continue
         table = lake.store.read(key)
         if table is not None and table.num_rows:
-            add(table.select(["ledger_id", "account", "ledger_date", "debit", "credit"]), True)
+            add(table.select(columns))
     if with_bank and bank is not None and bank.num_rows:
         earlier = bank.filter(pc.less(bank.column("ledger_date"), pa.scalar(month, pa.date32())))
         if earlier.num_rows:
-            add(earlier.select(["ledger_id", "account", "ledger_date", "debit", "credit"]), True)
+            add(earlier.select(columns))
     return {ledger: dict(accounts) for ledger, accounts in sums.items()}
 
 
