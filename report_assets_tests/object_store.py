@@ -57,7 +57,7 @@ class SeaweedS3:
                    "-s3.port.iceberg=0", "-s3.port.lance=0", "-volume.preStopSeconds=0", "-metricsPort=0"]
         log = open(self.directory / "weed.log", "a")  # noqa: SIM115 (the process holds it; closed with the test)
         self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        until(self.ready, 90, "SeaweedFS's S3 gateway to take a bucket")
+        until(self.ready, 180, "SeaweedFS's S3 gateway to take a bucket")
 
     def filesystem(self) -> pafs.S3FileSystem:
         return pafs.S3FileSystem(access_key=ACCESS_KEY, secret_key=SECRET_KEY, endpoint_override=self.endpoint,
