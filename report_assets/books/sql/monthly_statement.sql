@@ -39,31 +39,22 @@ WITH journal AS (
                    ', ' ORDER BY run_from) AS missing_dates
     FROM missing GROUP BY ALL
 ), balance_days AS (
-    -- each stored day's balances on both ledgers (NULL on a ledger without entries that day), and what they moved
-    -- since the previous stored day with entries in the month: non-zero only across dates not stored
-    SELECT ledger_id, CAST(date_trunc('month', ledger_date) AS DATE) AS first_day, ledger_date, currency,
-        opening_balance, closing_balance,
-        opening_balance - lag(closing_balance) OVER w AS funds_gap
-    FROM daily_payout_summary WHERE opening_balance IS NOT NULL
-    WINDOW w AS (PARTITION BY ledger_id, date_trunc('month', ledger_date) ORDER BY ledger_date)
-), fee_days AS (
-    SELECT ledger_id, CAST(date_trunc('month', ledger_date) AS DATE) AS first_day, ledger_date, currency,
-        opening_fee_balance, closing_fee_balance,
-        opening_fee_balance - lag(closing_fee_balance) OVER w AS fees_gap
-    FROM daily_fee_summary WHERE opening_fee_balance IS NOT NULL
-    WINDOW w AS (PARTITION BY ledger_id, date_trunc('month', ledger_date) ORDER BY ledger_date)
-), funds AS (
-    SELECT ledger_id, first_day, any_value(currency) AS currency,
-        arg_min(opening_balance, ledger_date) AS opening_funds_balance,
-        arg_max(closing_balance, ledger_date) AS closing_funds_balance,
-        coalesce(sum(funds_gap), 0) AS funds_gap
+    -- each stored day's balance on each ledger (funds, fees; a day without entries on a ledger has none), and what
+    -- it moved since the ledger's previous stored day with entries in the month: non-zero only across dates not
+    -- stored
+    SELECT *, CAST(date_trunc('month', ledger_date) AS DATE) AS first_day,
+        opening - lag(closing) OVER (PARTITION BY book, ledger_id, date_trunc('month', ledger_date)
+                                     ORDER BY ledger_date) AS gap
+    FROM (SELECT 'funds' AS book, ledger_id, ledger_date, currency, opening_balance AS opening,
+              closing_balance AS closing FROM daily_payout_summary
+          UNION ALL
+          SELECT 'fees', ledger_id, ledger_date, currency, opening_fee_balance, closing_fee_balance
+          FROM daily_fee_summary)
+    WHERE opening IS NOT NULL
+), balances AS (
+    SELECT ledger_id, first_day, book, any_value(currency) AS currency, arg_min(opening, ledger_date) AS opening,
+        arg_max(closing, ledger_date) AS closing, coalesce(sum(gap), 0) AS gap
     FROM balance_days GROUP BY ALL
-), fees AS (
-    SELECT ledger_id, first_day, any_value(currency) AS currency,
-        arg_min(opening_fee_balance, ledger_date) AS opening_fees_balance,
-        arg_max(closing_fee_balance, ledger_date) AS closing_fees_balance,
-        coalesce(sum(fees_gap), 0) AS fees_gap
-    FROM fee_days GROUP BY ALL
 ), movements AS (
     SELECT ledger_id, CAST(date_trunc('month', ledger_date) AS DATE) AS first_day,
         {role_movements},
@@ -86,11 +77,11 @@ WITH journal AS (
     SELECT m.ledger_id, m.first_day, strftime(m.first_day, '%Y-%m') AS month,
         coalesce(f.currency, fe.currency) AS currency, m.days_stored, m.days_closed,
         mt.missing_dates, m.open_dates,
-        f.opening_funds_balance, fe.opening_fees_balance,
+        f.opening AS opening_funds_balance, fe.opening AS opening_fees_balance,
         {role_columns},
         coalesce(mv.payouts_scheduled, 0) AS payouts_scheduled, coalesce(mv.payouts_aborted, 0) AS payouts_aborted,
-        coalesce(f.funds_gap, 0) + coalesce(fe.fees_gap, 0) AS moved_on_missing_dates,
-        f.closing_funds_balance, fe.closing_fees_balance,
+        coalesce(f.gap, 0) + coalesce(fe.gap, 0) AS moved_on_missing_dates,
+        f.closing AS closing_funds_balance, fe.closing AS closing_fees_balance,
         coalesce(mv.payouts_arrived, 0) AS payouts_arrived,
         sum(coalesce(mv.in_transit_movement, 0)) OVER (PARTITION BY m.ledger_id ORDER BY m.first_day)
             AS in_transit_at_month_end,
@@ -99,8 +90,8 @@ WITH journal AS (
             AS is_final
     FROM months m
     LEFT JOIN missing_text mt USING (ledger_id, first_day)
-    LEFT JOIN funds f USING (ledger_id, first_day)
-    LEFT JOIN fees fe USING (ledger_id, first_day)
+    LEFT JOIN balances f ON f.ledger_id = m.ledger_id AND f.first_day = m.first_day AND f.book = 'funds'
+    LEFT JOIN balances fe ON fe.ledger_id = m.ledger_id AND fe.first_day = m.first_day AND fe.book = 'fees'
     LEFT JOIN movements mv USING (ledger_id, first_day)
 )
 SELECT r.* EXCLUDE (first_day, is_final),
