@@ -133,10 +133,9 @@ def main(argv: list[str] | None = None) -> None:
     if settings.contact_person is None and any(p.name.startswith("saft-") for p in exported.files):
         print("  (the SAF-T files name no contact person: set REPORT_ASSETS_CONTACT_PERSON, e.g. 'Kari Nordmann', "
               "before handing them in)")
-    not_final = {ledger: dates for ledger, dates in state.open.items()}
-    if not_final:
+    if state.open:
         print(f"Not final yet: the Report API still has {ranges(state.open_dates)} open (ledger(s) "
-              f"{', '.join(sorted(not_final))}); export again once they are closed.")
+              f"{', '.join(sorted(state.open))}); export again once they are closed.")
     elif args.month.year == today.year and args.month.month == today.month:
         print(f"Not final yet: {args.month:%Y-%m} is not over.")
     elif state.missing_dates:

@@ -19,7 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from report_assets.books.accounts import AccountMap
-from report_assets.storage.lake import ParquetLake
+from report_assets.storage.lake import ParquetLake, key_date
 
 SETTLEMENT, BANK_ARRIVAL = 1, 2
 VOUCHER_TYPES = {SETTLEMENT: "Vipps MobilePay settlement", BANK_ARRIVAL: "Vipps MobilePay payout on the bank"}
@@ -64,12 +64,17 @@ class LedgerMonth:
     opening: dict[str, int]  # account -> balance (debit positive) before the month
     roles: dict[str, str]  # account -> the first role posting to it
 
-    def movement(self) -> dict[str, int]:
-        moved: dict[str, int] = defaultdict(int)
+    def totals(self) -> dict[str, tuple[int, int]]:
+        """Account -> (debits, credits) of the month's vouchers."""
+        sums: dict[str, tuple[int, int]] = {}
         for voucher in self.vouchers:
             for line in voucher.lines:
-                moved[line.account] += line.debit - line.credit
-        return dict(moved)
+                debit, credit = sums.get(line.account, (0, 0))
+                sums[line.account] = (debit + line.debit, credit + line.credit)
+        return sums
+
+    def movement(self) -> dict[str, int]:
+        return {account: debit - credit for account, (debit, credit) in self.totals().items()}
 
     def closing(self) -> dict[str, int]:
         moved = self.movement()
@@ -105,7 +110,7 @@ def balances_before(lake: ParquetLake, month: date, bank: pa.Table | None,
 
     columns = ["ledger_id", "account", "ledger_date", "debit", "credit"]
     for key in lake.date_keys("journal_lines"):
-        if key_date_of(key) >= month.isoformat():
+        if key_date(key) >= month.isoformat():
             continue
         table = lake.store.read(key)
         if table is not None and table.num_rows:
@@ -115,10 +120,6 @@ def balances_before(lake: ParquetLake, month: date, bank: pa.Table | None,
         if earlier.num_rows:
             add(earlier.select(columns))
     return {ledger: dict(accounts) for ledger, accounts in sums.items()}
-
-
-def key_date_of(key: str) -> str:
-    return key.split("ledger_date=", 1)[1][:10]
 
 
 def vouchers_of(rows: list[dict], kind: int, accounts: AccountMap) -> list[Voucher]:

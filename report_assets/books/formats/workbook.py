@@ -74,17 +74,12 @@ def write_workbook(path: Path, ledger: LedgerMonth, account_names: dict[str, str
               [[m["payout_number"], m["scheduled_on"], major(m["payout_amount"]), m["status"], m["booking_date"],
                 major(m["bank_amount"]), m["bank_text"], m["statement_file"]] for m in ledger.bank_matches],
               {2, 5}, currency)
-    moved = ledger.movement()
-    debit: dict[str, int] = {}
-    credit: dict[str, int] = {}
-    for voucher in ledger.vouchers:
-        for line in voucher.lines:
-            debit[line.account] = debit.get(line.account, 0) + line.debit
-            credit[line.account] = credit.get(line.account, 0) + line.credit
+    totals = ledger.totals()
     closing = ledger.closing()
     add_sheet(book, "Totals", ["account", "name", "opening", "debit", "credit", "closing"],
               [[account, account_names.get(account, ledger.roles.get(account, "")),
-                major(ledger.opening.get(account, 0)), major(debit.get(account, 0)), major(credit.get(account, 0)),
-                major(closing[account])] for account in closing if account in moved or ledger.opening.get(account)],
+                major(ledger.opening.get(account, 0)), major(totals.get(account, (0, 0))[0]),
+                major(totals.get(account, (0, 0))[1]), major(closing[account])]
+               for account in closing if account in totals or ledger.opening.get(account)],
               {2, 3, 4, 5}, currency)
     book.save(path)
