@@ -106,6 +106,7 @@ class BatchOutcome:
     dates: list[DateOutcome]
     failures: dict[DataCheck, list[Failure]]
     figures: dict[tuple[str, str], DateFigures] = field(default_factory=dict)  # (dataset, date) -> figures
+    checked: list[tuple[str, str]] = field(default_factory=list)  # the ledger-days the checks ran on
 
 
 @dataclass
@@ -244,7 +245,8 @@ def finish_batch(data: DataDir, batch: DateBatch, checked: Checked, fetched_at: 
     figures = figures | write_summary_files(data.lake, checked)
     data.status.record_stored(batch.stored, fetched_at)
     data.status.record_failed([(f.day, f.topic, f.error) for f in batch.failed])
-    return BatchOutcome(sorted(batch.outcomes, key=lambda o: o.ledger_date), checked.failures, figures)
+    return BatchOutcome(sorted(batch.outcomes, key=lambda o: o.ledger_date), checked.failures, figures,
+                        checked.keys)
 
 
 class BatchWriter:
@@ -285,6 +287,7 @@ class Checked:
     failures: dict[DataCheck, list[Failure]]
     summaries: dict[str, pa.Table] = field(default_factory=dict)
     recomputed: list[tuple[str, str]] = field(default_factory=list)
+    keys: list[tuple[str, str]] = field(default_factory=list)  # the ledger-days the raw checks ran on
 
 
 def check_and_summarize(connection: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]],
@@ -295,10 +298,10 @@ def check_and_summarize(connection: duckdb.DuckDBPyConnection, keys: list[tuple[
     blocked = {(f[0], f[1]) for check, found in failures.items() if check.blocking for f in found}
     clean = [k for k in keys if k not in blocked]
     if not with_summaries or not clean:
-        return Checked(failures)
+        return Checked(failures, keys=keys)
     summaries, recomputed = summarize(connection, clean)
     failures.update(run_checks(connection, clean, SUMMARY_CHECKS))
-    return Checked(failures, summaries, recomputed)
+    return Checked(failures, summaries, recomputed, keys)
 
 
 def write_summary_files(lake: ParquetLake, checked: Checked) -> dict[tuple[str, str], DateFigures]:
@@ -320,7 +323,7 @@ def summarize_stored(data: DataDir, keys: list[tuple[str, str]], say: Callable[[
     with open_for_write(data.warehouse, say=say) as connection:
         prepare_warehouse(connection, data, include_gdpr=False)
         checked = check_and_summarize(connection, keys, with_summaries=True)
-    return BatchOutcome([], checked.failures, write_summary_files(data.lake, checked))
+    return BatchOutcome([], checked.failures, write_summary_files(data.lake, checked), checked.keys)
 
 
 class StopFlag(Protocol):

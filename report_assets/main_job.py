@@ -8,6 +8,7 @@ a progress line per batch, then says what landed, where the data is, and how to 
 from __future__ import annotations
 
 import argparse
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -88,14 +89,46 @@ def one_simulator(report_api: ReportApiResource) -> Iterator[ReportApiResource]:
                                 max_connections=report_api.max_connections)
 
 
-QUIET = {"loggers": {"console": {"config": {"log_level": "INFO"}}}}
+class ReportLines(logging.Formatter):
+    """A run's log as lines of a report: the time and what the step said (the run IDs are printed at the end)."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = getattr(record, "dagster_meta", {}).get("orig_message", record.getMessage())
+        level = "" if record.levelno < logging.WARNING else f"{record.levelname}: "
+        return f"{self.formatTime(record, '%H:%M:%S')} {level}{text}"
+
+
+def said_by_the_step(record: logging.LogRecord) -> bool:
+    """Dagster's note that the check outputs were not yielded: the ledger step records its checks per date
+    instead (``defs.ledgers.checks``), so the note says nothing to the reader."""
+    return "did not yield or return expected outputs" not in record.getMessage()
+
+
+@dg.logger(description="INFO and above as lines of a report, on standard error.")
+def report_console(_: dg.InitLoggerContext) -> logging.Logger:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(ReportLines())
+    handler.addFilter(said_by_the_step)
+    console = logging.Logger("report_assets.main_job", logging.INFO)
+    console.addHandler(handler)
+    return console
+
+
+def run_assets(assets: list[dg.AssetsDefinition], instance: dg.DagsterInstance, resources: dict[str, object],
+               selection: list[dg.AssetKey] | None = None, tags: dict[str, str] | None = None,
+               run_config: dict[str, object] | None = None) -> dg.ExecuteInProcessResult:
+    """``dg.materialize`` with the report's console instead of Dagster's (which shows every event's run ID)."""
+    defs = dg.Definitions(jobs=[dg.define_asset_job("main_job", selection=selection)], assets=assets,
+                          resources=resources, loggers={"console": report_console})
+    return defs.resolve_job_def("main_job").execute_in_process(
+        run_config={**(run_config or {}), "loggers": {"console": {}}},  # a job's logger runs only when configured
+        instance=instance, tags=tags, raise_on_error=False)
 
 
 def recompute_books(instance: dg.DagsterInstance, resources: dict[str, object]) -> dg.ExecuteInProcessResult:
     from report_assets.defs.books.assets import books
 
-    return dg.materialize([books], instance=instance, resources=resources, raise_on_error=False,
-                          selection=[*books.keys], run_config=QUIET)
+    return run_assets([books], instance, resources, selection=[*books.keys])
 
 
 def store_dates(dates: list[str], ledger_ids: list[str], refetch: bool, say: Callable[[str], None] = print,
@@ -121,10 +154,10 @@ def store_dates(dates: list[str], ledger_ids: list[str], refetch: bool, say: Cal
             say(f"Materializing {len(dates)} ledger dates ({dates[0]} .. {dates[-1]}) from the {report_api.source} "
                 f"into {data.root}; ledger-days already stored closed are not fetched again.")
             config = {"ledger_ids": ledger_ids, "refetch": refetch}
-            result = dg.materialize(
-                [ledger_entries], instance=instance, resources=resources,
+            result = run_assets(
+                [ledger_entries], instance, resources,
                 tags={"dagster/asset_partition_range_start": dates[0], "dagster/asset_partition_range_end": dates[-1]},
-                run_config={"ops": {"ledger_entries": {"config": config}}, **QUIET}, raise_on_error=False)
+                run_config={"ops": {"ledger_entries": {"config": config}}})
             outcome = JobOutcome(result.success, [("ledgers", result.run_id)], result)
         if outcome.success:  # the books span dates: recomputed after the ledger-days they depend on
             say("Recomputing the books (bank matches, bank vouchers, monthly statements) ...")

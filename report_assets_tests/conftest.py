@@ -8,6 +8,7 @@ from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+import dagster as dg
 import httpx
 import pytest
 
@@ -124,3 +125,10 @@ def make_client(sim: Sim) -> Iterator[Callable[..., ReportApiClient]]:
     yield make
     for client in clients:
         client.close()
+
+
+def check_evaluations(instance: dg.DagsterInstance, run_id: str) -> list[dg.AssetCheckEvaluation]:
+    """The check evaluations a run recorded, from the instance's log: the ledger step logs them per date as it
+    goes, which a run result's own event list does not carry."""
+    return [entry.dagster_event.asset_check_evaluation_data for entry in instance.all_logs(
+        run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION) if entry.dagster_event]

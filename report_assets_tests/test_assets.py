@@ -30,7 +30,7 @@ from report_assets.ledger_day import LedgerDay
 from report_assets.report_api import ReportApiClient
 from report_assets.settings import PROJECT_ROOT
 from report_assets.simulator.world import World, default_ledgers
-from report_assets_tests.conftest import Sim, SimFactory, settings_for
+from report_assets_tests.conftest import Sim, SimFactory, check_evaluations, settings_for
 
 LEDGERS = ["302321", "405512", "517734"]
 NOON_20TH = datetime(2026, 11, 20, 11, 0, tzinfo=UTC)  # 12:00 in Oslo: 2026-11-20 is today, and open
@@ -128,10 +128,19 @@ def test_a_date_range_lands_in_both_stores_as_the_api_serves_it(instance, sim: S
 
 
 def test_rerunning_a_date_fetches_only_what_is_not_stored_closed(instance, sim: Sim, data: DataDir) -> None:
-    assert materialize(instance, sim, data, "2026-11-19", "2026-11-20").success  # the 20th is open
+    first = materialize(instance, sim, data, "2026-11-19", "2026-11-20")  # the 20th is open
+    assert first.success
+    assert check_record(instance, first.run_id) == {  # every check, on each date it checked, and nothing planned
+        (key.asset_key.to_user_string(), key.name, day): "ran" for key in ledger_entries.check_keys
+        for day in ("2026-11-19", "2026-11-20")}
     before = reads(sim)
     stored = warehouse_rows(data, "funds_ledger", "ledger_date = DATE '2026-11-19'")
-    assert materialize(instance, sim, data, "2026-11-19", "2026-11-20").success
+    again_run = materialize(instance, sim, data, "2026-11-19", "2026-11-20")
+    assert again_run.success
+    record = check_record(instance, again_run.run_id)
+    assert {k for k, status in record.items() if status == "ran"} == {  # the 19th was not fetched: not checked
+        (key.asset_key.to_user_string(), key.name, day) for key in ledger_entries.check_keys
+        for day in ("2026-11-19", "2026-11-20") if day == "2026-11-20" or key.name == "all_tracked_ledgers_stored"}
     again = reads(sim) - before
     assert set(again) == {f"{ledger} {topic} 2026-11-20" for ledger in LEDGERS for topic in ("funds", "fees")}
     assert warehouse_rows(data, "funds_ledger", "ledger_date = DATE '2026-11-19'") == stored
@@ -141,6 +150,18 @@ def test_rerunning_a_date_fetches_only_what_is_not_stored_closed(instance, sim: 
     assert materialize(instance, sim, data, "2026-11-19", refetch=True).success  # asked for: read again
     assert set(reads(sim) - before) == {f"{ledger} {topic} 2026-11-19" for ledger in LEDGERS
                                         for topic in ("funds", "fees")}
+
+
+def check_record(instance: dg.DagsterInstance, run_id: str) -> dict[tuple[str, str, str | None], str]:
+    """What the instance's check history holds for a run: (asset, check, date) -> ran or planned (the UI's
+    "skipped" once the run is over)."""
+    record = {}
+    for key in ledger_entries.check_keys:
+        for execution in instance.event_log_storage.get_asset_check_execution_history(key, limit=1000):
+            if execution.run_id == run_id:
+                ran = execution.status.value in ("SUCCEEDED", "FAILED")
+                record[(key.asset_key.to_user_string(), key.name, execution.partition)] = "ran" if ran else "planned"
+    return record
 
 
 def test_a_run_narrowed_to_one_ledger_replaces_only_its_rows(instance, sim: Sim, data: DataDir) -> None:
@@ -203,12 +224,10 @@ def test_one_failing_ledger_day_leaves_the_others_stored_fails_the_check_and_the
     failure = next(e for e in result.all_events if e.event_type == dg.DagsterEventType.STEP_FAILURE)
     message = str(failure.step_failure_data.error)
     assert "ledger 405512 on 2026-11-18" in message and "balance chain broken" in message
-    check = next(e.asset_check_evaluation_data for e in result.all_events
-                 if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
-                 and e.asset_check_evaluation_data.asset_check_key.name == "all_tracked_ledgers_stored")
-    assert not check.passed
-    assert check.metadata["missing_or_failed"].value == {"2026-11-18": ["405512"]}
-    assert "re-run these dates" in check.description
+    stored = stored_checks(instance, result.run_id)  # recorded per date: the date with the failed ledger-day fails
+    assert stored["2026-11-17"].passed and not stored["2026-11-18"].passed
+    assert stored["2026-11-18"].metadata["missing_or_failed"].value == ["405512"]
+    assert "re-run this date" in stored["2026-11-18"].description
     meta = latest_metadata(instance, "funds_ledger", "2026-11-18")  # the date is materialized, failure shown
     assert (meta["ledgers_stored_closed"], meta["ledgers_failed"], meta["failed_ledgers"]) == (2, 1, ["405512"])
     assert {r[0] for r in warehouse_rows(data, "funds_ledger", "ledger_date = DATE '2026-11-18'")} == {
@@ -221,10 +240,12 @@ def test_one_failing_ledger_day_leaves_the_others_stored_fails_the_check_and_the
     assert repaired.success
     assert set(reads(sim) - before) == {"405512 funds 2026-11-18", "405512 fees 2026-11-18"}
     assert lake_rows(data, "funds", "2026-11-18", "405512") == api_rows(sim, "405512", "funds", "2026-11-18")
-    check = next(e.asset_check_evaluation_data for e in repaired.all_events
-                 if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION
-                 and e.asset_check_evaluation_data.asset_check_key.name == "all_tracked_ledgers_stored")
-    assert check.passed
+    assert all(check.passed for check in stored_checks(instance, repaired.run_id).values())
+
+
+def stored_checks(instance: dg.DagsterInstance, run_id: str) -> dict[str | None, dg.AssetCheckEvaluation]:
+    return {e.partition: e for e in check_evaluations(instance, run_id)
+            if e.asset_check_key.name == "all_tracked_ledgers_stored"}
 
 
 def test_simulator_data_is_never_written_into_a_production_directory(instance, sim: Sim, data: DataDir) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -56,20 +57,30 @@ def sim(start_simulator: SimFactory) -> Sim:
 
 
 @pytest.fixture(scope="module")
-def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DataDir]:
+def template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[DataDir, subprocess.CompletedProcess[str]]]:
     """Two dates of the test world's three ledgers, stored once by the main job, copied by each test."""
     root = tmp_path_factory.mktemp("template")
     with ThreadedSimulator(SimulatorState(WORLD, clock=SimClock(NOON_20TH))) as server:  # `sim`'s world
         data = DataDir(root / "data")
         done, _ = main_job(cli_env(Sim(server), cli_home(root), data), *STORED)
         assert done.returncode == 0, done.stderr[-3000:]
-    yield data
+    yield data, done
+
+
+def test_the_main_jobs_output_reads_as_a_report(template: tuple[DataDir, subprocess.CompletedProcess[str]]) -> None:
+    _, done = template
+    log = done.stderr.splitlines()
+    assert any("2/2 dates done" in line for line in log)  # the step's progress, as time and text
+    assert all(re.fullmatch(r"\d\d:\d\d:\d\d (WARNING: |ERROR: )?\S.*", line) for line in log), log
+    assert not any(word in done.stderr for word in ("DEBUG", "did not yield", "ASSET_CHECK"))
+    assert len(re.findall(r"^Run [0-9a-f-]{36} \((ledgers|books)\)$", done.stdout, re.MULTILINE)) == 2
 
 
 @pytest.fixture
-def stored(tmp_path: Path, sim: Sim, data: DataDir, template: DataDir) -> dict[str, str]:
+def stored(tmp_path: Path, sim: Sim, data: DataDir,
+           template: tuple[DataDir, subprocess.CompletedProcess[str]]) -> dict[str, str]:
     """A copy of the template's data directory, and the environment of a run against ``sim``."""
-    shutil.copytree(template.root, data.root)
+    shutil.copytree(template[0].root, data.root)
     refresh_lake_views(data)  # the views name their files by absolute path: point them at the copy
     return cli_env(sim, cli_home(tmp_path), data)
 

@@ -42,7 +42,7 @@ from report_assets.storage.lake import FetchStamp, Run, entries_to_batch, page_b
 from report_assets.storage.schema import TABLE_OF_TOPIC, arrow_schema
 from report_assets.storage.summary_columns import COLUMNS
 from report_assets.storage.warehouse import open_for_write, record_status, replace_slices, transaction
-from report_assets_tests.conftest import FROZEN_NOW
+from report_assets_tests.conftest import FROZEN_NOW, check_evaluations
 
 LEDGER = "900001"
 ACCOUNT = "86011117947"
@@ -480,11 +480,12 @@ def quarter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         statement.write_text(text.replace(payout_line.group(0), payout_line.group(0).replace(
             f">{payout_line.group(1)}<", ">1.00<", 1), 1))
         corrupted = dg.materialize([books], instance=instance, resources=resources, raise_on_error=False)
-        yield {"data": data, "world": world, "ledgers": ledgers_run, "first": first, "corrupted": corrupted,
-               "corrupted_payout": int(payout_line.group(2))}
+        yield {"data": data, "world": world, "ledger_checks": check_evaluations(instance, ledgers_run.run_id),
+               "first": first, "corrupted": corrupted, "corrupted_payout": int(payout_line.group(2))}
 
 
-def check_evaluations(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
+def books_checks(result: dg.ExecuteInProcessResult) -> dict[str, dg.AssetCheckEvaluation]:
+    """The books' checks: one each per run (the books are not partitioned)."""
     return {e.asset_check_evaluation_data.asset_check_key.name: e.asset_check_evaluation_data
             for e in result.all_events if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION}
 
@@ -530,11 +531,14 @@ def test_the_quarter_has_every_kind_of_day(quarter: dict[str, Any]) -> None:
                      "disputes", "corrections", "top_up", "credit_notes", "fees_invoiced", "suspense"}
     assert rows(data, "SELECT DISTINCT entry_type FROM journal_lines WHERE account_role = 'suspense'") == \
         [("interest-credit",)]
-    evaluations = check_evaluations(quarter["ledgers"])
-    assert evaluations["suspense_lines"].passed is False  # flagged, naming the type
-    assert evaluations["suspense_lines"].severity == dg.AssetCheckSeverity.WARN
-    assert "interest-credit" in evaluations["suspense_lines"].metadata["first_failures"].value
-    assert evaluations["journal_balances"].passed and evaluations["clearing_ties"].passed
+    by_name: dict[str, list[dg.AssetCheckEvaluation]] = {}
+    for evaluation in quarter["ledger_checks"]:  # one per check and date
+        by_name.setdefault(evaluation.asset_check_key.name, []).append(evaluation)
+    suspense = [e for e in by_name["suspense_lines"] if not e.passed]
+    assert suspense  # flagged on its dates, naming the type
+    assert all(e.severity == dg.AssetCheckSeverity.WARN for e in suspense)
+    assert all("interest-credit" in e.metadata["first_failures"].value for e in suspense)
+    assert all(e.passed for e in by_name["journal_balances"] + by_name["clearing_ties"])
 
 
 def test_every_payout_is_matched_but_the_ones_the_bank_held_back(quarter: dict[str, Any]) -> None:
@@ -551,7 +555,7 @@ def test_every_payout_is_matched_but_the_ones_the_bank_held_back(quarter: dict[s
             else:
                 landed[key] = arrival.lands_on
     assert held_back and aborted  # the quarter has both, or this test proves less than it says
-    evaluations = check_evaluations(quarter["first"])
+    evaluations = books_checks(quarter["first"])
     assert quarter["first"].success and evaluations["bank_amounts_match"].passed
     assert evaluations["payouts_arrived"].passed is False  # the held-back ones, warned about
     assert evaluations["payouts_arrived"].severity == dg.AssetCheckSeverity.WARN
@@ -568,7 +572,7 @@ def test_every_payout_is_matched_but_the_ones_the_bank_held_back(quarter: dict[s
 
 
 def test_a_corrupted_bank_line_fails_its_check(quarter: dict[str, Any]) -> None:
-    evaluation = check_evaluations(quarter["corrupted"])["bank_amounts_match"]
+    evaluation = books_checks(quarter["corrupted"])["bank_amounts_match"]
     assert evaluation.passed is False and evaluation.severity == dg.AssetCheckSeverity.ERROR
     assert f"payout {quarter['corrupted_payout']}" in evaluation.metadata["first_failures"].value
     assert rows(quarter["data"], "SELECT count(*) FROM bank_journal_lines WHERE payout_number = "
@@ -682,11 +686,11 @@ def test_a_month_stored_with_a_gap_gets_a_statement_that_names_it_and_no_failed_
                                             "fees_ledger) WHERE ledger_date = '2026-11-16' GROUP BY ALL"))
         whole = dg.materialize([books], instance=instance, resources=resources)
         after = rows(data, "SELECT ledger_id, missing_dates, moved_on_missing_dates FROM monthly_statement")
-    evaluations = check_evaluations(gapped)
+    evaluations = books_checks(gapped)
     assert evaluations["statement_ties"].passed, evaluations["statement_ties"].metadata
     assert [(ledger, missing, final) for ledger, missing, _, final in statements] == [
         (ledger, "2026-11-01..2026-11-08, 2026-11-16, 2026-11-21..2026-11-30", False) for ledger, *_ in statements]
     assert {ledger: moved for ledger, _, moved, _ in statements} == moved_on_the_16th
     assert any(moved_on_the_16th.values())  # the gap is not trivially empty
-    assert check_evaluations(whole)["statement_ties"].passed
+    assert books_checks(whole)["statement_ties"].passed
     assert {(missing, moved) for _, missing, moved in after} == {("2026-11-01..2026-11-08, 2026-11-21..2026-11-30", 0)}

@@ -20,7 +20,7 @@ from report_assets.report_api import ReportApiClient
 from report_assets.simulator.world import World, default_ledgers
 from report_assets.storage.summaries import ALL_CHECKS, SUMMARY_TABLES, run_checks, summarize
 from report_assets.storage.warehouse import ensure_ledger_table, ensure_status_table
-from report_assets_tests.conftest import Sim, SimFactory, settings_for
+from report_assets_tests.conftest import Sim, SimFactory, check_evaluations, settings_for
 
 LEDGERS = ["302321", "405512", "517734"]
 PAYOUT_TYPES = {"payout-scheduled", "scheduled-for-payout", "payout"}
@@ -141,8 +141,7 @@ def october(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[duckdb.D
             tags={"dagster/asset_partition_range_start": "2026-09-29",
                   "dagster/asset_partition_range_end": "2026-11-01"})
         assert result.success
-        checks = {(e.asset_check_evaluation_data.asset_check_key.name, e.asset_check_evaluation_data.passed)
-                  for e in result.all_events if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION}
+        checks = {(e.asset_check_key.name, e.passed) for e in check_evaluations(instance, result.run_id)}
         with ReportApiClient(settings_for(Sim(server))) as client:
             raw = {(lid, topic, day.isoformat()): client.read_date(lid, topic, day).entries()
                    for lid in LEDGERS for topic in ("funds", "fees")
@@ -274,9 +273,8 @@ def test_corrupted_raw_data_fails_its_check_and_blocks_the_summary(
             dg.AssetSelection.checks_for_assets("funds_ledger", "fees_ledger")
         result = dg.materialize([ledger_entries], instance=instance, resources=resources, raise_on_error=False,
                                 selection=selection, partition_key="2026-11-18")
-        evaluations = {(e.asset_check_evaluation_data.asset_check_key.asset_key.to_user_string(),
-                        e.asset_check_evaluation_data.asset_check_key.name): e.asset_check_evaluation_data
-                       for e in result.all_events if e.event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION}
+        evaluations = {(e.asset_check_key.asset_key.to_user_string(), e.asset_check_key.name): e
+                       for e in check_evaluations(instance, result.run_id)}  # one date: one each
         check = next(c for c in ALL_CHECKS if c.name == check_name and c.asset in (
             "fees_ledger" if check_name == "fees_retained_mirror" else "funds_ledger", "funds_ledger"))
         failed = {key for key, evaluation in evaluations.items() if not evaluation.passed}
@@ -285,7 +283,7 @@ def test_corrupted_raw_data_fails_its_check_and_blocks_the_summary(
         assert evaluations[("funds_ledger", "all_tracked_ledgers_stored")].passed
         evaluation = evaluations[(check.asset, check_name)]
         assert evaluation.severity == (dg.AssetCheckSeverity.ERROR if check.blocking else dg.AssetCheckSeverity.WARN)
-        assert "2026-11-18|302321" in evaluation.metadata["failing_ledger_days"].value
+        assert evaluation.partition == "2026-11-18" and evaluation.metadata["failing_ledgers"].value == ["302321"]
         days = summary_days(data)
         assert {("405512", "2026-11-18"), ("517734", "2026-11-18")} <= days  # the clean ledgers: summarized
         spec = next(s for s in ledger_entries.check_specs if s.name == check_name and s.asset_key.path == [check.asset])

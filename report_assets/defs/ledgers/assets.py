@@ -16,7 +16,7 @@ from pydantic import Field
 
 from report_assets.data_dir import DataDir, MixedSourcesError
 from report_assets.defs.columns import ledger_table_schema, summary_table_schema
-from report_assets.defs.ledgers.checks import CHECK_SPECS, STORED_CHECK, check_results, stored_check_result
+from report_assets.defs.ledgers.checks import CHECK_SPECS, batch_evaluations
 from report_assets.defs.ledgers.metadata import date_materializations
 from report_assets.defs.partitions import SETTINGS, ledger_dates
 from report_assets.defs.resources import SIMULATOR, DataDirResource, ReportApiResource
@@ -102,7 +102,7 @@ class LedgerRunConfig(dg.Config):
     pool="report_assets_warehouse",
 )
 def ledger_entries(context: dg.AssetExecutionContext, config: LedgerRunConfig, report_api: ReportApiResource,
-                   data_dir: DataDirResource) -> Iterator[dg.AssetMaterialization | dg.AssetCheckResult]:
+                   data_dir: DataDirResource) -> Iterator[dg.AssetMaterialization]:
     selected = {key.to_user_string() for key in context.selected_asset_keys}
     topics = [t for t, table in TABLE_OF_TOPIC.items() if table in selected]
     summaries = [t for t in SUMMARY_TABLES if t in selected]
@@ -123,6 +123,8 @@ def ledger_entries(context: dg.AssetExecutionContext, config: LedgerRunConfig, r
                     outcomes.append(outcome)
                     yield from date_materializations(outcome, topics, summaries, data.lake,
                                                      report_api.source, batch.figures)
+                for evaluation in batch_evaluations(context.selected_asset_check_keys, batch, data):
+                    context.log_event(evaluation)
                 log_progress(context, batch, outcomes, len(plans))
     except (ReportApiError, MixedSourcesError, WarehouseLockedError, SettingError, TrackingError,
             IngestionDiedError) as exc:
@@ -135,9 +137,6 @@ def ledger_entries(context: dg.AssetExecutionContext, config: LedgerRunConfig, r
             f"The lake's object store stayed unavailable during this run of ledger dates {dates[0]} to {dates[-1]}: "
             f"{exc} The dates stored before it stay whole (a file is replaced whole or not at all); re-run these "
             f"dates once the store answers.")) from exc
-    yield from check_results(context, failures, sum(len(o.stored_closed) + len(o.stored_open) for o in outcomes))
-    if dg.AssetCheckKey(dg.AssetKey("funds_ledger"), STORED_CHECK) in context.selected_asset_check_keys:
-        yield stored_check_result(context, data, outcomes)
     if any(o.stored_closed or o.stored_open for o in outcomes):
         context.log_event(books_now_older(dates))
     raise_for_failures(outcomes, failures)

@@ -1,21 +1,25 @@
-"""The data checks of a run, and the check that every tracked ledger-day of its dates is stored.
+"""The ledger step's checks, recorded per ledger date, as each batch of dates is stored.
 
-Dagster 1.13 can attach a check result to one partition only when the step runs one partition, so
-these checks are evaluated once per run, over the ledger-days and dates it covered, and name them.
+Dagster 1.13 plans every check of a partitioned run once per partition of the run (even a check declared
+without partitions), so one result per check and run would leave a planned row per date that the UI shows as
+skipped. The step therefore records what each check found on each date it checked. A date the run did not
+check (stored closed before, nothing fetched) keeps its planned row: skipped, which is what happened.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterator
 
 import dagster as dg
 
 from report_assets.data_dir import DataDir
-from report_assets.ingestion import DateOutcome
+from report_assets.ingestion import BatchOutcome, DateOutcome
 from report_assets.ledger_day import LedgerDay
 from report_assets.storage.summaries import ALL_CHECKS, DataCheck, Failure
 
 STORED_CHECK = "all_tracked_ledgers_stored"
+FIRST_FAILURES = 20  # listed in an evaluation's metadata; the rest are counted
 
 # ERROR checks are blocking, as the UI says: a failing ledger-day gets no summaries (the others do), and
 # the run fails, once: the step raises its own failure, which forbids a retry (wrong data stays wrong),
@@ -24,29 +28,47 @@ CHECK_SPECS = [
     *(dg.AssetCheckSpec(check.name, asset=check.asset, description=check.description, blocking=check.blocking)
       for check in ALL_CHECKS),
     dg.AssetCheckSpec(STORED_CHECK, asset="funds_ledger",
-                      description="every tracked ledger has its ledger-days of the run's dates stored (open or "
-                                  "closed): none missing, none failed"),
+                      description="every tracked ledger has its ledger-day of the date stored (open or closed): "
+                                  "none missing, none failed"),
 ]
 
 
-def check_results(context: dg.AssetExecutionContext, failures: dict[DataCheck, list[Failure]],
-                  days: int) -> Iterator[dg.AssetCheckResult]:
+def batch_evaluations(selected: set[dg.AssetCheckKey], batch: BatchOutcome,
+                      data: DataDir) -> Iterator[dg.AssetCheckEvaluation]:
+    """One evaluation per selected check and date of ``batch`` that the check ran on."""
+    checked: dict[str, set[str]] = defaultdict(set)
+    for ledger_id, ledger_date in batch.checked:
+        checked[ledger_date].add(ledger_id)
     for check in ALL_CHECKS:
-        key = dg.AssetCheckKey(dg.AssetKey(check.asset), check.name)
-        if key not in context.selected_asset_check_keys:
+        if dg.AssetCheckKey(dg.AssetKey(check.asset), check.name) not in selected:
             continue
-        found = failures.get(check, [])
-        yield dg.AssetCheckResult(
-            asset_key=check.asset, check_name=check.name, passed=not found,
-            severity=dg.AssetCheckSeverity.ERROR if check.blocking else dg.AssetCheckSeverity.WARN,
-            description=("blocks the summaries of the failing ledger-days" if check.blocking and found else None),
-            metadata={
-                "ledger_days_checked": days,
-                "failing_ledger_days": dg.MetadataValue.json(sorted({f"{f[1]}|{f[0]}" for f in found})),
-                "first_failures": dg.MetadataValue.md("\n".join(f"- ledger {f[0]} on {f[1]}: {f[2]}"
-                                                                for f in found[:20]) or "none"),
-            },
-        )
+        found_on: dict[str, list[Failure]] = defaultdict(list)
+        for failure in batch.failures.get(check, []):
+            found_on[failure[1]].append(failure)
+        for ledger_date in sorted(checked.keys() | found_on.keys()):
+            yield data_check_evaluation(check, ledger_date, len(checked[ledger_date]), found_on[ledger_date])
+    if dg.AssetCheckKey(dg.AssetKey("funds_ledger"), STORED_CHECK) in selected:
+        missing = missing_ledger_days(data, batch.dates)
+        for outcome in batch.dates:
+            yield stored_evaluation(outcome, missing.get(outcome.ledger_date, []))
+
+
+def data_check_evaluation(check: DataCheck, ledger_date: str, ledgers: int,
+                          found: list[Failure]) -> dg.AssetCheckEvaluation:
+    metadata: dict[str, dg.RawMetadataValue] = {"ledgers_checked": ledgers}
+    if found:
+        metadata |= {
+            "failing_ledgers": dg.MetadataValue.json(sorted({f[0] for f in found})),
+            "first_failures": dg.MetadataValue.md(
+                "\n".join(f"- ledger {f[0]}: {f[2]}" for f in found[:FIRST_FAILURES])
+                + (f"\n- and {len(found) - FIRST_FAILURES} more" if len(found) > FIRST_FAILURES else "")),
+        }
+    return dg.AssetCheckEvaluation(
+        asset_key=dg.AssetKey(check.asset), check_name=check.name, passed=not found, partition=ledger_date,
+        severity=dg.AssetCheckSeverity.ERROR if check.blocking else dg.AssetCheckSeverity.WARN,
+        description=("blocks the summaries of the failing ledger-days" if check.blocking and found else None),
+        metadata=metadata,
+    )
 
 
 def missing_ledger_days(data: DataDir, outcomes: list[DateOutcome]) -> dict[str, list[str]]:
@@ -68,23 +90,17 @@ def missing_ledger_days(data: DataDir, outcomes: list[DateOutcome]) -> dict[str,
     return missing
 
 
-def stored_check_result(context: dg.AssetExecutionContext, data: DataDir,
-                        outcomes: list[DateOutcome]) -> dg.AssetCheckResult:
-    missing = missing_ledger_days(data, outcomes)
-    errors = {(o.ledger_date, i): e for o in outcomes for i, e in o.failed.items()}
-    lines = [f"- {d}: ledger {i}: {errors.get((d, i), 'not stored')}" for d, ids in missing.items() for i in ids]
-    return dg.AssetCheckResult(
-        asset_key="funds_ledger", check_name=STORED_CHECK, passed=not missing,
-        severity=dg.AssetCheckSeverity.ERROR,
-        description=(f"{len(lines)} tracked ledger-day(s) missing or failed: re-run these dates (only what is "
-                     "missing is fetched)." if missing else None),
+def stored_evaluation(outcome: DateOutcome, missing: list[str]) -> dg.AssetCheckEvaluation:
+    lines = [f"- ledger {i}: {outcome.failed.get(i, 'not stored')}" for i in missing]
+    return dg.AssetCheckEvaluation(
+        asset_key=dg.AssetKey("funds_ledger"), check_name=STORED_CHECK, passed=not missing,
+        partition=outcome.ledger_date, severity=dg.AssetCheckSeverity.ERROR,
+        description=(f"{len(missing)} tracked ledger(s) missing or failed on {outcome.ledger_date}: re-run this "
+                     "date (only what is missing is fetched)." if missing else None),
         metadata={
-            # a range, not a count: the count is the same every hour, and the UI would plot it
-            "dates_checked": dg.MetadataValue.text(
-                f"{min(o.ledger_date for o in outcomes)} to {max(o.ledger_date for o in outcomes)} "
-                f"({len(outcomes)} dates)" if outcomes else "none"),
-            "dates_with_gaps": dg.MetadataValue.json(sorted(missing)),
-            "missing_or_failed": dg.MetadataValue.json({d: ids for d, ids in missing.items()}),
-            "first_gaps": dg.MetadataValue.md("\n".join(lines[:20]) or "none"),
+            "ledgers_tracked": len([*outcome.stored_closed, *outcome.stored_open, *outcome.skipped_closed,
+                                    *outcome.failed]),
+            "missing_or_failed": dg.MetadataValue.json(missing),
+            "first_gaps": dg.MetadataValue.md("\n".join(lines[:FIRST_FAILURES]) or "none"),
         },
     )
