@@ -14,6 +14,7 @@ import pytest
 from dagster._core.instance.ref import InstanceRef
 from dagster._core.storage.dagster_run import RunRecord
 
+from report_assets.defs.automation.books_sensor import books_computed
 from report_assets.defs.automation.schedules import hourly_ledger_refresh
 from report_assets.defs.resources import DataDirResource
 from report_assets.settings import ENV_LOOKBACK
@@ -86,9 +87,9 @@ def reading(data: Path) -> duckdb.DuckDBPyConnection:
 
 
 def books_newer_than_ledgers(instance: dg.DagsterInstance) -> bool:
+    """The newest books were computed (their run started) after the newest ledger-day was stored."""
     ledgers = max(instance.get_latest_materialization_event(dg.AssetKey(a)).timestamp for a in ASSETS)
-    books = instance.get_latest_materialization_event(dg.AssetKey("monthly_statement"))
-    return books is not None and books.timestamp > ledgers
+    return books_computed(instance) > ledgers
 
 
 def test_a_backfill_launched_through_graphql_runs_in_the_daemon_as_one_run(

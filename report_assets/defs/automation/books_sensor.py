@@ -3,9 +3,9 @@
 load of the lake.
 
 The sensor compares, in the instance's event log, the newest materialization of the ledger-day assets (and the
-newest warehouse load) with the newest materialization of the books: when the ledgers are newer, the books are
-stale, and one run recomputes them. Many ledger runs finishing between two ticks coalesce into that one run; while
-ledger runs are still queued or running (a backfill), it waits for them, but recomputes at least every
+newest warehouse load) with the start of the run that computed the newest books: when the ledgers are newer, the
+books are stale, and one run recomputes them. Many ledger runs finishing between two ticks coalesce into that one
+run; while ledger runs are still queued or running (a backfill), it waits for them, but recomputes at least every
 ``MAX_TRAIL_SECONDS``, so a long backfill never leaves the books further behind than that.
 """
 
@@ -40,6 +40,17 @@ def last_materialized(instance: dg.DagsterInstance, keys: list[dg.AssetKey]) -> 
     return max(times, default=0.0)
 
 
+def books_computed(instance: dg.DagsterInstance) -> float:
+    """When the newest books were computed from the stored ledger-days: the start of the run that wrote them (a
+    books run that began before a ledger run's writes and ended after them did not see those writes), 0 when none."""
+    records = instance.get_asset_records([BOOK_KEY])
+    latest = records[0].asset_entry.last_materialization_record if records else None
+    if latest is None:
+        return 0.0
+    run = instance.get_run_record_by_id(latest.run_id) if latest.run_id else None
+    return (run.start_time or latest.timestamp) if run else latest.timestamp
+
+
 def last_warehouse_load(instance: dg.DagsterInstance) -> float:
     """The end of the newest successful warehouse load: it stores ledger-days without materializing them."""
     records = instance.get_run_records(dg.RunsFilter(job_name=load_warehouse_job.name,
@@ -62,7 +73,7 @@ def runs_in_progress(instance: dg.DagsterInstance) -> tuple[bool, bool]:
 def books_after_ledger_runs(context: dg.SensorEvaluationContext) -> dg.RunRequest | dg.SkipReason:
     instance = context.instance
     ledgers_at = max(last_materialized(instance, LEDGER_KEYS), last_warehouse_load(instance))
-    books_at = last_materialized(instance, [BOOK_KEY])
+    books_at = books_computed(instance)
     if ledgers_at <= books_at:
         return dg.SkipReason("The books are newer than every stored ledger-day.")
     books_running, ledgers_running = runs_in_progress(instance)
