@@ -80,7 +80,7 @@ def process_name(pid: int) -> str:
         return "simulator"
     if "dagster asset materialize" in text or "-m dagster asset" in text:
         return "cli"
-    # The run's process spawns a child for the fetching and storing (report_assets.ingest_process), whose
+    # The run's process spawns a child for the fetching and storing (report_assets.pipeline.ingest_process), whose
     # command line names multiprocessing.
     if "multiprocessing" in text:
         return "ingest"

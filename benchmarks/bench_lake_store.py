@@ -21,8 +21,8 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from report_assets.storage.lake import ParquetLake
-from report_assets.storage.lake_store import LocalStore, ObjectStore
+from report_assets.lake.parquet_lake import ParquetLake
+from report_assets.lake.store import LocalStore, ObjectStore
 from report_assets_tests.object_store import BUCKET, seaweed_s3
 
 DATE = "2026-11-18"

@@ -20,11 +20,11 @@ from pathlib import Path
 import dagster as dg
 import httpx
 
-from report_assets.data_dir import DataDir
+from report_assets.core.ledger_day import LedgerDay
 from report_assets.defs.automation.schedules import hourly_ledger_refresh, window
 from report_assets.defs.resources import DataDirResource
-from report_assets.ledger_catalog import write_catalog
-from report_assets.ledger_day import LedgerDay
+from report_assets.lake.data_dir import DataDir
+from report_assets.lake.ledger_catalog import write_catalog
 from report_assets.simulator.server import SimulatorProcess
 
 TICK = datetime(2026, 11, 24, 12, 17, tzinfo=UTC)

@@ -18,10 +18,10 @@ from zoneinfo import ZoneInfo
 from report_assets.books.export import ExportError, ExportOptions, export_month
 from report_assets.books.formats.csv_files import DIALECTS
 from report_assets.books.month_state import MonthState, month_state
-from report_assets.data_dir import DataDir, MixedSourcesError
-from report_assets.ledger_catalog import TrackingError, read_catalog, tracked_ledgers
+from report_assets.lake.data_dir import DataDir, MixedSourcesError
+from report_assets.lake.ledger_catalog import TrackingError, read_catalog, tracked_ledgers
 from report_assets.report_api.errors import ConfigurationError
-from report_assets.settings import SettingError, Settings, load_settings
+from report_assets.settings import SettingError, Settings, data_dir_of, load_settings
 
 
 def month_arg(raw: str) -> date:
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     try:
         settings = load_settings()
-        data = DataDir.from_settings(settings)
+        data = data_dir_of(settings)
         today = datetime.now(ZoneInfo(settings.timezone)).date()
         if args.month > today:
             parser.error(f"--month {args.month:%Y-%m} has not begun (today is {today}).")

@@ -23,15 +23,15 @@ import duckdb
 from report_assets.books.build import BOOK_TABLES
 from report_assets.books.statement_view import statement_text
 from report_assets.core.money import major_units_sql
-from report_assets.data_dir import DataDir, MixedSourcesError
 from report_assets.defs.resources import SIMULATOR, ReportApiResource
-from report_assets.ledger_catalog import CATALOG_NAME, TrackingError
+from report_assets.lake.data_dir import DataDir, MixedSourcesError
+from report_assets.lake.ledger_catalog import CATALOG_NAME, TrackingError
+from report_assets.lake.schema import TABLE_OF_TOPIC
 from report_assets.report_api.errors import ConfigurationError
 from report_assets.settings import ENV_START_DATE, PROJECT_ROOT, SettingError, load_settings
 from report_assets.simulator.server import SimulatorProcess
-from report_assets.storage.lake_views import MAJOR_UNITS_SQL, write_lake_views, write_lake_views_script
-from report_assets.storage.schema import TABLE_OF_TOPIC
-from report_assets.storage.summaries import SUMMARY_TABLES
+from report_assets.transforms.summaries import SUMMARY_TABLES
+from report_assets.warehouse.lake_views import MAJOR_UNITS_SQL, write_lake_views, write_lake_views_script
 
 
 def open_local_instance() -> dg.DagsterInstance:
@@ -274,7 +274,7 @@ Query it from a machine with the lake's AWS_* variables set (never in a run's wa
 
 Query it (read-only, never in a run's way):
   .venv/bin/python -c "import duckdb; duckdb.connect('{data.lake_views}', read_only=True).sql(
-    'SELECT ledger_id, entry_type, count(*), sum(amount) / 100 FROM funds_ledger GROUP BY ALL ORDER BY ALL').show()\""""
+    'SELECT ledger_id, currency, entry_type, count(*), sum(amount_major) FROM funds_ledger GROUP BY ALL').show()\""""
 
 
 def refresh_lake_views(data: DataDir) -> None:

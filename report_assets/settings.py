@@ -18,31 +18,35 @@ from typing import TypeVar
 from urllib.parse import urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from report_assets.books.accounts import DEFAULT_MAP, AccountMap, AccountMapError, load_account_map
-from report_assets.storage.lake_store import OBJECT_STORE_SCHEMES
+from report_assets.core.setting_names import (
+    ENV_ACCOUNT_MAP,
+    ENV_BANK_DIR,
+    ENV_COMPANY_NAME,
+    ENV_CONTACT,
+    ENV_DATA_DIR,
+    ENV_DATES_PER_RUN,
+    ENV_FRESHNESS_DAYS,
+    ENV_HISTORY_BATCH,
+    ENV_INCLUDE_GDPR,
+    ENV_LAKE_RETRY_SECONDS,
+    ENV_LAKE_URL,
+    ENV_LEDGER_IDS,
+    ENV_LEDGER_TIMEZONES,
+    ENV_LOOKBACK,
+    ENV_MAX_CONNECTIONS,
+    ENV_START_DATE,
+    ENV_STEP_RETRIES,
+    ENV_TIMEZONE,
+    ENV_UNPAID_AFTER,
+    ENV_WAREHOUSE_BATCH,
+)
+from report_assets.lake.data_dir import DataDir
+from report_assets.lake.store import OBJECT_STORE_SCHEMES
+from report_assets.transforms.accounts import DEFAULT_MAP, AccountMap, AccountMapError, load_account_map
+from report_assets.transforms.summaries import Rules
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
-ENV_DATA_DIR = "REPORT_ASSETS_DATA_DIR"
-ENV_START_DATE = "REPORT_ASSETS_START_DATE"
-ENV_TIMEZONE = "REPORT_ASSETS_TIMEZONE"
-ENV_LEDGER_IDS = "REPORT_ASSETS_LEDGER_IDS"
-ENV_LEDGER_TIMEZONES = "REPORT_ASSETS_LEDGER_TIMEZONES"
-ENV_INCLUDE_GDPR = "REPORT_ASSETS_INCLUDE_GDPR"
-ENV_MAX_CONNECTIONS = "REPORT_ASSETS_MAX_CONNECTIONS"
-ENV_WAREHOUSE_BATCH = "REPORT_ASSETS_WAREHOUSE_BATCH"
-ENV_STEP_RETRIES = "REPORT_ASSETS_STEP_RETRIES"
-ENV_LOOKBACK = "REPORT_ASSETS_SCHEDULE_LOOKBACK_DAYS"
-ENV_FRESHNESS_DAYS = "REPORT_ASSETS_FRESHNESS_DAYS"
-ENV_HISTORY_BATCH = "REPORT_ASSETS_HISTORY_BATCH"
-ENV_ACCOUNT_MAP = "REPORT_ASSETS_ACCOUNT_MAP"
-ENV_BANK_DIR = "REPORT_ASSETS_BANK_DIR"
-ENV_UNPAID_AFTER = "REPORT_ASSETS_UNPAID_AFTER_DAYS"
-ENV_DATES_PER_RUN = "REPORT_ASSETS_BACKFILL_DATES_PER_RUN"
-ENV_LAKE_URL = "REPORT_ASSETS_LAKE_URL"
-ENV_LAKE_RETRY_SECONDS = "REPORT_ASSETS_LAKE_RETRY_SECONDS"
-ENV_COMPANY_NAME = "REPORT_ASSETS_COMPANY_NAME"
-ENV_CONTACT = "REPORT_ASSETS_CONTACT_PERSON"
 ENV_CRASH_AT = "REPORT_ASSETS_CRASH_AT"  # tests only: kill the process at a named point of a write
 
 CRASH_POINTS = ("after-parquet", "inside-duckdb", "after-first-batch")
@@ -61,7 +65,7 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
     ENV_LOOKBACK: ("7", "a whole number from 0 to 366: ledger dates the hourly schedule looks back"),
     ENV_FRESHNESS_DAYS: ("5", "a whole number from 1 to 366: days without a closed date before a warning"),
     ENV_HISTORY_BATCH: ("500", "a whole number from 1 to 100000: new ledgers per history run"),
-    ENV_ACCOUNT_MAP: ("report_assets/books/account_map.toml", "a readable TOML account map (README, 'Booking')"),
+    ENV_ACCOUNT_MAP: ("report_assets/transforms/account_map.toml", "a readable TOML account map (README, 'Booking')"),
     ENV_BANK_DIR: ("<data dir>/bank", "a directory of the payout accounts' camt.053 bank statements (README, "
                    "'Bank reconciliation')"),
     ENV_DATES_PER_RUN: ("0", "a whole number from 0 to 100000: ledger dates per run of a backfill; 0 runs a backfill "
@@ -212,6 +216,16 @@ def said_first(load: Callable[[], T]) -> T:
     except (SettingError, ConfigurationError) as exc:
         print(f"error: {exc}", file=sys.stderr, flush=True)
         raise
+
+
+def rules_of(settings: Settings) -> Rules:
+    """What the summaries and checks take from the settings."""
+    return Rules(settings.account_map, settings.freshness_days)
+
+
+def data_dir_of(settings: Settings) -> DataDir:
+    """The data directory the settings name, with its lake where they put it."""
+    return DataDir(settings.data_dir, settings.lake_url, settings.lake_retry_seconds)
 
 
 def load_settings(env: Mapping[str, str] | None = None) -> Settings:

@@ -12,6 +12,7 @@ import dagster as dg
 import httpx
 import pytest
 
+from report_assets.pipeline.ingest_process import ingest_here
 from report_assets.report_api import ApiSettings, ReportApiClient, RetrySettings, Secret
 from report_assets.simulator.app import SimClock, SimulatorState
 from report_assets.simulator.faults import FaultSettings
@@ -24,10 +25,16 @@ from report_assets.simulator.world import (
     World,
     default_ledgers,
 )
+from report_assets.transforms.accounts import DEFAULT_MAP, load_account_map
+from report_assets.transforms.summaries import Rules
 
 # A Wednesday at 12:00 UTC: 13:00 in Oslo and Copenhagen, 14:00 in Helsinki.
 FROZEN_NOW = datetime(2026, 11, 25, 12, 0, tzinfo=UTC)
 FAST_RETRY = RetrySettings(max_attempts=6, max_total_seconds=60, initial_backoff=0.01, max_backoff=0.05)
+
+
+# What the summaries and checks take from the settings, as the defaults give them.
+RULES = Rules(load_account_map(DEFAULT_MAP), freshness_days=5)
 
 
 class Sim:
@@ -132,3 +139,14 @@ def check_evaluations(instance: dg.DagsterInstance, run_id: str) -> list[dg.Asse
     goes, which a run result's own event list does not carry."""
     return [entry.dagster_event.asset_check_evaluation_data for entry in instance.all_logs(
         run_id, of_type=dg.DagsterEventType.ASSET_CHECK_EVALUATION) if entry.dagster_event]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def ledger_step_fetches_in_process() -> Iterator[None]:
+    """Runs of the ledger step inside a test's process fetch in that process (``ingest_here``): a child's start-up
+    for each would be most of a small run's time. Runs in processes of their own (the main job, the dagster CLI,
+    the daemon's runs) keep the child, so the integration and system tiers test it, and test_intraday calls
+    ``ingest`` itself."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr("report_assets.defs.ledgers.assets.ingest", ingest_here)
+        yield

@@ -13,6 +13,7 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+import duckdb
 import httpx
 import pytest
 
@@ -28,6 +29,19 @@ def until(condition: Any, seconds: float, what: str) -> Any:
             return result
         time.sleep(0.5)
     pytest.fail(f"timed out after {seconds} s waiting for {what}")
+
+
+def reading(data: Path) -> duckdb.DuckDBPyConnection:
+    """The warehouse, read-only, once no run of the daemon's is writing it (the books sensor follows every ledger
+    run with a books run of its own, which holds the writer's lock while it runs)."""
+
+    def opened() -> duckdb.DuckDBPyConnection | None:
+        try:
+            return duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
+        except duckdb.IOException:
+            return None
+
+    return until(opened, 120, "the warehouse, free of writers")
 
 
 def graphql(url: str, query: str, variables: dict[str, Any]) -> dict[str, Any]:

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from report_assets.books.accounts import DEFAULT_MAP, OWN_ACCOUNT, ROLES, AccountMapError, load_account_map
 from report_assets.settings import SettingError, load_settings
+from report_assets.transforms.accounts import DEFAULT_MAP, OWN_ACCOUNT, ROLES, AccountMapError, load_account_map
 
 
 def test_the_default_map_gives_every_role_an_account_and_the_checked_ones_their_own() -> None:

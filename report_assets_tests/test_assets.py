@@ -23,10 +23,10 @@ import pyarrow.parquet as pq
 import pytest
 from dagster._core.instance.ref import InstanceRef
 
-from report_assets.data_dir import DataDir, MixedSourcesError
+from report_assets.core.ledger_day import LedgerDay
 from report_assets.defs.ledgers.assets import ledger_entries
 from report_assets.defs.resources import DataDirResource, ReportApiResource
-from report_assets.ledger_day import LedgerDay
+from report_assets.lake.data_dir import DataDir, MixedSourcesError
 from report_assets.report_api import ReportApiClient
 from report_assets.settings import PROJECT_ROOT
 from report_assets.simulator.world import World, default_ledgers
@@ -294,6 +294,7 @@ def finish(process: subprocess.Popen[str]) -> int:
     return process.returncode
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize("crash_at", ["after-parquet", "inside-duckdb"])
 def test_a_crash_mid_write_leaves_every_ledger_of_the_date_whole_and_a_rerun_repairs(
     tmp_path: Path, sim: Sim, data: DataDir, crash_at: str
@@ -315,6 +316,7 @@ def test_a_crash_mid_write_leaves_every_ledger_of_the_date_whole_and_a_rerun_rep
     assert warehouse_rows(data, "funds_ledger") == lake_rows(data, "funds", "2026-11-20") == new_lake
 
 
+@pytest.mark.integration
 def test_a_run_killed_midway_has_reported_only_whole_stored_dates_and_a_rerun_fetches_the_rest(
     tmp_path: Path, sim: Sim, data: DataDir
 ) -> None:
@@ -344,6 +346,7 @@ def test_a_run_killed_midway_has_reported_only_whole_stored_dates_and_a_rerun_fe
         assert instance.get_materialized_partitions(dg.AssetKey("funds_ledger")) == dates
 
 
+@pytest.mark.integration
 def test_a_run_waits_for_an_analysts_session_and_concurrent_writers_both_succeed(
     tmp_path: Path, sim: Sim, data: DataDir
 ) -> None:
@@ -379,6 +382,7 @@ def load_definitions(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[
                           cwd=tmp_path)
 
 
+@pytest.mark.integration
 def test_with_no_credentials_the_code_location_uses_the_simulator_and_loading_writes_nothing(tmp_path: Path) -> None:
     home = tmp_path / "home"
     home.mkdir()
@@ -387,6 +391,7 @@ def test_with_no_credentials_the_code_location_uses_the_simulator_and_loading_wr
     assert list(home.iterdir()) == [] and not (tmp_path / "data").exists()
 
 
+@pytest.mark.integration
 def test_dg_check_defs_passes() -> None:
     dg_cli = Path(sys.executable).parent / "dg"
     checked = subprocess.run([str(dg_cli), "check", "defs"], cwd=PROJECT_ROOT, capture_output=True, text=True,
@@ -395,6 +400,7 @@ def test_dg_check_defs_passes() -> None:
     assert "All definitions loaded successfully" in checked.stdout + checked.stderr
 
 
+@pytest.mark.integration
 @pytest.mark.parametrize(("name", "value", "allowed"), [
     ("REPORT_ASSETS_WAREHOUSE_BATCH", "abc", "a whole number"),
     ("REPORT_ASSETS_START_DATE", "2026-13-45", "YYYY-MM-DD"),
@@ -411,6 +417,7 @@ def test_a_bad_setting_stops_the_load_naming_the_variable(tmp_path: Path, name: 
     assert f"error: {name}={value!r} is not valid: expected" in first
 
 
+@pytest.mark.integration
 def test_partial_credentials_stop_the_load_naming_what_is_missing(tmp_path: Path) -> None:
     loaded = load_definitions(tmp_path, REPORT_API_CLIENT_ID="id", REPORT_API_SUBSCRIPTION_KEY="key")
     assert loaded.returncode != 0
@@ -419,6 +426,7 @@ def test_partial_credentials_stop_the_load_naming_what_is_missing(tmp_path: Path
     assert loaded.returncode != 0 and "no credentials are set" in loaded.stderr[:loaded.stderr.index("Traceback")]
 
 
+@pytest.mark.integration
 def test_full_credentials_read_production_through_env_vars_never_their_values(tmp_path: Path) -> None:
     code = ("from report_assets.definitions import defs; r = defs.resources['report_api']; "
             "print(r.source, r.base_url, type(r.client_secret).__name__, r.client_secret.env_var_name, repr(r))")

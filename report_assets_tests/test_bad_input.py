@@ -17,15 +17,17 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from report_assets.data_dir import DataDir
 from report_assets.defs.resources import ReportApiResource
-from report_assets.ledger_catalog import read_catalog
+from report_assets.lake.data_dir import DataDir
+from report_assets.lake.ledger_catalog import read_catalog
 from report_assets.main_job import refresh_lake_views
 from report_assets.simulator.app import SimClock, SimulatorState
 from report_assets.simulator.server import ThreadedSimulator
 from report_assets.simulator.world import World, default_ledgers
 from report_assets_tests.conftest import Sim, SimFactory
 from report_assets_tests.test_assets import LEDGERS, NOON_20TH, cli_env, cli_home, cli_materialize, finish
+
+pytestmark = pytest.mark.integration  # processes of their own: the main job, the export, the CLIs
 
 STORED = ("--from", "2026-11-18", "--to", "2026-11-19")
 

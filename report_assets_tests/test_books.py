@@ -20,17 +20,18 @@ import pyarrow as pa
 import pytest
 from lxml import etree
 
-from report_assets.books.accounts import DEFAULT_MAP, load_account_map
 from report_assets.books.build import build_books
 from report_assets.books.export import ExportedMonth, ExportOptions, export_month
-from report_assets.books.journal import BOOKED_AGAINST
-from report_assets.data_dir import DataDir
 from report_assets.defs.books.assets import books
 from report_assets.defs.columns import summary_table_schema
 from report_assets.defs.ledgers.assets import ledger_entries
 from report_assets.defs.resources import DataDirResource, ReportApiResource
-from report_assets.ingestion import check_and_summarize, prepare_warehouse, write_summary_files
-from report_assets.ledger_catalog import refresh_catalog
+from report_assets.lake.data_dir import DataDir
+from report_assets.lake.ledger_catalog import refresh_catalog
+from report_assets.lake.parquet_lake import FetchStamp, Run, entries_to_batch, page_batch
+from report_assets.lake.schema import TABLE_OF_TOPIC, arrow_schema
+from report_assets.lake.summary_columns import COLUMNS
+from report_assets.pipeline.ingestion import check_and_summarize, prepare_warehouse, write_summary_files
 from report_assets.report_api.client import Ledger
 from report_assets.report_api.entry_schema import ENTRY_TYPES_BY_TOPIC
 from report_assets.simulator.app import SimClock, SimulatorState
@@ -38,11 +39,10 @@ from report_assets.simulator.bank import arrivals
 from report_assets.simulator.generator import LedgerGenerator
 from report_assets.simulator.server import ThreadedSimulator
 from report_assets.simulator.world import World, default_ledgers
-from report_assets.storage.lake import FetchStamp, Run, entries_to_batch, page_batch
-from report_assets.storage.schema import TABLE_OF_TOPIC, arrow_schema
-from report_assets.storage.summary_columns import COLUMNS
-from report_assets.storage.warehouse import open_for_write, record_status, replace_slices, transaction
-from report_assets_tests.conftest import FROZEN_NOW, check_evaluations
+from report_assets.transforms.accounts import DEFAULT_MAP, load_account_map
+from report_assets.transforms.journal import BOOKED_AGAINST
+from report_assets.warehouse.database import open_for_write, record_status, replace_slices, transaction
+from report_assets_tests.conftest import FROZEN_NOW, RULES, check_evaluations
 
 LEDGER = "900001"
 ACCOUNT = "86011117947"
@@ -209,7 +209,7 @@ def store_ledger(data: DataDir) -> None:
                 replace_slices(connection, table, keys, pa.Table.from_batches(batches, schema=schema))
             record_status(connection, [(LEDGER, d, topic, False, 1, stamp.fetched_at, "simulator")
                                        for d in DATES for topic in TABLE_OF_TOPIC])
-        checked = check_and_summarize(connection, keys, with_summaries=True)
+        checked = check_and_summarize(connection, keys, True, RULES)
     wrong = {c.name: found for c, found in checked.failures.items() if found and c.name != "fresh_closed_dates"}
     assert not wrong  # every check passes (but freshness: these dates are weeks old)
     write_summary_files(data.lake, checked)
@@ -221,7 +221,7 @@ def booked(tmp_path: Path) -> tuple[DataDir, Path]:
     ledger = Ledger(LEDGER, "NOK", ("api:123455",), {"ledgerId": LEDGER, "currency": "NOK",
                                                      "payoutBankAccount": {"scheme": "BBAN:NO", "id": ACCOUNT},
                                                      "owner": {"scheme": "business:NO:ORG", "id": "987654325"}})
-    refresh_catalog([ledger], data.lake, "Europe/Oslo", datetime(2026, 11, 26, tzinfo=UTC))
+    refresh_catalog([ledger], data.lake, "Europe/Oslo", datetime(2026, 11, 26, tzinfo=UTC), {})
     store_ledger(data)
     bank = tmp_path / "bank"
     bank.mkdir()
@@ -466,7 +466,11 @@ def quarter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         env.setenv("REPORT_ASSETS_BANK_DIR", str(bank))
         resources = {"report_api": ReportApiResource(base_url=server.base_url),
                      "data_dir": DataDirResource(path=str(data.root))}
+        # The books' own checks of the journal (the raw data's are test_summaries'): each is recorded per date.
+        journal_checks = [key for key in ledger_entries.check_keys if key.asset_key == dg.AssetKey("journal_lines")]
         ledgers_run = dg.materialize([ledger_entries], instance=instance, resources=resources,
+                                     selection=dg.AssetSelection.assets(*ledger_entries.keys).without_checks()
+                                     | dg.AssetSelection.checks(*journal_checks),
                                      tags={"dagster/asset_partition_range_start": QUARTER[0],
                                            "dagster/asset_partition_range_end": QUARTER[1]})
         assert ledgers_run.success
@@ -606,7 +610,7 @@ def test_a_shared_payout_account_is_told_apart_by_the_vipps_number(booked: tuple
     mine = Ledger(LEDGER, "NOK", ("api:123455",), {"ledgerId": LEDGER, "currency": "NOK",
                                                    "payoutBankAccount": {"scheme": "BBAN:NO", "id": ACCOUNT},
                                                      "owner": {"scheme": "business:NO:ORG", "id": "987654325"}})
-    refresh_catalog([mine, other], data.lake, "Europe/Oslo", datetime(2026, 11, 26, tzinfo=UTC))
+    refresh_catalog([mine, other], data.lake, "Europe/Oslo", datetime(2026, 11, 26, tzinfo=UTC), {})
     (bank / "nov.xml").write_text(camt053([*BANK_LINES[:2], ("2026-11-04", 137_050, "Utb. 1002 Vippsnr 999999")]))
     build_books(data, bank, load_account_map(), TODAY, 4, print)
     assert rows(data, "SELECT ledger_id, payout_number, status FROM bank_matches ORDER BY ALL") == [

@@ -11,22 +11,21 @@ import dagster as dg
 import duckdb
 import pytest
 
-from report_assets.data_dir import DataDir
+from report_assets.core.ledger_day import LedgerDay
 from report_assets.defs.automation.discovery import LEDGER_CATALOG, ledger_discovery_sensor
 from report_assets.defs.ledgers.assets import ledger_entries
 from report_assets.defs.partitions import ledger_dates
 from report_assets.defs.resources import DataDirResource, ReportApiResource
-from report_assets.ledger_catalog import (
+from report_assets.lake.data_dir import DataDir
+from report_assets.lake.ledger_catalog import (
     TrackingError,
-    configured_timezones,
     infer_timezone,
     ledgers_for_run,
     read_catalog,
 )
-from report_assets.ledger_day import LedgerDay
-from report_assets.planning import plan_dates
-from report_assets.settings import ENV_LEDGER_TIMEZONES, SettingError
-from report_assets.storage.status import DayState
+from report_assets.lake.status import DayState
+from report_assets.pipeline.planning import plan_dates
+from report_assets.settings import ENV_LEDGER_TIMEZONES, SettingError, load_settings
 from report_assets_tests.conftest import Sim
 
 EXPECTED = {"302321": ("NOK", "Europe/Oslo"), "405512": ("DKK", "Europe/Copenhagen"),
@@ -130,10 +129,10 @@ def test_the_time_zone_is_inferred_from_the_most_telling_field(item: dict, expec
 
 def test_a_configured_time_zone_wins_and_a_bad_one_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv(ENV_LEDGER_TIMEZONES, "517734=Europe/Oslo, 405512=Europe/Copenhagen")
-    assert configured_timezones() == {"517734": "Europe/Oslo", "405512": "Europe/Copenhagen"}
+    assert load_settings().ledger_timezones == {"517734": "Europe/Oslo", "405512": "Europe/Copenhagen"}
     monkeypatch.setenv(ENV_LEDGER_TIMEZONES, "517734=Europe/Atlantis")
     with pytest.raises(SettingError, match="REPORT_ASSETS_LEDGER_TIMEZONES='517734=Europe/Atlantis'"):
-        configured_timezones()
+        load_settings()
 
 
 def test_each_ledger_gets_its_own_today() -> None:

@@ -9,7 +9,6 @@ from datetime import UTC, date, datetime
 from pathlib import Path
 
 import dagster as dg
-import duckdb
 import pytest
 from dagster._core.instance.ref import InstanceRef
 from dagster._core.storage.dagster_run import RunRecord
@@ -22,8 +21,10 @@ from report_assets.simulator.bank import camt053
 from report_assets.simulator.world import World, default_ledgers
 from report_assets_tests.conftest import Sim, SimFactory
 from report_assets_tests.services import dagster_services as services
-from report_assets_tests.services import graphql, until
+from report_assets_tests.services import graphql, reading, until
 from report_assets_tests.test_production_mode import MERCHANT, dagster, production_env, simulator_paths
+
+pytestmark = pytest.mark.system  # real servers: webserver and daemon, PostgreSQL, an S3-compatible store
 
 LEDGERS = ["302321", "405512", "517734"]
 DATES = [f"2026-11-{d}" for d in range(14, 21)]
@@ -72,18 +73,6 @@ def launch_backfill(url: str, dates: list[str]) -> str:
 
     assert until(finished, 600, "the backfill") in ("COMPLETED", "COMPLETED_SUCCESS")
     return backfill_id
-
-
-def reading(data: Path) -> duckdb.DuckDBPyConnection:
-    """The warehouse, read-only, once no run of the daemon's (the books follow every ledger run) is writing it."""
-
-    def opened() -> duckdb.DuckDBPyConnection | None:
-        try:
-            return duckdb.connect(str(data / "warehouse.duckdb"), read_only=True)
-        except duckdb.IOException:
-            return None
-
-    return until(opened, 120, "the warehouse, free of writers")
 
 
 def books_newer_than_ledgers(instance: dg.DagsterInstance) -> bool:

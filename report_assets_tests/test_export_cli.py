@@ -18,6 +18,8 @@ from dagster._core.instance.ref import InstanceRef
 
 from report_assets.settings import PROJECT_ROOT
 
+pytestmark = pytest.mark.integration  # processes of their own: the main job, the export, the CLIs
+
 TODAY = datetime.now(ZoneInfo("Europe/Oslo")).date()  # the date partitions' today, as the main job takes it
 LEDGER_ASSETS = "funds_ledger,fees_ledger,daily_fee_summary,daily_payout_summary,payouts,journal_lines"
 LAST_MONTH = date(TODAY.year - (TODAY.month == 1), (TODAY.month - 2) % 12 + 1, 1)

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import duckdb
 
-from report_assets.data_dir import DataDir
-from report_assets.ingest_process import ingest
-from report_assets.ingestion import IngestOptions
-from report_assets.intraday import poll_feed, today_so_far
-from report_assets.ledger_catalog import refresh_catalog
-from report_assets.planning import DatePlan
+from report_assets.lake.data_dir import DataDir
+from report_assets.lake.ledger_catalog import refresh_catalog
+from report_assets.pipeline.ingest_process import ingest
+from report_assets.pipeline.ingestion import IngestOptions
+from report_assets.pipeline.intraday import poll_feed, today_so_far
+from report_assets.pipeline.planning import DatePlan
 from report_assets.report_api import ReportApiClient
 from report_assets.simulator.world import World, default_ledgers
-from report_assets_tests.conftest import SimFactory, settings_for
+from report_assets_tests.conftest import RULES, SimFactory, settings_for
 
 NOON_20TH = datetime(2026, 11, 20, 11, 0, tzinfo=UTC)
 
@@ -54,7 +54,7 @@ def test_today_so_far_joins_the_dated_rows_and_the_feed_without_counting_any_ent
     data = DataDir(tmp_path / "data")
     with ReportApiClient(settings_for(sim)) as client:
         stored = list(ingest(client, data, [DatePlan("2026-11-20", fetch=["302321"])],
-                             IngestOptions("simulator", topics=("funds",)), print))  # today at noon: open
+                             IngestOptions("simulator", RULES, topics=("funds",)), print))  # today at noon: open
         assert [outcome.stored_open for batch in stored for outcome in batch.dates] == [["302321"]]
         sim.control(advance_seconds=2 * 3600)  # two hours later
         with duckdb.connect(str(data.warehouse)) as connection:
@@ -80,7 +80,7 @@ def test_the_intraday_sensor_stores_every_ledgers_feed_and_skips_a_busy_warehous
     data = DataDir(tmp_path / "data")
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
         with ReportApiClient(settings_for(sim)) as client:  # the tracked ledgers, as discovery records them
-            refresh_catalog(client.list_ledgers(), data.lake, "Europe/Oslo", NOON_20TH)
+            refresh_catalog(client.list_ledgers(), data.lake, "Europe/Oslo", NOON_20TH, {})
         resources = {"report_api": ReportApiResource(base_url=sim.base_url),
                      "data_dir": DataDirResource(path=str(data.root))}
         with dg.build_sensor_context(instance=instance, resources=resources) as context:  # closes what it opens

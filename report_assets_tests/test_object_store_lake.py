@@ -15,18 +15,18 @@ import pyarrow as pa
 import pytest
 from dagster._core.instance.ref import InstanceRef
 
-from report_assets.data_dir import DataDir, MixedSourcesError
 from report_assets.defs.ledgers.assets import ledger_entries
 from report_assets.defs.resources import DataDirResource, ReportApiResource
 from report_assets.defs.warehouse.load_job import load_warehouse_job
-from report_assets.ledger_catalog import read_catalog
+from report_assets.lake.data_dir import DataDir, MixedSourcesError
+from report_assets.lake.ledger_catalog import read_catalog
+from report_assets.lake.parquet_lake import ParquetLake
+from report_assets.lake.store import ObjectStore
 from report_assets.main_job import refresh_lake_views
+from report_assets.pipeline.warehouse_load import load_warehouse
 from report_assets.settings import SettingError, load_settings
 from report_assets.simulator.world import World, default_ledgers
-from report_assets.storage.lake import ParquetLake
-from report_assets.storage.lake_store import ObjectStore
-from report_assets.storage.warehouse_load import load_warehouse
-from report_assets_tests.conftest import Sim, SimFactory
+from report_assets_tests.conftest import RULES, Sim, SimFactory
 from report_assets_tests.object_store import ACCESS_KEY, BUCKET, SECRET_KEY, SeaweedS3, seaweed_s3
 from report_assets_tests.services import until
 from report_assets_tests.test_assets import (
@@ -41,6 +41,8 @@ from report_assets_tests.test_assets import (
     reads,
     warehouse_rows,
 )
+
+pytestmark = pytest.mark.system  # real servers: webserver and daemon, PostgreSQL, an S3-compatible store
 
 TABLES = ("funds_ledger", "fees_ledger", "daily_fee_summary", "daily_payout_summary", "payouts", "journal_lines")
 SUMMARY_ASSETS = ",".join(TABLES)
@@ -186,7 +188,7 @@ def test_runs_on_many_machines_share_the_lake_never_a_warehouse_file_and_the_loa
         closed = connection.execute("SELECT count(*) FROM ledger_day_status WHERE topic = 'funds' AND NOT is_open "
                                     "AND entries > 0").fetchall()[0][0]
     assert closed == len(LEDGERS) * len(days)
-    again = load_warehouse(warehouse_machine, say=lambda _: None)  # nothing changed: nothing loaded
+    again = load_warehouse(warehouse_machine, RULES, say=lambda _: None)  # nothing changed: nothing loaded
     assert (again.loaded, again.summarized, again.unchanged) == ({}, 0, len(TABLES) * len(days))
 
 

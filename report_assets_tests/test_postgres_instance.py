@@ -19,21 +19,22 @@ from pathlib import Path
 from typing import Any
 
 import dagster as dg
-import duckdb
 import httpx
 import pgserver
 import pytest
 from dagster._core.instance.ref import InstanceRef
 
-from report_assets.data_dir import DataDir
 from report_assets.defs.automation.schedules import hourly_ledger_refresh
 from report_assets.defs.resources import DataDirResource
+from report_assets.lake.data_dir import DataDir
 from report_assets.report_api import ReportApiClient
 from report_assets.settings import ENV_LOOKBACK, PROJECT_ROOT
 from report_assets.simulator.world import World, default_ledgers
 from report_assets_tests.conftest import Sim, SimFactory, settings_for
 from report_assets_tests.object_store import BUCKET, seaweed_s3
-from report_assets_tests.services import graphql, running_services, until
+from report_assets_tests.services import graphql, reading, running_services, until
+
+pytestmark = pytest.mark.system  # real servers: webserver and daemon, PostgreSQL, an S3-compatible store
 
 LEDGERS = ["302321", "405512", "517734"]
 LAKE_URL = f"s3://{BUCKET}/deployment"
@@ -147,7 +148,7 @@ def landed_and_served(sim: Sim, data: Path) -> tuple[dict, dict]:
     with ReportApiClient(settings_for(Sim(sim.server))) as client:
         api = {(lid, topic, day): len(client.read_date(lid, topic, day).entries())
                for lid in LEDGERS for topic in ("funds", "fees") for day in DATES}
-    with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as connection:
+    with reading(data) as connection:
         stored = {(lid, table.split("_")[0], str(day)): count for table in ("funds_ledger", "fees_ledger")
                   for lid, day, count in connection.execute(
                       f"SELECT ledger_id, ledger_date, count(*) FROM {table} WHERE ledger_date BETWEEN "
@@ -213,7 +214,7 @@ def test_a_backfill_on_postgres_runs_as_queued_runs_with_the_warehouse_serialize
         hourly = until(lambda: (run := instance.get_run_by_id(run_id)) and run.status in DONE and run, 300,
                        "the hourly schedule's run")
         assert hourly.status == dg.DagsterRunStatus.SUCCESS
-        with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as connection:
+        with reading(data) as connection:
             today = connection.execute("SELECT count(DISTINCT ledger_id) FROM funds_ledger WHERE ledger_date = "
                                        "DATE '2026-11-20'").fetchone()[0]
         assert today == len(LEDGERS)

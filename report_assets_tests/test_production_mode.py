@@ -14,11 +14,14 @@ from pathlib import Path
 
 import duckdb
 import httpx
+import pytest
 
 from report_assets.settings import PROJECT_ROOT
 from report_assets.simulator.bank import camt053
 from report_assets.simulator.world import Credentials, World, default_ledgers
 from report_assets_tests.conftest import FROZEN_NOW, Sim, SimFactory
+
+pytestmark = pytest.mark.integration  # processes of their own: the main job, the export, the CLIs
 
 MERCHANT = Credentials("merchant-client-id", "merchant-secret-Zq81", "merchant-subscription-Kx42")
 LEDGERS = ["302321", "405512", "517734"]
@@ -95,7 +98,7 @@ def test_every_entry_point_runs_with_a_merchants_keys_and_asks_only_what_product
     outputs.append(run(env, "report_assets.export", "--month", "2026-10"))
     assert sorted(p.name for p in (data / "exports" / "2026-10").glob("journal-*.csv")) == \
         [f"journal-{ledger_id}-2026-10.csv" for ledger_id in LEDGERS]
-    outputs.append(run(env, "report_assets.storage.warehouse_load"))
+    outputs.append(run(env, "report_assets.load_warehouse"))
 
     requests = sim.requests()
     assert "POST /accesstoken/get" in requests  # the merchant's token flow, with the keys from the environment

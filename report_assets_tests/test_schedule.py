@@ -11,11 +11,11 @@ from typing import Any
 import dagster as dg
 import pytest
 
-from report_assets.data_dir import DataDir
 from report_assets.defs.automation.schedules import due_dates, hourly_ledger_refresh
 from report_assets.defs.ledgers.assets import ledger_entries
 from report_assets.defs.resources import DataDirResource, ReportApiResource
-from report_assets.ledger_catalog import refresh_catalog
+from report_assets.lake.data_dir import DataDir
+from report_assets.lake.ledger_catalog import refresh_catalog
 from report_assets.report_api import ReportApiClient
 from report_assets.settings import ENV_LOOKBACK
 from report_assets.simulator.world import World, default_ledgers
@@ -98,7 +98,7 @@ def test_a_ledger_new_to_the_catalog_is_due_on_every_date_of_the_window_and_only
     data = DataDir(tmp_path / "data")
     sim.control(accessible_ledgers=LEDGERS)  # a merchant granted access
     with ReportApiClient(settings_for(sim)) as client:
-        refresh_catalog(client.list_ledgers(), data.lake, "Europe/Oslo", TICK)
+        refresh_catalog(client.list_ledgers(), data.lake, "Europe/Oslo", TICK, {})
     due = {plan.ledger_date: plan.fetch for plan in due_dates(data, TICK, 2)}
     assert due == {"2026-11-18": ["517734"], "2026-11-19": ["517734"], "2026-11-20": ["517734"]}
 

@@ -31,6 +31,7 @@ def raw_page(base_url: str, path: str, credentials: tuple[str, str, str]) -> byt
     return response.content
 
 
+@pytest.mark.integration
 def test_same_seed_gives_byte_identical_responses_in_other_processes_whatever_the_credentials() -> None:
     path = "/report/v2/ledgers/517734/fees/dates/2023-03-01?includeGDPRSensitiveData=true"
     a_creds = ("id-a", "secret-a", "key-a")

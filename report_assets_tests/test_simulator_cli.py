@@ -7,9 +7,12 @@ import subprocess
 import sys
 
 import httpx
+import pytest
 
 from report_assets.simulator.__main__ import parser
 from report_assets_tests.conftest import free_port
+
+pytestmark = pytest.mark.integration  # processes of their own: the main job, the export, the CLIs
 
 
 def test_help_lists_every_option() -> None:

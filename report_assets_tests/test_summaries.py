@@ -3,6 +3,7 @@ in Python from what the client reads, and stored data corrupted in each way the 
 
 from __future__ import annotations
 
+import shutil
 from collections import defaultdict
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -13,14 +14,14 @@ import dagster as dg
 import duckdb
 import pytest
 
-from report_assets.data_dir import DataDir
 from report_assets.defs.ledgers.assets import ledger_entries
 from report_assets.defs.resources import DataDirResource, ReportApiResource
+from report_assets.lake.data_dir import DataDir
 from report_assets.report_api import ReportApiClient
 from report_assets.simulator.world import World, default_ledgers
-from report_assets.storage.summaries import ALL_CHECKS, SUMMARY_TABLES, run_checks, summarize
-from report_assets.storage.warehouse import ensure_ledger_table, ensure_status_table
-from report_assets_tests.conftest import Sim, SimFactory, check_evaluations, settings_for
+from report_assets.transforms.summaries import ALL_CHECKS, SUMMARY_TABLES, run_checks, summarize
+from report_assets.warehouse.database import ensure_ledger_table, ensure_status_table
+from report_assets_tests.conftest import FROZEN_NOW, RULES, Sim, SimFactory, check_evaluations, settings_for
 
 LEDGERS = ["302321", "405512", "517734"]
 PAYOUT_TYPES = {"payout-scheduled", "scheduled-for-payout", "payout"}
@@ -80,7 +81,8 @@ def quiet_day(tmp_path: Path) -> Iterator[duckdb.DuckDBPyConnection]:
 
 
 def test_the_worked_example_comes_out_right(quiet_day: duckdb.DuckDBPyConnection) -> None:
-    summarize(quiet_day, [("L1", "2026-02-27"), ("L1", "2026-02-28"), ("L1", "2026-03-01"), ("L1", "2026-03-02")])
+    summarize(quiet_day, [("L1", "2026-02-27"), ("L1", "2026-02-28"), ("L1", "2026-03-01"), ("L1", "2026-03-02")],
+              RULES)
     fee = rows_of(quiet_day, "daily_fee_summary", "ledger_date = '2026-03-02'")[0]
     assert {k: fee[k] for k in ("capture_fees", "service_fees", "fees_retained", "fees_invoiced", "fee_entries",
                                 "captures", "captured_amount", "fees_of_captures", "opening_fee_balance",
@@ -113,7 +115,7 @@ def test_a_late_fee_is_matched_to_its_capture_on_psp_reference(quiet_day: duckdb
     # c3's fee lands on Tuesday instead: Monday's fee total drops, its captures' fees do not.
     quiet_day.execute("UPDATE fees_ledger SET ledger_date = DATE '2026-03-03' WHERE psp_reference = 'c3'")
     quiet_day.execute("INSERT INTO ledger_day_status VALUES ('L1', DATE '2026-03-03', 'fees', false, 1, now(), 't')")
-    summarize(quiet_day, [("L1", "2026-03-02")])
+    summarize(quiet_day, [("L1", "2026-03-02")], RULES)
     fee = rows_of(quiet_day, "daily_fee_summary", "ledger_date = '2026-03-02'")[0]
     assert fee["capture_fees"] == 613 and fee["fees_of_captures"] == 700
 
@@ -250,19 +252,39 @@ def summary_days(data: DataDir) -> set[tuple[str, str]]:
     return {(r[0], r[1].isoformat()) for r in stored}
 
 
+CORRUPTED_WORLD = World(ledgers=default_ledgers(3, 60))
+
+
+@pytest.fixture(scope="module")
+def two_dates(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """2026-11-17 and -18 of ``CORRUPTED_WORLD``, stored once; each corruption test corrupts a copy."""
+    from report_assets.simulator.app import SimClock, SimulatorState
+    from report_assets.simulator.server import ThreadedSimulator
+
+    root = tmp_path_factory.mktemp("two_dates")
+    data = DataDir(root / "data")
+    with ThreadedSimulator(SimulatorState(CORRUPTED_WORLD, clock=SimClock(FROZEN_NOW))) as server, \
+            dg.instance_for_test(temp_dir=str(root)) as instance:
+        assert dg.materialize([ledger_entries], instance=instance,
+                              resources={"report_api": ReportApiResource(base_url=server.base_url),
+                                         "data_dir": DataDirResource(path=str(data.root))},
+                              selection=dg.AssetSelection.assets(*ledger_entries.keys).without_checks(),
+                              tags={"dagster/asset_partition_range_start": "2026-11-17",
+                                    "dagster/asset_partition_range_end": "2026-11-18"}).success
+    assert ("302321", "2026-11-18") in summary_days(data)
+    return data.root
+
+
 @pytest.mark.parametrize("check_name", sorted(CORRUPTIONS))
 def test_corrupted_raw_data_fails_its_check_and_blocks_the_summary(
-    start_simulator: SimFactory, tmp_path: Path, check_name: str
+    start_simulator: SimFactory, tmp_path: Path, two_dates: Path, check_name: str
 ) -> None:
-    sim = start_simulator(World(ledgers=default_ledgers(3, 60)))
+    sim = start_simulator(CORRUPTED_WORLD)
     data = DataDir(tmp_path / "data")
+    shutil.copytree(two_dates, data.root)
     resources = {"report_api": ReportApiResource(base_url=sim.base_url),
                  "data_dir": DataDirResource(path=str(data.root))}
     with dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
-        assert dg.materialize([ledger_entries], instance=instance, resources=resources,
-                              tags={"dagster/asset_partition_range_start": "2026-11-17",
-                                    "dagster/asset_partition_range_end": "2026-11-18"}).success
-        assert ("302321", "2026-11-18") in summary_days(data)
         with duckdb.connect(str(data.warehouse)) as connection:
             connection.execute(CORRUPTIONS[check_name].format(
                 day="ledger_id = '302321' AND ledger_date = DATE '2026-11-18'"))
@@ -299,19 +321,17 @@ def test_corrupted_raw_data_fails_its_check_and_blocks_the_summary(
 
 def test_a_summary_that_does_not_add_up_fails_its_check(quiet_day: duckdb.DuckDBPyConnection) -> None:
     keys = [("L1", "2026-03-02")]
-    summarize(quiet_day, keys)
+    summarize(quiet_day, keys, RULES)
     today = date(2026, 3, 3)
-    assert not any(run_checks(quiet_day, keys, ALL_CHECKS, today).values())
+    assert not any(run_checks(quiet_day, keys, ALL_CHECKS, RULES, today).values())
     quiet_day.execute("UPDATE daily_payout_summary SET captured_amount = captured_amount - 1")
-    failures = {c.name: found for c, found in run_checks(quiet_day, keys, ALL_CHECKS, today).items() if found}
+    failures = {c.name: found for c, found in run_checks(quiet_day, keys, ALL_CHECKS, RULES, today).items() if found}
     assert list(failures) == ["summary_totals"]
 
 
-def test_a_ledger_with_no_recent_closed_date_is_flagged(quiet_day: duckdb.DuckDBPyConnection,
-                                                        monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("REPORT_ASSETS_FRESHNESS_DAYS", "5")
+def test_a_ledger_with_no_recent_closed_date_is_flagged(quiet_day: duckdb.DuckDBPyConnection) -> None:
     fresh = next(c for c in ALL_CHECKS if c.name == "fresh_closed_dates")
     keys = [("L1", "2026-03-02")]
-    assert run_checks(quiet_day, keys, [fresh], today=date(2026, 3, 7))[fresh] == []
-    stale = run_checks(quiet_day, keys, [fresh], today=date(2026, 3, 8))[fresh]
+    assert run_checks(quiet_day, keys, [fresh], RULES, today=date(2026, 3, 7))[fresh] == []
+    stale = run_checks(quiet_day, keys, [fresh], RULES, today=date(2026, 3, 8))[fresh]
     assert [(lid, day) for lid, day, _ in stale] == [("L1", "2026-03-02")] and not fresh.blocking

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import httpx
 
-from report_assets.storage.lake_store import replace_file
+from report_assets.lake.store import replace_file
 
 
 def months_between(first: date, last: date) -> list[date]:

@@ -19,19 +19,20 @@ import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from report_assets.books.accounts import AccountMap
 from report_assets.books.camt053 import BankFolder, read_bank_folder
-from report_assets.books.journal import SQL_DIR, account_rows
 from report_assets.core.bank_accounts import COUNTRY_OF_CURRENCY, account_country, account_key
 from report_assets.core.bank_days import bank_day_numbers
 from report_assets.core.money import money_text
-from report_assets.data_dir import DataDir
-from report_assets.ledger_catalog import read_catalog
-from report_assets.storage.lake import ParquetLake
-from report_assets.storage.sql_files import sql
-from report_assets.storage.summaries import SQL_LISTS, with_int64_integers
-from report_assets.storage.warehouse import open_for_write, registered, transaction
+from report_assets.core.sql_files import sql_in
+from report_assets.lake.data_dir import DataDir
+from report_assets.lake.ledger_catalog import read_catalog
+from report_assets.lake.parquet_lake import ParquetLake
+from report_assets.transforms.accounts import AccountMap
+from report_assets.transforms.journal import account_rows
+from report_assets.transforms.summaries import SQL_LISTS, with_int64_integers
+from report_assets.warehouse.database import open_for_write, registered, transaction
 
+sql = sql_in(__file__)
 BOOK_TABLES = ("bank_matches", "bank_journal_lines", "monthly_statement")
 MATCH_WINDOW_DAYS = 30  # a bank line more than this many days after a payout's ledger date is not its arrival
 HISTORY_MARGIN_DAYS = 10  # a payout lands within this many days (T+2, or a week late): bank lines earlier than the
@@ -94,12 +95,12 @@ def statement_sql() -> str:
     movements = ",\n        ".join(f"coalesce(sum(credit - debit) FILTER (WHERE account_role = '{role}'), 0) AS {role}"
                                    for role in STATEMENT_ROLES)
     columns = ", ".join(f"coalesce(mv.{role}, 0) AS {role}" for role in STATEMENT_ROLES)
-    return sql("monthly_statement", SQL_DIR, role_movements=movements, role_columns=columns,
+    return sql("monthly_statement", role_movements=movements, role_columns=columns,
                payout_types=SQL_LISTS["payout_types"])
 
 
 def statement_ties_sql() -> str:
-    return sql("checks/statement_ties", SQL_DIR, movement_sum=" + ".join(STATEMENT_MOVEMENTS))
+    return sql("checks/statement_ties", movement_sum=" + ".join(STATEMENT_MOVEMENTS))
 
 
 def compute_books(connection: duckdb.DuckDBPyConnection, bank: BankFolder, accounts: pa.Table,
@@ -112,14 +113,14 @@ def compute_books(connection: duckdb.DuckDBPyConnection, bank: BankFolder, accou
             registered(connection, "unreadable_statements", bank.unreadable_table()), \
             registered(connection, "bank_days", bank_days(connection, accounts, bank.lines, today)):
         matches = with_int64_integers(connection.sql(
-            sql("bank_matches", SQL_DIR, window_days=str(MATCH_WINDOW_DAYS),
+            sql("bank_matches", window_days=str(MATCH_WINDOW_DAYS),
                 history_margin_days=str(HISTORY_MARGIN_DAYS)),
             params={"today": today.isoformat()}).to_arrow_table())
         judged = pc.not_equal(matches.column("status"), "not_judged")
         tables["bank_matches"] = matches.filter(judged)
         with registered(connection, "bank_matches", tables["bank_matches"]):
             tables["bank_journal_lines"] = with_int64_integers(
-                connection.sql(sql("bank_journal_lines", SQL_DIR)).to_arrow_table())
+                connection.sql(sql("bank_journal_lines")).to_arrow_table())
         with registered(connection, "bank_journal_lines", tables["bank_journal_lines"]):
             tables["monthly_statement"] = with_int64_integers(connection.sql(
                 statement_sql(), params={"today": today.isoformat(),

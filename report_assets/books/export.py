@@ -20,13 +20,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 
-from report_assets.books.accounts import AccountMap
 from report_assets.books.formats.csv_files import DIALECTS, write_journal, write_statement
 from report_assets.books.formats.saft import NotForSaft, write_saft
 from report_assets.books.formats.workbook import write_workbook
 from report_assets.books.month_books import LedgerMonth, read_month
-from report_assets.data_dir import DataDir
-from report_assets.ledger_catalog import read_catalog
+from report_assets.lake.data_dir import DataDir
+from report_assets.lake.ledger_catalog import read_catalog
+from report_assets.transforms.accounts import AccountMap
 
 NO_CONTACT = ("Not", "given")  # SAF-T requires a contact person: REPORT_ASSETS_CONTACT_PERSON names one
 

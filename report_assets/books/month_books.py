@@ -18,8 +18,8 @@ from datetime import date
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from report_assets.books.accounts import AccountMap
-from report_assets.storage.lake import ParquetLake, key_date
+from report_assets.lake.parquet_lake import ParquetLake, key_date
+from report_assets.transforms.accounts import AccountMap
 
 SETTLEMENT, BANK_ARRIVAL = 1, 2
 VOUCHER_TYPES = {SETTLEMENT: "Vipps MobilePay settlement", BANK_ARRIVAL: "Vipps MobilePay payout on the bank"}

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from report_assets.data_dir import DataDir
+from report_assets.lake.data_dir import DataDir
 
 
 @dataclass(frozen=True)

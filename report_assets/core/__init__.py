@@ -1,2 +1,3 @@
-"""What every layer shares and no layer owns: the banks' calendars and account numbers. Depends on nothing in the
-project, so the books, the simulator's bank and the checks all count bank days and compare accounts one way."""
+"""What every layer shares and no layer owns: money in minor and major units, the banks' calendars and account
+numbers, a ledger-day's key, and how SQL files are read. Imports nothing else of the project, so the books, the
+simulator's bank and the checks all count bank days, compare accounts and show money one way."""

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dagster as dg
 
-from report_assets.storage.schema import Column, ledger_columns
-from report_assets.storage.summary_columns import COLUMNS, column_type
+from report_assets.lake.schema import Column, ledger_columns
+from report_assets.lake.summary_columns import COLUMNS, column_type
 
 
 def table_schema_of(columns: tuple[Column, ...]) -> dg.TableSchema:

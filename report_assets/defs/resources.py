@@ -13,7 +13,7 @@ import dagster as dg
 import httpx
 from pydantic import Field
 
-from report_assets.data_dir import DataDir
+from report_assets.lake.data_dir import DataDir
 from report_assets.report_api import ApiSettings, ReportApiClient, Secret, settings_from_env
 from report_assets.report_api.errors import ConfigurationError
 from report_assets.report_api.settings import (

@@ -61,8 +61,9 @@ class Ledger:
 
 
 @dataclass
-class LedgerDay:
-    """A fully fetched and validated ledger-day, handed on a page at a time from a spool.
+class FetchedPages:
+    """A fully fetched and validated ledger-day of one topic, handed on a page at a time from a spool (the key of a
+    ledger-day is ``core.ledger_day.LedgerDay``).
 
     Only built once every page validated, so a caller never sees part of a bad day.
     """
@@ -104,7 +105,7 @@ class LedgerDay:
         if self._spool is not None:
             self._spool.close()
 
-    def __enter__(self) -> LedgerDay:
+    def __enter__(self) -> FetchedPages:
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -271,7 +272,7 @@ class ReportApiClient:
 
     def read_date(
         self, ledger_id: str, topic: str, ledger_date: date | str, *, include_gdpr: bool = False
-    ) -> LedgerDay:
+    ) -> FetchedPages:
         """Fetch and validate every page of one ledger-day; nothing is handed on unless all pass."""
         day = date_text(ledger_date)
         path = f"/report/v2/ledgers/{ledger_id}/{topic}/dates/{day}"
@@ -309,7 +310,7 @@ class ReportApiClient:
                     arrow.append(page.arrow)
                 else:
                     if spool is None:  # too big to keep: what was kept moves to a temporary file too
-                        spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by LedgerDay.close
+                        spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by FetchedPages.close
                         for items in parsed or []:
                             spill(orjson.dumps({"items": items}))
                         parsed, arrow = None, []
@@ -321,7 +322,7 @@ class ReportApiClient:
             if spool is not None:
                 spool.close()
             raise
-        return LedgerDay(
+        return FetchedPages(
             ledger_id=ledger_id,
             topic=topic,
             ledger_date=day,

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from report_assets.books.month_books import LedgerMonth
 from report_assets.core.money import major_text
-from report_assets.storage.summary_columns import money_columns
+from report_assets.lake.summary_columns import money_columns
 
 JOURNAL_HEADER = ("voucher", "date", "account", "vat_code", "debit", "credit", "text", "reference", "payout_number",
                   "currency")

@@ -18,9 +18,9 @@ from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from xml.etree import ElementTree as ET
 
-from report_assets.books.accounts import REFERENCE, standard_tax_codes
 from report_assets.books.month_books import LedgerMonth
 from report_assets.core.money import major_text
+from report_assets.transforms.accounts import REFERENCE, standard_tax_codes
 
 NAMESPACE = "urn:StandardAuditFile-Taxation-Financial:NO"
 GROUPING_CODES = REFERENCE / "naeringsspesifikasjon.csv"

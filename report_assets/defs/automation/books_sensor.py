@@ -17,8 +17,8 @@ import dagster as dg
 
 from report_assets.books.build import BOOK_TABLES
 from report_assets.defs.warehouse.load_job import load_warehouse_job
-from report_assets.storage.schema import TABLE_OF_TOPIC
-from report_assets.storage.summaries import SUMMARY_TABLES
+from report_assets.lake.schema import TABLE_OF_TOPIC
+from report_assets.transforms.summaries import SUMMARY_TABLES
 
 BOOKS_JOB_NAME = "recompute_books"
 books_job = dg.define_asset_job(

@@ -8,11 +8,11 @@ from typing import Any
 
 import dagster as dg
 
-from report_assets.data_dir import DataDir
 from report_assets.defs.columns import table_schema_of
 from report_assets.defs.partitions import ledger_dates
 from report_assets.defs.resources import DataDirResource, ReportApiResource
-from report_assets.ledger_catalog import (
+from report_assets.lake.data_dir import DataDir
+from report_assets.lake.ledger_catalog import (
     CATALOG_COLUMNS,
     CATALOG_NAME,
     CatalogUpdate,
@@ -21,9 +21,9 @@ from report_assets.ledger_catalog import (
     update_catalog,
     write_catalog,
 )
+from report_assets.lake.schema import TABLE_OF_TOPIC
 from report_assets.settings import load_settings
-from report_assets.storage.schema import TABLE_OF_TOPIC
-from report_assets.storage.summaries import SUMMARY_TABLES
+from report_assets.transforms.summaries import SUMMARY_TABLES
 
 LEDGER_CATALOG = dg.AssetKey("ledger_catalog")
 
@@ -52,8 +52,10 @@ def discover_ledgers(report_api: ReportApiResource, data: DataDir, now: datetime
     with report_api.client() as client:
         report_api.claim(data, client)
         listed = client.list_ledgers()
-    update = update_catalog(read_catalog(data.lake), listed, now or datetime.now(UTC), ledger_dates.timezone)
-    ledgers_for_run({r["ledger_id"]: r for r in update.records}, load_settings().ledger_ids, ledger_ids or [])
+    settings = load_settings()
+    update = update_catalog(read_catalog(data.lake), listed, now or datetime.now(UTC), ledger_dates.timezone,
+                            settings.ledger_timezones)
+    ledgers_for_run({r["ledger_id"]: r for r in update.records}, settings.ledger_ids, ledger_ids or [])
     write_catalog(data.lake, update.records)
     return update
 

@@ -7,11 +7,11 @@ finds the warehouse busy skips rather than waits, and the next tick continues fr
 import dagster as dg
 
 from report_assets.defs.resources import DataDirResource, ReportApiResource
-from report_assets.intraday import poll_feed
-from report_assets.ledger_catalog import read_catalog, tracked_ledgers
+from report_assets.lake.ledger_catalog import read_catalog, tracked_ledgers
+from report_assets.pipeline.intraday import poll_feed
 from report_assets.report_api.entry_schema import TOPICS
 from report_assets.settings import load_settings
-from report_assets.storage.warehouse import WarehouseLockedError, open_for_write
+from report_assets.warehouse.database import WarehouseLockedError, open_for_write
 
 
 @dg.sensor(minimum_interval_seconds=300, default_status=dg.DefaultSensorStatus.STOPPED)

@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 
-from report_assets.data_dir import DataDir
 from report_assets.defs.automation.discovery import refresh_ledgers_job
 from report_assets.defs.partitions import ledger_dates
 from report_assets.defs.resources import DataDirResource
-from report_assets.ledger_catalog import read_catalog, tracked_ledgers
-from report_assets.planning import DatePlan, plan_dates
+from report_assets.lake.data_dir import DataDir
+from report_assets.lake.ledger_catalog import read_catalog, tracked_ledgers
+from report_assets.pipeline.planning import DatePlan, plan_dates
 from report_assets.settings import load_settings
 
 

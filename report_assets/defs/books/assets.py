@@ -17,7 +17,7 @@ from report_assets.defs.columns import summary_table_schema
 from report_assets.defs.partitions import ledger_dates
 from report_assets.defs.resources import SIMULATOR, DataDirResource, ReportApiResource
 from report_assets.settings import load_settings
-from report_assets.storage.warehouse import WarehouseLockedError
+from report_assets.warehouse.database import WarehouseLockedError
 
 DESCRIPTIONS = {
     "bank_matches": "Each payout matched to its credit on the payout account's bank statement (camt.053 files in "

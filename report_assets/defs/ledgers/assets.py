@@ -14,23 +14,23 @@ from datetime import UTC, datetime
 import dagster as dg
 from pydantic import Field
 
-from report_assets.data_dir import DataDir, MixedSourcesError
 from report_assets.defs.columns import ledger_table_schema, summary_table_schema
 from report_assets.defs.ledgers.checks import CHECK_SPECS, batch_evaluations
 from report_assets.defs.ledgers.metadata import date_materializations
 from report_assets.defs.partitions import SETTINGS, ledger_dates
 from report_assets.defs.resources import SIMULATOR, DataDirResource, ReportApiResource
-from report_assets.ingest_process import IngestionDiedError, ingest
-from report_assets.ingestion import BatchOutcome, DateOutcome, IngestOptions, summarize_stored
-from report_assets.ledger_catalog import TrackingError, ledgers_for_run, read_catalog, refresh_catalog
-from report_assets.planning import DatePlan, plan_dates
+from report_assets.lake.data_dir import DataDir, MixedSourcesError
+from report_assets.lake.ledger_catalog import TrackingError, ledgers_for_run, read_catalog, refresh_catalog
+from report_assets.lake.schema import TABLE_OF_TOPIC
+from report_assets.lake.store import LakeStoreError
+from report_assets.pipeline.ingest_process import IngestionDiedError, ingest
+from report_assets.pipeline.ingestion import BatchOutcome, DateOutcome, IngestOptions, summarize_stored
+from report_assets.pipeline.planning import DatePlan, plan_dates
 from report_assets.report_api import ReportApiClient
 from report_assets.report_api.errors import ApiUnavailableError, ReportApiError
-from report_assets.settings import SettingError, Settings, load_settings
-from report_assets.storage.lake_store import LakeStoreError
-from report_assets.storage.schema import TABLE_OF_TOPIC
-from report_assets.storage.summaries import SUMMARY_TABLES, DataCheck, Failure
-from report_assets.storage.warehouse import WarehouseLockedError
+from report_assets.settings import SettingError, Settings, load_settings, rules_of
+from report_assets.transforms.summaries import SUMMARY_TABLES, DataCheck, Failure
+from report_assets.warehouse.database import WarehouseLockedError
 
 DESCRIPTIONS = {
     "funds": "The funds ledger: what Vipps MobilePay owes the merchant. Captures, refunds, fees retained, "
@@ -161,7 +161,8 @@ def run_ledgers(client: ReportApiClient, data: DataDir, config: LedgerRunConfig,
     catalog = read_catalog(data.lake)
     if not catalog:
         log.info("No ledger catalog yet: reading the ledger list.")
-        refresh_catalog(client.list_ledgers(), data.lake, ledger_dates.timezone, datetime.now(UTC))
+        refresh_catalog(client.list_ledgers(), data.lake, ledger_dates.timezone, datetime.now(UTC),
+                        load_settings().ledger_timezones)
         catalog = read_catalog(data.lake)
     return ledgers_for_run(catalog, load_settings().ledger_ids, config.ledger_ids)
 
@@ -177,14 +178,14 @@ def run_ledger_step(context: dg.AssetExecutionContext, client: ReportApiClient, 
             context.log.warning("No Report API credentials are set: fetching from the SIMULATOR, not production.")
         context.log.info(f"{len(plans)} ledger date(s): fetching {due} ledger-day(s), skipping {skipped} already "
                          f"stored closed, with {report_api.max_connections} connections from the {report_api.source}")
-        options = IngestOptions(source=report_api.source, topics=tuple(topics),
+        options = IngestOptions(source=report_api.source, rules=rules_of(settings), topics=tuple(topics),
                                 include_gdpr=report_api.include_gdpr_data,
                                 workers=report_api.max_connections, with_summaries=bool(summaries),
                                 warehouse_batch=settings.warehouse_batch, crash_at=settings.crash_at)
         yield from ingest(client, data, plans, options, context.log.warning)
     elif summaries:
         keys = [(i, p.ledger_date) for p in plans for i in [*p.fetch, *p.skipped_closed]]
-        batch = summarize_stored(data, keys, context.log.warning)
+        batch = summarize_stored(data, keys, rules_of(settings), context.log.warning)
         batch.dates = [DateOutcome(p.ledger_date, skipped_closed=[*p.fetch, *p.skipped_closed]) for p in plans]
         yield batch
 

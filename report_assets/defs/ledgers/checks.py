@@ -13,10 +13,10 @@ from collections.abc import Iterator
 
 import dagster as dg
 
-from report_assets.data_dir import DataDir
-from report_assets.ingestion import BatchOutcome, DateOutcome
-from report_assets.ledger_day import LedgerDay
-from report_assets.storage.summaries import ALL_CHECKS, DataCheck, Failure
+from report_assets.core.ledger_day import LedgerDay
+from report_assets.lake.data_dir import DataDir
+from report_assets.pipeline.ingestion import BatchOutcome, DateOutcome
+from report_assets.transforms.summaries import ALL_CHECKS, DataCheck, Failure
 
 STORED_CHECK = "all_tracked_ledgers_stored"
 FIRST_FAILURES = 20  # listed in an evaluation's metadata; the rest are counted

@@ -12,11 +12,11 @@ from typing import Any
 import dagster as dg
 
 from report_assets.core.money import major_units, money_text
-from report_assets.date_figures import DateFigures, stored_figures
-from report_assets.ingestion import DateOutcome
+from report_assets.lake.parquet_lake import ParquetLake
+from report_assets.lake.schema import TABLE_OF_TOPIC
+from report_assets.pipeline.date_figures import DateFigures, stored_figures
+from report_assets.pipeline.ingestion import DateOutcome
 from report_assets.report_api.entry_schema import PAYOUT_ENTRY_TYPES
-from report_assets.storage.lake import ParquetLake
-from report_assets.storage.schema import TABLE_OF_TOPIC
 
 # Per topic, the entry types whose sums are worth a plot: metadata name -> (entry types, sign shown).
 LEDGER_MONEY = {

@@ -1,18 +1,19 @@
 """The warehouse step of a deployment whose runs execute on other machines: a job, run on the machine that holds
-the DuckDB file, that loads what changed in the lake (``storage.warehouse_load``). It takes the warehouse pool,
+the DuckDB file, that loads what changed in the lake (``pipeline.warehouse_load``). It takes the warehouse pool,
 so it never overlaps a run writing the same file; the books recompute after it as after any ledger run."""
 
 import dagster as dg
 
 from report_assets.defs.resources import DataDirResource
-from report_assets.storage.warehouse_load import load_warehouse
+from report_assets.pipeline.warehouse_load import load_warehouse
+from report_assets.settings import load_settings, rules_of
 
 
 @dg.op(pool="report_assets_warehouse", description="Load the lake files whose ETag changed since the last load "
        "into the warehouse, and recompute the checks and summaries of the ledger-days they hold.")
 def load_warehouse_from_lake(context: dg.OpExecutionContext, data_dir: DataDirResource) -> None:
     data = data_dir.data_dir()
-    outcome = load_warehouse(data, say=context.log.info)
+    outcome = load_warehouse(data, rules_of(load_settings()), say=context.log.info)
     dates = sorted({day for days in outcome.loaded.values() for day in days})
     context.add_output_metadata({
         "lake": data.lake.location,

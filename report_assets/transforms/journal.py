@@ -15,17 +15,15 @@ many captures the day had.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import duckdb
 import pyarrow as pa
 
-from report_assets.books.accounts import AccountMap
+from report_assets.core.sql_files import sql_in
 from report_assets.report_api.entry_schema import PAYOUT_ENTRY_TYPES
-from report_assets.storage.sql_files import sql
-from report_assets.storage.warehouse import registered
+from report_assets.transforms.accounts import AccountMap
+from report_assets.warehouse.database import registered
 
-SQL_DIR = Path(__file__).with_name("sql")
+sql = sql_in(__file__)
 CLEARING_ROLE = {"funds": "funds_clearing", "fees": "fees_clearing"}
 TRANSFER = None  # booked against the other clearing account, by the other ledger's own entry
 PAYOUTS = {payout_type: "payouts_in_transit" for payout_type in sorted(PAYOUT_ENTRY_TYPES)}
@@ -61,4 +59,4 @@ def compute_journal_lines(connection: duckdb.DuckDBPyConnection, accounts: Accou
     """The journal lines of the ledger-days registered as ``slice_keys``, from the warehouse's ledger tables."""
     with registered(connection, "booking_rules", booking_rules()), \
             registered(connection, "account_map", account_rows(accounts)):
-        return connection.sql(sql("journal_lines", SQL_DIR, payout_types=payout_types)).to_arrow_table()
+        return connection.sql(sql("journal_lines", payout_types=payout_types)).to_arrow_table()

@@ -18,28 +18,25 @@ chain from the day before) may be short. Here every date is present: the loader 
 summaries of the ledger-days it loaded, with their neighbours, exactly as a run on one machine does, and
 writes the summaries back to the lake.
 
-``python -m report_assets.storage.warehouse_load`` (``make load-warehouse``).
+``python -m report_assets.load_warehouse`` (``make load-warehouse``).
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import duckdb
 import pyarrow as pa
 
-from report_assets.data_dir import DataDir
-from report_assets.ingestion import check_and_summarize, write_summary_files
-from report_assets.settings import SettingError, load_settings
-from report_assets.storage.lake import ParquetLake, key_date
-from report_assets.storage.lake_store import LakeStoreError
-from report_assets.storage.schema import TABLE_OF_TOPIC
-from report_assets.storage.sql_files import sql
-from report_assets.storage.summaries import SUMMARY_TABLES
-from report_assets.storage.warehouse import (
+from report_assets.core.sql_files import sql_in
+from report_assets.lake.data_dir import DataDir
+from report_assets.lake.parquet_lake import ParquetLake, key_date
+from report_assets.lake.schema import TABLE_OF_TOPIC
+from report_assets.lake.store import LakeStoreError
+from report_assets.pipeline.ingestion import check_and_summarize, write_summary_files
+from report_assets.transforms.summaries import SUMMARY_TABLES, Rules
+from report_assets.warehouse.database import (
     catalog_view,
     ensure_ledger_table,
     ensure_status_table,
@@ -47,6 +44,8 @@ from report_assets.storage.warehouse import (
     registered,
     transaction,
 )
+
+sql = sql_in(__file__)
 
 FILES_PER_TRANSACTION = 200
 LEDGER_DAYS_PER_SUMMARY_BATCH = 2000  # as a run's warehouse batch: bounded memory on a partner's lake
@@ -93,7 +92,7 @@ def load_file(connection: duckdb.DuckDBPyConnection, lake: ParquetLake, dataset:
 
 
 def resummarize(connection: duckdb.DuckDBPyConnection, lake: ParquetLake, keys: list[tuple[str, str]],
-                outcome: LoadOutcome, say: Callable[[str], None]) -> None:
+                rules: Rules, outcome: LoadOutcome, say: Callable[[str], None]) -> None:
     """The checks and summaries of the loaded ledger-days (``keys`` in date order), with every neighbour present,
     into the warehouse and back to the lake, a bounded batch of whole dates at a time."""
     start, written = 0, set()
@@ -101,7 +100,7 @@ def resummarize(connection: duckdb.DuckDBPyConnection, lake: ParquetLake, keys: 
         end = min(start + LEDGER_DAYS_PER_SUMMARY_BATCH, len(keys))
         while end < len(keys) and keys[end][1] == keys[end - 1][1]:
             end += 1  # whole dates: a date's summary files are written once per batch
-        checked = check_and_summarize(connection, keys[start:end], with_summaries=True)
+        checked = check_and_summarize(connection, keys[start:end], True, rules)
         written |= set(write_summary_files(lake, checked))
         for check, found in checked.failures.items():
             if found:
@@ -124,7 +123,7 @@ def record_loaded(connection: duckdb.DuckDBPyConnection, versions: list[tuple[st
         connection.execute(sql("load/record_loaded"))
 
 
-def load_warehouse(data: DataDir, say: Callable[[str], None] = print) -> LoadOutcome:
+def load_warehouse(data: DataDir, rules: Rules, say: Callable[[str], None] = print) -> LoadOutcome:
     """Loads what changed in the lake since the last load into the warehouse at ``data.warehouse``."""
     lake, outcome = data.lake, LoadOutcome()
     with open_for_write(data.warehouse, say=say) as connection:
@@ -152,30 +151,7 @@ def load_warehouse(data: DataDir, say: Callable[[str], None] = print) -> LoadOut
                     outcome.loaded.setdefault(TABLE_OF_TOPIC.get(dataset, dataset), []).append(key_date(key))
                 record_loaded(connection, versions)
             say(f"loaded {start + len(batch)} of {len(changed)} changed lake files")
-        resummarize(connection, lake, sorted(ledger_days, key=lambda k: (k[1], k[0])), outcome, say)
+        resummarize(connection, lake, sorted(ledger_days, key=lambda k: (k[1], k[0])), rules, outcome, say)
         record_loaded(connection, ledger_files)
         catalog_view(connection, lake)
     return outcome
-
-
-def main(argv: list[str] | None = None) -> None:
-    argparse.ArgumentParser(prog="python -m report_assets.storage.warehouse_load",
-                            description="Load what changed in the Parquet lake into the DuckDB warehouse (the "
-                                        "warehouse step when runs execute on other machines).").parse_args(argv)
-    try:
-        data = DataDir.from_settings(load_settings())
-        outcome = load_warehouse(data)
-    except (SettingError, LakeStoreError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        raise SystemExit(2) from None
-    for table, dates in sorted(outcome.loaded.items()):
-        print(f"  {table}: {len(dates)} date(s), {min(dates)} to {max(dates)}")
-    print(f"Loaded {sum(map(len, outcome.loaded.values()))} changed lake file(s) ({outcome.rows} rows; "
-          f"{outcome.unchanged} unchanged) from {data.lake.location} into {data.warehouse}, and recomputed the "
-          f"checks and summaries of {outcome.summarized} ledger-day(s).")
-    for check, found in sorted(outcome.failures.items()):
-        print(f"  check {check}: {len(found)} ledger-day(s): " + "; ".join(found[:5]) + ("; ..." if found[5:] else ""))
-
-
-if __name__ == "__main__":
-    main()

@@ -8,20 +8,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 
 import duckdb
 import pyarrow as pa
 
-from report_assets.books.journal import SQL_DIR as BOOKS_SQL
-from report_assets.books.journal import compute_journal_lines
 from report_assets.core.money import money_macro_sql
+from report_assets.core.setting_names import ENV_FRESHNESS_DAYS
+from report_assets.core.sql_files import quote_literal, sql_in
+from report_assets.lake.schema import TABLE_OF_TOPIC
+from report_assets.lake.summary_columns import COLUMNS
 from report_assets.report_api.entry_schema import FEES_ENTRY_TYPES, FUNDS_ENTRY_TYPES, PAYOUT_ENTRY_TYPES
-from report_assets.settings import ENV_FRESHNESS_DAYS, load_settings
-from report_assets.storage.schema import TABLE_OF_TOPIC
-from report_assets.storage.sql_files import SQL_DIR, quote_literal, sql
-from report_assets.storage.summary_columns import COLUMNS
-from report_assets.storage.warehouse import registered, slice_keys, transaction
+from report_assets.transforms.accounts import AccountMap
+from report_assets.transforms.journal import compute_journal_lines
+from report_assets.warehouse import database
+from report_assets.warehouse.database import registered, slice_keys, transaction
+
+sql = sql_in(__file__)
 
 SUMMARY_TABLES = ("daily_fee_summary", "daily_payout_summary", "payouts", "journal_lines")
 SUMMARY_SORT_KEYS = {"daily_fee_summary": ("ledger_id",), "daily_payout_summary": ("ledger_id",),
@@ -61,7 +63,8 @@ def with_neighbours(connection: duckdb.DuckDBPyConnection, keys: list[tuple[str,
     return sorted(k for k in wanted if k in stored or k in asked)
 
 
-def compute(connection: duckdb.DuckDBPyConnection, table: str, keys: list[tuple[str, str]]) -> pa.Table:
+def compute(connection: duckdb.DuckDBPyConnection, table: str, keys: list[tuple[str, str]],
+            account_map: AccountMap) -> pa.Table:
     """A summary's rows, with money as Int64 minor units."""
     parameters = {}
     if table == "payouts":  # bound what the payout periods scan: the table grows with every backfilled day
@@ -69,7 +72,7 @@ def compute(connection: duckdb.DuckDBPyConnection, table: str, keys: list[tuple[
         since = connection.sql(sql("payout_window", **SQL_LISTS), params={"first": first}).fetchall()[0][0]
         parameters = {"since": since, "last": last}
     if table == "journal_lines":
-        rows = compute_journal_lines(connection, load_settings().account_map, SQL_LISTS["payout_types"])
+        rows = compute_journal_lines(connection, account_map, SQL_LISTS["payout_types"])
     else:
         rows = connection.sql(sql(table, **SQL_LISTS), params=parameters or None).to_arrow_table()
     return with_int64_integers(rows)
@@ -88,17 +91,26 @@ def replace_summary(connection: duckdb.DuckDBPyConnection, table: str, rows: pa.
     with registered(connection, "summary_rows", rows):
         connection.execute(sql("create_summary_table", table=table))
         with transaction(connection):
-            connection.execute(sql("delete_slices", table=table))
+            connection.execute(database.sql("delete_slices", table=table))
             connection.execute(sql("insert_summary_rows", table=table))
 
 
-def summarize(connection: duckdb.DuckDBPyConnection,
-              keys: list[tuple[str, str]]) -> tuple[dict[str, pa.Table], list[tuple[str, str]]]:
+@dataclass(frozen=True)
+class Rules:
+    """What the summaries and checks take from the settings (read once, by the caller): the account map the journal
+    books with, and the days a ledger may go without a closed date before ``fresh_closed_dates`` warns."""
+
+    account_map: AccountMap
+    freshness_days: int
+
+
+def summarize(connection: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]],
+              rules: Rules) -> tuple[dict[str, pa.Table], list[tuple[str, str]]]:
     """Recomputes the summaries of ``keys`` and of their stored neighbours; returns every recomputed row and
     the ledger-days recomputed (a ledger-day without a payout has no payouts row, yet was recomputed)."""
     recomputed = with_neighbours(connection, keys)
     with registered(connection, "slice_keys", slice_keys(recomputed)):
-        tables = {table: compute(connection, table, recomputed) for table in SUMMARY_TABLES}
+        tables = {table: compute(connection, table, recomputed, rules.account_map) for table in SUMMARY_TABLES}
         for table, rows in tables.items():
             replace_summary(connection, table, rows)
             for column, text in COLUMNS[table].items():
@@ -117,7 +129,6 @@ class DataCheck:
     blocking: bool  # ERROR: wrong data, its ledger-day gets no summaries; else WARN: doubtful data
     description: str
     topic: str | None = None
-    sql_dir: Path = SQL_DIR
 
 
 def raw_checks() -> list[DataCheck]:
@@ -150,13 +161,12 @@ SUMMARY_CHECKS = [
     DataCheck("daily_payout_summary", "summary_totals", "summary_totals", True,
               "the summary's parts add up to the sum of the raw rows"),
     DataCheck("journal_lines", "journal_balances", "journal_balances", True,
-              "each ledger-day's journal balances: debits equal credits", sql_dir=BOOKS_SQL),
+              "each ledger-day's journal balances: debits equal credits"),
     DataCheck("journal_lines", "clearing_ties", "clearing_ties", True,
               "funds_clearing and fees_clearing move by exactly their ledgers' amounts each ledger-day, so their "
-              "balances are the ledgers' balances", sql_dir=BOOKS_SQL),
+              "balances are the ledgers' balances"),
     DataCheck("journal_lines", "suspense_lines", "suspense_lines", False,
-              "no line booked to suspense (an entry type without a booking rule), naming the type",
-              sql_dir=BOOKS_SQL),
+              "no line booked to suspense (an entry type without a booking rule), naming the type"),
 ]
 ALL_CHECKS = [*raw_checks(), *SUMMARY_CHECKS]
 
@@ -164,15 +174,15 @@ Failure = tuple[str, str, str]  # ledger_id, ledger_date, detail
 
 
 def run_checks(connection: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]],
-               checks: list[DataCheck], today: date | None = None) -> dict[DataCheck, list[Failure]]:
+               checks: list[DataCheck], rules: Rules, today: date | None = None) -> dict[DataCheck, list[Failure]]:
     known = {"funds": SQL_LISTS["known_funds_types"], "fees": SQL_LISTS["known_fees_types"]}
     freshness = {"today": (today or date.today()).isoformat(),
-                 "freshness_days": str(load_settings().freshness_days)}
+                 "freshness_days": str(rules.freshness_days)}
     results: dict[DataCheck, list[Failure]] = {}
     connection.execute(money_macro_sql())  # the messages say money as people read it
     with registered(connection, "slice_keys", slice_keys(keys)):
         for check in checks:
-            text = sql(f"checks/{check.sql_file}", check.sql_dir, table=TABLE_OF_TOPIC.get(check.topic or "", ""),
+            text = sql(f"checks/{check.sql_file}", table=TABLE_OF_TOPIC.get(check.topic or "", ""),
                        topic=check.topic or "", known_types=known.get(check.topic or "", ""),
                        payout_types=SQL_LISTS["payout_types"], **freshness)
             results[check] = [(r[0], r[1].isoformat(), r[2]) for r in connection.execute(text).fetchall()]

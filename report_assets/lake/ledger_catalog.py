@@ -9,16 +9,17 @@ withdrawn keeps its row, marked unlisted, as its data is kept.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 import pyarrow as pa
 
+from report_assets.core.setting_names import ENV_LEDGER_IDS
+from report_assets.lake.parquet_lake import ParquetLake
+from report_assets.lake.schema import Column
 from report_assets.report_api.client import Ledger
-from report_assets.settings import ENV_LEDGER_IDS, load_settings
-from report_assets.storage.lake import ParquetLake
-from report_assets.storage.schema import Column
 
 COUNTRY_TIMEZONES = {"NO": "Europe/Oslo", "DK": "Europe/Copenhagen", "FI": "Europe/Helsinki"}
 CURRENCY_COUNTRIES = {"NOK": "NO", "DKK": "DK", "EUR": "FI"}
@@ -50,10 +51,6 @@ class CatalogUpdate:
     new: list[str]  # listed now, not before
     withdrawn: list[str]  # listed before, not now
     changed: bool  # anything an analyst would want to see besides a later last_seen
-
-
-def configured_timezones() -> dict[str, str]:
-    return load_settings().ledger_timezones
 
 
 def country_of(scheme: object, separator: str, index: int) -> str | None:
@@ -104,10 +101,9 @@ def record_of(ledger: Ledger, previous: dict[str, Any] | None, now: datetime, de
 
 
 def update_catalog(previous: dict[str, dict[str, Any]], listed: list[Ledger], now: datetime,
-                   default_timezone: str) -> CatalogUpdate:
+                   default_timezone: str, configured: Mapping[str, str]) -> CatalogUpdate:
     """The catalog after a look at the ledger list: ``listed`` now; a ledger no longer listed keeps its row,
-    marked unlisted."""
-    configured = configured_timezones()
+    marked unlisted. ``configured``: the time zones set per ledger (REPORT_ASSETS_LEDGER_TIMEZONES)."""
     records = {ledger.ledger_id: record_of(ledger, previous.get(ledger.ledger_id), now, default_timezone, configured)
                for ledger in listed}
     for ledger_id in sorted(set(previous) - set(records)):
@@ -150,9 +146,10 @@ class TrackingError(ValueError):
     """A ledger asked for (by the allow-list or a run's config) that the keys cannot read."""
 
 
-def refresh_catalog(listed: list[Ledger], lake: ParquetLake, default_timezone: str, now: datetime) -> CatalogUpdate:
+def refresh_catalog(listed: list[Ledger], lake: ParquetLake, default_timezone: str, now: datetime,
+                    configured: Mapping[str, str]) -> CatalogUpdate:
     """Records a fresh look at the ledger list in the catalog: new ledgers added, withdrawn ones kept."""
-    update = update_catalog(read_catalog(lake), listed, now, default_timezone)
+    update = update_catalog(read_catalog(lake), listed, now, default_timezone, configured)
     write_catalog(lake, update.records)
     return update
 

@@ -19,10 +19,12 @@ from datetime import datetime
 
 import pyarrow as pa
 
-from report_assets.ledger_day import LedgerDay
-from report_assets.storage.lake import ParquetLake, key_date
-from report_assets.storage.sql_files import sql
-from report_assets.storage.status import DayState, record_failed, record_stored, states_between
+from report_assets.core.ledger_day import LedgerDay
+from report_assets.core.sql_files import sql_in
+from report_assets.lake.parquet_lake import ParquetLake, key_date
+from report_assets.lake.status import DayState, record_failed, record_stored, states_between
+
+sql = sql_in(__file__)
 
 STATUS_DATASET = "ledger_day_state"
 STATE_SCHEMA = pa.schema([("ledger_id", pa.string()), ("ledger_date", pa.string()), ("topic", pa.string()),

@@ -25,24 +25,25 @@ from typing import Any, Protocol
 import duckdb
 import pyarrow as pa
 
-from report_assets.data_dir import DataDir
-from report_assets.date_figures import DateFigures, ledger_figures, summary_figures
-from report_assets.ledger_day import LedgerDay
-from report_assets.planning import DatePlan
+from report_assets.core.ledger_day import LedgerDay
+from report_assets.lake.data_dir import DataDir
+from report_assets.lake.parquet_lake import FetchStamp, ParquetLake, Run, entries_to_batch, page_batch
+from report_assets.lake.schema import TABLE_OF_TOPIC, arrow_schema
+from report_assets.pipeline.date_figures import DateFigures, ledger_figures, summary_figures
+from report_assets.pipeline.planning import DatePlan
 from report_assets.report_api import ReportApiClient
 from report_assets.report_api.errors import ApiUnavailableError
-from report_assets.storage.lake import FetchStamp, ParquetLake, Run, entries_to_batch, page_batch
-from report_assets.storage.schema import TABLE_OF_TOPIC, arrow_schema
-from report_assets.storage.summaries import (
+from report_assets.transforms.summaries import (
     SUMMARY_CHECKS,
     SUMMARY_SORT_KEYS,
     DataCheck,
     Failure,
+    Rules,
     raw_checks,
     run_checks,
     summarize,
 )
-from report_assets.storage.warehouse import (
+from report_assets.warehouse.database import (
     catalog_view,
     ensure_ledger_table,
     ensure_status_table,
@@ -112,6 +113,7 @@ class BatchOutcome:
 @dataclass
 class IngestOptions:
     source: str
+    rules: Rules  # the account map and freshness, from the settings of the process that starts the ingestion
     topics: tuple[str, ...] = ("funds", "fees")
     include_gdpr: bool = False
     workers: int = 8
@@ -236,7 +238,7 @@ def write_warehouse(data: DataDir, batch: DateBatch, options: IngestOptions, say
                                         options.fetched_at, options.source)
                                        for day, topic, is_open, entries in batch.stored])
             crash_point("inside-duckdb", options.crash_at)
-        return check_and_summarize(connection, keys, options.with_summaries)
+        return check_and_summarize(connection, keys, options.with_summaries, options.rules)
 
 
 def finish_batch(data: DataDir, batch: DateBatch, checked: Checked, fetched_at: datetime,
@@ -291,16 +293,16 @@ class Checked:
 
 
 def check_and_summarize(connection: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]],
-                        with_summaries: bool) -> Checked:
+                        with_summaries: bool, rules: Rules) -> Checked:
     """Runs the raw checks on ``keys``; ledger-days failing a blocking one get no summaries. The summaries of
     the rest (and of their stored neighbours) are replaced in the warehouse, and returned for the lake."""
-    failures = run_checks(connection, keys, raw_checks())
+    failures = run_checks(connection, keys, raw_checks(), rules)
     blocked = {(f[0], f[1]) for check, found in failures.items() if check.blocking for f in found}
     clean = [k for k in keys if k not in blocked]
     if not with_summaries or not clean:
         return Checked(failures, keys=keys)
-    summaries, recomputed = summarize(connection, clean)
-    failures.update(run_checks(connection, clean, SUMMARY_CHECKS))
+    summaries, recomputed = summarize(connection, clean, rules)
+    failures.update(run_checks(connection, clean, SUMMARY_CHECKS, rules))
     return Checked(failures, summaries, recomputed, keys)
 
 
@@ -318,11 +320,12 @@ def write_summary_files(lake: ParquetLake, checked: Checked) -> dict[tuple[str, 
     return figures
 
 
-def summarize_stored(data: DataDir, keys: list[tuple[str, str]], say: Callable[[str], None]) -> BatchOutcome:
+def summarize_stored(data: DataDir, keys: list[tuple[str, str]], rules: Rules,
+                     say: Callable[[str], None]) -> BatchOutcome:
     """Recomputes checks and summaries of ledger-days already in the warehouse, fetching nothing."""
     with open_for_write(data.warehouse, say=say) as connection:
         prepare_warehouse(connection, data, include_gdpr=False)
-        checked = check_and_summarize(connection, keys, with_summaries=True)
+        checked = check_and_summarize(connection, keys, True, rules)
     return BatchOutcome([], checked.failures, write_summary_files(data.lake, checked), checked.keys)
 
 

@@ -18,8 +18,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Protocol
 
-from report_assets.ledger_day import LedgerDay
-from report_assets.storage.sql_files import sql
+from report_assets.core.ledger_day import LedgerDay
+from report_assets.core.sql_files import sql_in
+
+sql = sql_in(__file__)
 
 
 @dataclass(frozen=True)

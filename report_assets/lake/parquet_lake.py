@@ -18,9 +18,9 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from report_assets.lake.schema import entry_columns, ledger_columns
+from report_assets.lake.store import LakeStore, LakeStoreError, LocalStore
 from report_assets.report_api.entry_schema import page_schema
-from report_assets.storage.lake_store import LakeStore, LakeStoreError, LocalStore
-from report_assets.storage.schema import entry_columns, ledger_columns
 
 FILE_NAME = "part-0.parquet"
 

@@ -14,9 +14,11 @@ from urllib.parse import urlsplit
 import duckdb
 
 from report_assets.core.money import major_units_sql
-from report_assets.storage.schema import TABLE_OF_TOPIC, ledger_columns
-from report_assets.storage.sql_files import quote_literal, sql
-from report_assets.storage.summary_columns import COLUMNS, money_columns
+from report_assets.core.sql_files import quote_literal, sql_in
+from report_assets.lake.schema import TABLE_OF_TOPIC, ledger_columns
+from report_assets.lake.summary_columns import COLUMNS, money_columns
+
+sql = sql_in(__file__)
 
 LEDGER_MONEY = ("amount", "balance_before", "balance_after")
 MAJOR_UNITS_SQL = major_units_sql("{column}")  # minor units to major, by the row's currency

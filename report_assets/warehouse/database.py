@@ -21,10 +21,12 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from report_assets.ledger_catalog import CATALOG_NAME
-from report_assets.storage.lake import ParquetLake
-from report_assets.storage.schema import column_definitions_sql, ledger_columns
-from report_assets.storage.sql_files import quote_literal, sql
+from report_assets.core.sql_files import quote_literal, sql_in
+from report_assets.lake.ledger_catalog import CATALOG_NAME
+from report_assets.lake.parquet_lake import ParquetLake
+from report_assets.lake.schema import column_definitions_sql, ledger_columns
+
+sql = sql_in(__file__)
 
 log = logging.getLogger(__name__)
 WRITER_MEMORY_LIMIT = "384MB"

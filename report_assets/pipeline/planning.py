@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from report_assets.ledger_day import LedgerDay
-from report_assets.storage.status import DayState
+from report_assets.core.ledger_day import LedgerDay
+from report_assets.lake.status import DayState
 
 
 @dataclass

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from report_assets.storage.lake import ParquetLake
+from report_assets.lake.parquet_lake import ParquetLake
 
 # The money columns of each summary whose sums per currency people read.
 SUMMARY_MONEY = {

@@ -16,11 +16,11 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from report_assets.settings import ENV_DATA_DIR, ENV_LAKE_URL, Settings, load_settings
-from report_assets.storage.lake import ParquetLake
-from report_assets.storage.lake_status import LakeDayStatus
-from report_assets.storage.lake_store import open_store
-from report_assets.storage.status import DayStatus, LedgerDayStatus
+from report_assets.core.setting_names import ENV_DATA_DIR, ENV_LAKE_URL
+from report_assets.lake.lake_status import LakeDayStatus
+from report_assets.lake.parquet_lake import ParquetLake
+from report_assets.lake.status import DayStatus, LedgerDayStatus
+from report_assets.lake.store import open_store
 
 SOURCE_MARKER = ".source"
 WORLD_MARKER = ".world.json"  # the simulator's seed and data options, or a fingerprint of the production keys
@@ -31,19 +31,11 @@ class MixedSourcesError(RuntimeError):
     """Writing simulator data into production's directory, or the other way round."""
 
 
-def default_data_dir() -> Path:
-    return load_settings().data_dir
-
-
 @dataclass(frozen=True)
 class DataDir:
     root: Path
     lake_url: str = ""  # an object store's URL for the lake; empty: the lake is lake_dir
     lake_retry_seconds: float = 180.0
-
-    @classmethod
-    def from_settings(cls, settings: Settings) -> DataDir:
-        return cls(settings.data_dir, settings.lake_url, settings.lake_retry_seconds)
 
     @property
     def lake_dir(self) -> Path:
