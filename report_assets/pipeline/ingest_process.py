@@ -152,14 +152,9 @@ def ingest(client: ReportApiClient, data: DataDir, plans: Iterable[DatePlan], op
         child.join()
 
 
-class NeverStop:
-    def is_set(self) -> bool:
-        return False
-
-
 def ingest_here(client: ReportApiClient, data: DataDir, plans: Iterable[DatePlan], options: IngestOptions,
                 say: Callable[[str], None]) -> Iterator[BatchOutcome]:
     """``ingest`` in the caller's process: the same work and outcomes without a child's start-up (about two
     seconds), for tests that run a step in-process many times. Production runs always use ``ingest``."""
     data.claim(options.source)
-    yield from fetch_and_store(client, data, plans, options, say, NeverStop())
+    yield from fetch_and_store(client, data, plans, options, say, threading.Event())  # never set

@@ -98,6 +98,11 @@ class DateOutcome:
     failed: dict[str, str] = field(default_factory=dict)  # ledger ID -> what went wrong
     transient: bool = False  # some failure was the API staying unavailable
 
+    @property
+    def due(self) -> list[str]:
+        """The tracked ledgers whose date has begun: each should have the date stored, whatever the run did."""
+        return [*self.stored_closed, *self.stored_open, *self.skipped_closed, *self.failed]
+
 
 @dataclass
 class BatchOutcome:

@@ -113,7 +113,7 @@ def ledger_entries(context: dg.AssetExecutionContext, config: LedgerRunConfig, r
     try:
         settings = load_settings()
         with report_api.client() as client:
-            timezones = run_ledgers(client, data, config, report_api, context.log)
+            timezones = run_ledgers(client, data, config, report_api, settings, context.log)
             plans = plan_dates(dates, timezones, data.status.states(dates[0], dates[-1]), datetime.now(UTC),
                                config.refetch)
             for batch in run_ledger_step(context, client, data, topics, summaries, plans, report_api, settings):
@@ -154,7 +154,7 @@ def books_now_older(dates: list[str]) -> dg.AssetObservation:
 
 
 def run_ledgers(client: ReportApiClient, data: DataDir, config: LedgerRunConfig, report_api: ReportApiResource,
-                log: dg.DagsterLogManager) -> dict[str, str]:
+                settings: Settings, log: dg.DagsterLogManager) -> dict[str, str]:
     """The ledgers this run covers, with their time zones. With no catalog yet (a first run from the CLI), the
     run reads the ledger list itself, as the discovery sensor would."""
     report_api.claim(data, client)
@@ -162,9 +162,9 @@ def run_ledgers(client: ReportApiClient, data: DataDir, config: LedgerRunConfig,
     if not catalog:
         log.info("No ledger catalog yet: reading the ledger list.")
         refresh_catalog(client.list_ledgers(), data.lake, ledger_dates.timezone, datetime.now(UTC),
-                        load_settings().ledger_timezones)
+                        settings.ledger_timezones)
         catalog = read_catalog(data.lake)
-    return ledgers_for_run(catalog, load_settings().ledger_ids, config.ledger_ids)
+    return ledgers_for_run(catalog, settings.ledger_ids, config.ledger_ids)
 
 
 def run_ledger_step(context: dg.AssetExecutionContext, client: ReportApiClient, data: DataDir, topics: list[str],

@@ -79,9 +79,8 @@ def missing_ledger_days(data: DataDir, outcomes: list[DateOutcome]) -> dict[str,
     states = data.status.states(dates[0], dates[-1])
     missing: dict[str, list[str]] = {}
     for outcome in outcomes:
-        tracked = [*outcome.stored_closed, *outcome.stored_open, *outcome.skipped_closed, *outcome.failed]
         gaps = []
-        for ledger_id in sorted(tracked):
+        for ledger_id in sorted(outcome.due):
             state = states.get(LedgerDay(outcome.ledger_date, ledger_id))
             if state is None or state.stored is None or state.error is not None:
                 gaps.append(ledger_id)
@@ -98,8 +97,7 @@ def stored_evaluation(outcome: DateOutcome, missing: list[str]) -> dg.AssetCheck
         description=(f"{len(missing)} tracked ledger(s) missing or failed on {outcome.ledger_date}: re-run this "
                      "date (only what is missing is fetched)." if missing else None),
         metadata={
-            "ledgers_tracked": len([*outcome.stored_closed, *outcome.stored_open, *outcome.skipped_closed,
-                                    *outcome.failed]),
+            "ledgers_tracked": len(outcome.due),
             "missing_or_failed": dg.MetadataValue.json(missing),
             "first_gaps": dg.MetadataValue.md("\n".join(lines[:FIRST_FAILURES]) or "none"),
         },
