@@ -156,7 +156,8 @@ def fresh_home(scratch: Path) -> Path:
 def dagster_env(home: Path, data: Path, base_url: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REPORT_API_", "REPORT_ASSETS_"))}
     return {**env, "DAGSTER_HOME": str(home), "REPORT_ASSETS_DATA_DIR": str(data), "REPORT_API_BASE_URL": base_url,
-            "REPORT_ASSETS_START_DATE": "2025-01-01"}
+            "REPORT_ASSETS_START_DATE": "2025-01-01",
+            "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true"}  # as make ui and make main set it
 
 
 def materialize(env: dict[str, str], first: date, last: date, sim_pid: int) -> tuple[float, dict[str, float]]:

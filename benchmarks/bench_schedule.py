@@ -25,10 +25,12 @@ from report_assets.defs.automation.schedules import hourly_ledger_refresh, windo
 from report_assets.defs.resources import DataDirResource
 from report_assets.lake.data_dir import DataDir
 from report_assets.lake.ledger_catalog import write_catalog
+from report_assets.settings import ENV_LOOKBACK, load_settings
 from report_assets.simulator.server import SimulatorProcess
 
 TICK = datetime(2026, 11, 24, 12, 17, tzinfo=UTC)
-LOOKBACK = 7
+SETTINGS = load_settings({ENV_LOOKBACK: "7"})
+SCHEDULE = hourly_ledger_refresh(SETTINGS)
 
 
 def catalog_records(ledgers: int) -> list[dict[str, object]]:
@@ -42,7 +44,7 @@ def schedule_tick_seconds(ledgers: int) -> tuple[float, str]:
         data = DataDir(Path(scratch) / "data")
         records = catalog_records(ledgers)
         write_catalog(data.lake, records)
-        dates = window(TICK, LOOKBACK)
+        dates = window(TICK, SETTINGS)
         closed = [(LedgerDay(d, str(r["ledger_id"])), topic, d == dates[-1], 10)
                   for d in dates for r in records for topic in ("funds", "fees")]
         data.status.record_stored([row for row in closed if not row[2]], TICK)
@@ -52,7 +54,7 @@ def schedule_tick_seconds(ledgers: int) -> tuple[float, str]:
             with dg.build_schedule_context(instance=instance, scheduled_execution_time=TICK,
                                            resources={"data_dir": DataDirResource(path=str(data.root))}) as context:
                 started = time.perf_counter()
-                result = hourly_ledger_refresh.evaluate_tick(context)
+                result = SCHEDULE.evaluate_tick(context)
                 times.append(time.perf_counter() - started)
             tags = str(result.run_requests[0].tags if result.run_requests else result.skip_message)
         return statistics.median(times), tags
@@ -75,7 +77,8 @@ def main() -> None:
     args = parser.parse_args()
     for ledgers in args.ledgers:
         seconds, tags = schedule_tick_seconds(ledgers)
-        print(f"{ledgers} ledgers x {LOOKBACK + 1} dates: schedule tick median {seconds:.3f} s; asks for {tags}")
+        print(f"{ledgers} ledgers x {SETTINGS.lookback_days + 1} dates: schedule tick median {seconds:.3f} s; "
+              f"asks for {tags}")
         started = simulator_start_seconds(ledgers)
         print(f"  simulator with {ledgers} ledgers answers its first request after {started:.2f} s", flush=True)
 

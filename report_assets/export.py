@@ -60,6 +60,7 @@ def make_whole(data: DataDir, settings: Settings, month: date, ledgers: list[str
                fetch: bool) -> MonthState:
     """Fetches the missing dates and recomputes stale books (``fetch``), or says what is missing and how to fetch
     it; returns the month's state after."""
+    from report_assets.defs.project import project_definitions
     from report_assets.main_job import store_dates
 
     state = state_of(data, settings, month, ledgers, today)
@@ -72,7 +73,8 @@ def make_whole(data: DataDir, settings: Settings, month: date, ledgers: list[str
         else:
             print(f"Fetching the dates of {month:%Y-%m} not stored: {ranges(state.missing_dates)} ({command}) ...",
                   flush=True)
-            outcome = store_dates(dates_between(state.missing_dates), asked, False)
+            outcome = store_dates(settings, project_definitions(settings), dates_between(state.missing_dates),
+                                  asked, False)
             if not outcome.success:
                 raise ExportError(f"fetching {ranges(state.missing_dates)} failed (run {outcome.run_ids[-1][1]}); "
                                   "nothing was exported. See the run in the UI (make ui), fix, and export again.")
@@ -85,7 +87,7 @@ def make_whole(data: DataDir, settings: Settings, month: date, ledgers: list[str
                   "as they were; to bring them up to date: make books", file=sys.stderr)
         else:
             print(f"The books were older than the ledgers{since}: {reasons}. Recomputing them ...", flush=True)
-            outcome = store_dates([], asked, False, books_only=True)
+            outcome = store_dates(settings, project_definitions(settings), [], asked, False, books_only=True)
             if not outcome.success:
                 raise ExportError(f"recomputing the books failed (run {outcome.run_ids[-1][1]}); nothing was "
                                   "exported. See the run in the UI (make ui), fix, and export again.")

@@ -15,6 +15,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import dagster as dg
@@ -28,19 +29,22 @@ from report_assets.lake.data_dir import DataDir, MixedSourcesError
 from report_assets.lake.ledger_catalog import CATALOG_NAME, TrackingError
 from report_assets.lake.schema import TABLE_OF_TOPIC
 from report_assets.report_api.errors import ConfigurationError
-from report_assets.settings import ENV_START_DATE, PROJECT_ROOT, SettingError, load_settings
+from report_assets.settings import ENV_START_DATE, PROJECT_ROOT, SettingError, Settings, load_settings
 from report_assets.simulator.server import SimulatorProcess
 from report_assets.transforms.summaries import SUMMARY_TABLES
 from report_assets.warehouse.lake_views import MAJOR_UNITS_SQL, write_lake_views, write_lake_views_script
 
+PROJECT_INSTANCE = PROJECT_ROOT / "data" / "dagster_home"
+
 
 def open_local_instance() -> dg.DagsterInstance:
-    """The instance `make ui` shows: DAGSTER_HOME's, by default the project's (its dagster.yaml keeps runs under
-    data/dagster_home)."""
-    if "DAGSTER_HOME" not in os.environ:
-        os.environ["DAGSTER_HOME"] = str(PROJECT_ROOT)
-        os.chdir(PROJECT_ROOT)  # its dagster.yaml names data/dagster_home relative to the project
-    return dg.DagsterInstance.get()
+    """The instance `make ui` shows: DAGSTER_HOME's, by default the project's, in data/dagster_home, whose
+    dagster.yaml is a link to the project's."""
+    home = Path(os.environ.get("DAGSTER_HOME") or PROJECT_INSTANCE)
+    if home == PROJECT_INSTANCE and not (home / "dagster.yaml").exists():
+        home.mkdir(parents=True, exist_ok=True)
+        (home / "dagster.yaml").symlink_to(Path("..", "..", "dagster.yaml"))  # as `make ui` links it
+    return dg.DagsterInstance.from_config(str(home))
 
 
 class UsageError(Exception):
@@ -125,27 +129,30 @@ def run_assets(assets: list[dg.AssetsDefinition], instance: dg.DagsterInstance, 
         instance=instance, tags=tags, raise_on_error=False)
 
 
-def recompute_books(instance: dg.DagsterInstance, resources: dict[str, object]) -> dg.ExecuteInProcessResult:
-    from report_assets.defs.books.assets import books
+def project_step(project: dg.Definitions, name: str) -> dg.AssetsDefinition:
+    """The step ``name`` as the project defines it, before the project's own resources are bound to it."""
+    return next(a for a in project.assets or [] if isinstance(a, dg.AssetsDefinition) and a.node_def.name == name)
 
+
+def recompute_books(instance: dg.DagsterInstance, project: dg.Definitions,
+                    resources: dict[str, object]) -> dg.ExecuteInProcessResult:
+    books = project_step(project, "books")
     return run_assets([books], instance, resources, selection=[*books.keys])
 
 
-def store_dates(dates: list[str], ledger_ids: list[str], refetch: bool, say: Callable[[str], None] = print,
-                books_only: bool = False) -> JobOutcome:
+def store_dates(settings: Settings, project: dg.Definitions, dates: list[str], ledger_ids: list[str], refetch: bool,
+                say: Callable[[str], None] = print, books_only: bool = False) -> JobOutcome:
     """Discovers the ledgers, stores ``dates`` of the tracked ones in one run, then recomputes the books in
     another (or only the books), all on one simulator when on the simulator; the outcome holds every run's ID."""
-    from report_assets.definitions import defs
     from report_assets.defs.automation.discovery import catalog_materialization, describe, discover_ledgers
-    from report_assets.defs.ledgers.assets import ledger_entries
 
-    data_dir = defs.resources["data_dir"]
+    data_dir = project.resources["data_dir"]
     data = data_dir.data_dir()
     outcome = JobOutcome(True, [])
-    with open_local_instance() as instance, one_simulator(defs.resources["report_api"]) as report_api:
+    with open_local_instance() as instance, one_simulator(project.resources["report_api"]) as report_api:
         resources = {"report_api": report_api, "data_dir": data_dir}
         if not books_only:
-            update = discover_ledgers(report_api, data, ledger_ids=ledger_ids)  # as the discovery sensor does
+            update = discover_ledgers(report_api, data, settings, ledger_ids=ledger_ids)  # as the sensor does
             if update.changed:
                 instance.report_runless_asset_event(catalog_materialization(update, data))
             listed = [r for r in update.records if r["listed"]]
@@ -155,25 +162,27 @@ def store_dates(dates: list[str], ledger_ids: list[str], refetch: bool, say: Cal
                 f"into {data.root}; ledger-days already stored closed are not fetched again.")
             config = {"ledger_ids": ledger_ids, "refetch": refetch}
             result = run_assets(
-                [ledger_entries], instance, resources,
+                [project_step(project, "ledger_entries")], instance, resources,
                 tags={"dagster/asset_partition_range_start": dates[0], "dagster/asset_partition_range_end": dates[-1]},
                 run_config={"ops": {"ledger_entries": {"config": config}}})
             outcome = JobOutcome(result.success, [("ledgers", result.run_id)], result)
         if outcome.success:  # the books span dates: recomputed after the ledger-days they depend on
             say("Recomputing the books (bank matches, bank vouchers, monthly statements) ...")
-            result = recompute_books(instance, resources)
+            result = recompute_books(instance, project, resources)
             outcome = JobOutcome(result.success, [*outcome.run_ids, ("books", result.run_id)], result)
     return outcome
 
 
-def run(dates: list[str], ledger_ids: list[str], refetch: bool, books_only: bool = False) -> None:
-    from report_assets.definitions import defs
+def run(settings: Settings, dates: list[str], ledger_ids: list[str], refetch: bool, books_only: bool = False) -> None:
+    from report_assets.defs.project import project_definitions
 
-    data = defs.resources["data_dir"].data_dir()
-    source = defs.resources["report_api"].source
-    outcome = store_dates(dates, ledger_ids, refetch, lambda text: print(text, flush=True), books_only)
+    project = project_definitions(settings)  # credentials, token flow and base URL checked here, before any work
+    data = project.resources["data_dir"].data_dir()
+    source = project.resources["report_api"].source
+    outcome = store_dates(settings, project, dates, ledger_ids, refetch, lambda text: print(text, flush=True),
+                          books_only)
     refresh_lake_views(data)
-    print_summary(data, outcome, source)
+    print_summary(data, outcome, source, settings.bank_dir)
     if not outcome.success:
         assert outcome.result is not None
         print_failures(outcome.result)
@@ -236,7 +245,7 @@ def print_books(connection: duckdb.DuckDBPyConnection) -> None:
         connection.sql(BANK_PREVIEW).show()
 
 
-def print_summary(data: DataDir, outcome: JobOutcome, source: str) -> None:
+def print_summary(data: DataDir, outcome: JobOutcome, source: str, bank_dir: Path) -> None:
     bank_note = ("the simulator's bank delivers them" if source == SIMULATOR else
                  "put your bank's camt.053 statements of the payout accounts here")
     print()
@@ -256,7 +265,7 @@ def print_summary(data: DataDir, outcome: JobOutcome, source: str) -> None:
                    (tables funds_ledger, fees_ledger, daily_fee_summary, daily_payout_summary, payouts,
                    journal_lines, bank_journal_lines, bank_matches, monthly_statement;
                    view ledgers: each ledger's currency, time zone, owner, and whether access is granted)
-  Bank statements  {load_settings().bank_dir}   ({bank_note})
+  Bank statements  {bank_dir}   ({bank_note})
 {lake_views_note(data)}
 Export a month for the accounting system: make export MONTH=YYYY-MM   (per ledger: journal and statement CSV,
                    an Excel workbook, SAF-T; the month's missing dates are fetched first)
@@ -339,10 +348,8 @@ def main(argv: list[str] | None = None) -> None:
         parser.error("--to needs --from")
     try:
         settings = load_settings()
-        from report_assets.defs.resources import report_api_from_env
-        report_api_from_env()  # credentials, token flow and base URL, checked before any work
         dates = ledger_dates_asked(args, settings.timezone, settings.start_date)
-        run(dates, args.ledger, args.refetch, books_only=args.books)
+        run(settings, dates, args.ledger, args.refetch, books_only=args.books)
     except UsageError as exc:
         parser.error(str(exc))
     except (SettingError, ConfigurationError, MixedSourcesError, TrackingError) as exc:

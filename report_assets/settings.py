@@ -47,10 +47,6 @@ from report_assets.transforms.summaries import Rules
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
-ENV_CRASH_AT = "REPORT_ASSETS_CRASH_AT"  # tests only: kill the process at a named point of a write
-
-CRASH_POINTS = ("after-parquet", "inside-duckdb", "after-first-batch")
-
 # What each setting means, for the README and for error messages: name -> (default, allowed values).
 DOCUMENTED: dict[str, tuple[str, str]] = {
     ENV_DATA_DIR: ("./data", "a directory: the Parquet lake, the DuckDB warehouse and the ledger-day status"),
@@ -203,7 +199,6 @@ class Settings:
     lake_retry_seconds: int
     company_name: str | None
     contact_person: tuple[str, str] | None  # (first name, last name)
-    crash_at: str | None
 
 
 def said_first(load: Callable[[], T]) -> T:
@@ -232,9 +227,6 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
     """The settings in force, from the environment; raises ``SettingError`` on the first bad value."""
     env = os.environ if env is None else env
     data_dir = env.get(ENV_DATA_DIR, "").strip()
-    crash_at = env.get(ENV_CRASH_AT, "").strip() or None
-    if crash_at is not None and crash_at not in CRASH_POINTS:
-        raise SettingError(ENV_CRASH_AT, crash_at, "one of " + ", ".join(CRASH_POINTS))
     data_path = Path(data_dir).resolve() if data_dir else PROJECT_ROOT / "data"
     bank_dir = env.get(ENV_BANK_DIR, "").strip()
     return Settings(
@@ -258,5 +250,4 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         lake_retry_seconds=parsed(env, ENV_LAKE_RETRY_SECONDS, whole_number(1, 3600), 180),
         company_name=env.get(ENV_COMPANY_NAME, "").strip() or None,
         contact_person=parsed(env, ENV_CONTACT, person_name, None),
-        crash_at=crash_at,
     )

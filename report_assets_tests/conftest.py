@@ -12,8 +12,11 @@ import dagster as dg
 import httpx
 import pytest
 
+from report_assets.defs.ledgers.assets import ledger_step
+from report_assets.defs.partitions import ledger_dates
 from report_assets.pipeline.ingest_process import ingest_here
 from report_assets.report_api import ApiSettings, ReportApiClient, RetrySettings, Secret
+from report_assets.settings import Settings, load_settings
 from report_assets.simulator.app import SimClock, SimulatorState
 from report_assets.simulator.faults import FaultSettings
 from report_assets.simulator.server import ThreadedSimulator
@@ -35,6 +38,16 @@ FAST_RETRY = RetrySettings(max_attempts=6, max_total_seconds=60, initial_backoff
 
 # What the summaries and checks take from the settings, as the defaults give them.
 RULES = Rules(load_account_map(DEFAULT_MAP), freshness_days=5)
+
+
+def project_settings(**env: str) -> Settings:
+    """The settings a code location reads from these ``REPORT_ASSETS_*`` variables and no others."""
+    return load_settings(env)
+
+
+DEFAULTS = project_settings()
+# The ledger step as the code location builds it with the default settings; the tests give it their resources.
+LEDGER_STEP = ledger_step(DEFAULTS, ledger_dates(DEFAULTS))
 
 
 class Sim:

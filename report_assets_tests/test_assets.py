@@ -24,12 +24,12 @@ import pytest
 from dagster._core.instance.ref import InstanceRef
 
 from report_assets.core.ledger_day import LedgerDay
-from report_assets.defs.ledgers.assets import ledger_entries
 from report_assets.defs.resources import DataDirResource, ReportApiResource
 from report_assets.lake.data_dir import DataDir, MixedSourcesError
 from report_assets.report_api import ReportApiClient
 from report_assets.settings import PROJECT_ROOT
 from report_assets.simulator.world import World, default_ledgers
+from report_assets_tests.conftest import LEDGER_STEP as ledger_entries
 from report_assets_tests.conftest import Sim, SimFactory, check_evaluations, settings_for
 
 LEDGERS = ["302321", "405512", "517734"]
@@ -277,15 +277,17 @@ def cli_home(tmp_path: Path) -> Path:
     return home
 
 
-def cli_materialize(env: dict[str, str], partition: str, select: str = "*",
-                    log: Path | None = None) -> subprocess.Popen[str]:
+def cli_materialize(env: dict[str, str], partition: str, select: str = "*", log: Path | None = None,
+                    location: str = "report_assets.definitions") -> subprocess.Popen[str]:
     """The dagster CLI in its own process; its log is piped to us, or written to ``log``. A partition
     ``first...last`` is a range, run as one run."""
     which = "--partition-range" if "..." in partition else "--partition"
     return subprocess.Popen(
-        [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "report_assets.definitions",
-         "--select", select, which, partition],
+        [sys.executable, "-m", "dagster", "asset", "materialize", "-m", location, "--select", select, which, partition],
         env=env, stdout=log.open("w") if log else subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+
+
+CRASHING = "report_assets_tests.crash_location"  # the project's definitions with a test's crash hooks
 
 
 def finish(process: subprocess.Popen[str]) -> int:
@@ -305,8 +307,8 @@ def test_a_crash_mid_write_leaves_every_ledger_of_the_date_whole_and_a_rerun_rep
     assert {r[0] for r in old} == set(LEDGERS)
     sim.control(advance_seconds=3 * 3600)  # the open day has grown: the next version differs
     # The step would be retried after a minute (and crash again): no step retries for this run.
-    crashed = cli_materialize(cli_env(sim, home, data, REPORT_ASSETS_CRASH_AT=crash_at,
-                                      REPORT_ASSETS_STEP_RETRIES="0"), "2026-11-20", select="funds_ledger,fees_ledger")
+    crashed = cli_materialize(cli_env(sim, home, data, CRASH_AT=crash_at, REPORT_ASSETS_STEP_RETRIES="0"),
+                              "2026-11-20", select="funds_ledger,fees_ledger", location=CRASHING)
     assert finish(crashed) != 0
     assert warehouse_rows(data, "funds_ledger") == old  # the previous version of every ledger, whole
     new_lake = lake_rows(data, "funds", "2026-11-20")
@@ -326,8 +328,8 @@ def test_a_run_killed_midway_has_reported_only_whole_stored_dates_and_a_rerun_fe
     home = cli_home(tmp_path)
     dates = {f"2026-11-{d}" for d in range(12, 18)}
     crashed = cli_materialize(cli_env(sim, home, data, REPORT_ASSETS_WAREHOUSE_BATCH="2",
-                                      REPORT_ASSETS_CRASH_AT="after-first-batch", REPORT_ASSETS_STEP_RETRIES="0"),
-                              "2026-11-12...2026-11-17", select="funds_ledger,fees_ledger")
+                                      CRASH_AT="after-first-batch", REPORT_ASSETS_STEP_RETRIES="0"),
+                              "2026-11-12...2026-11-17", select="funds_ledger,fees_ledger", location=CRASHING)
     assert finish(crashed) != 0
     recorded = {day for day, state in data.status.states("2026-11-12", "2026-11-17").items() if state.stored}
     with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
@@ -373,7 +375,7 @@ def test_a_run_waits_for_an_analysts_session_and_concurrent_writers_both_succeed
 
 # -- settings and credentials --------------------------------------------------------------------------------
 
-LOAD = "from report_assets.definitions import defs; r = defs.resources['report_api']; print(r.source, r.base_url)"
+LOAD = "from report_assets.definitions import defs; r = defs().resources['report_api']; print(r.source, r.base_url)"
 
 
 def load_definitions(tmp_path: Path, **env: str) -> subprocess.CompletedProcess[str]:
@@ -428,7 +430,7 @@ def test_partial_credentials_stop_the_load_naming_what_is_missing(tmp_path: Path
 
 @pytest.mark.integration
 def test_full_credentials_read_production_through_env_vars_never_their_values(tmp_path: Path) -> None:
-    code = ("from report_assets.definitions import defs; r = defs.resources['report_api']; "
+    code = ("from report_assets.definitions import defs; r = defs().resources['report_api']; "
             "print(r.source, r.base_url, type(r.client_secret).__name__, r.client_secret.env_var_name, repr(r))")
     base = {k: v for k, v in os.environ.items() if not k.startswith("REPORT_API_")}
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=tmp_path, env={

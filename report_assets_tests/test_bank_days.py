@@ -16,7 +16,6 @@ import pytest
 
 from report_assets.books.build import build_books
 from report_assets.core.bank_days import add_bank_days, bank_holidays
-from report_assets.defs.ledgers.assets import ledger_entries
 from report_assets.defs.resources import DataDirResource, ReportApiResource
 from report_assets.lake.data_dir import DataDir
 from report_assets.simulator.app import SimClock, SimulatorState
@@ -26,6 +25,7 @@ from report_assets.simulator.server import ThreadedSimulator
 from report_assets.simulator.world import World, default_ledgers
 from report_assets.transforms.accounts import load_account_map
 from report_assets_tests.conftest import FROZEN_NOW
+from report_assets_tests.conftest import LEDGER_STEP as ledger_entries
 
 WINDOWS = (("2025-12-15", "2026-01-06"), ("2026-03-25", "2026-04-10"))  # Christmas, Easter 2026 (5 April)
 MONTHS = ((2025, 12), (2026, 1), (2026, 3), (2026, 4))

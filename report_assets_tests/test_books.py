@@ -22,9 +22,8 @@ from lxml import etree
 
 from report_assets.books.build import build_books
 from report_assets.books.export import ExportedMonth, ExportOptions, export_month
-from report_assets.defs.books.assets import books
+from report_assets.defs.books.assets import books_step
 from report_assets.defs.columns import summary_table_schema
-from report_assets.defs.ledgers.assets import ledger_entries
 from report_assets.defs.resources import DataDirResource, ReportApiResource
 from report_assets.lake.data_dir import DataDir
 from report_assets.lake.ledger_catalog import refresh_catalog
@@ -42,7 +41,8 @@ from report_assets.simulator.world import World, default_ledgers
 from report_assets.transforms.accounts import DEFAULT_MAP, load_account_map
 from report_assets.transforms.journal import BOOKED_AGAINST
 from report_assets.warehouse.database import open_for_write, record_status, replace_slices, transaction
-from report_assets_tests.conftest import FROZEN_NOW, RULES, check_evaluations
+from report_assets_tests.conftest import FROZEN_NOW, RULES, check_evaluations, project_settings
+from report_assets_tests.conftest import LEDGER_STEP as ledger_entries
 
 LEDGER = "900001"
 ACCOUNT = "86011117947"
@@ -461,9 +461,8 @@ def quarter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
     root = tmp_path_factory.mktemp("quarter")
     data = DataDir(root / "data")
     bank = root / "bank"
-    with ThreadedSimulator(state) as server, dg.instance_for_test(temp_dir=str(root)) as instance, \
-            pytest.MonkeyPatch.context() as env:
-        env.setenv("REPORT_ASSETS_BANK_DIR", str(bank))
+    with ThreadedSimulator(state) as server, dg.instance_for_test(temp_dir=str(root)) as instance:
+        books = books_step(project_settings(REPORT_ASSETS_BANK_DIR=str(bank)))
         resources = {"report_api": ReportApiResource(base_url=server.base_url),
                      "data_dir": DataDirResource(path=str(data.root))}
         # The books' own checks of the journal (the raw data's are test_summaries'): each is recorded per date.
@@ -668,9 +667,8 @@ def test_a_month_stored_with_a_gap_gets_a_statement_that_names_it_and_no_failed_
     world = World(ledgers=default_ledgers(3, 60))
     state = SimulatorState(world, clock=SimClock(FROZEN_NOW))
     data = DataDir(tmp_path / "data")
-    with ThreadedSimulator(state) as server, dg.instance_for_test(temp_dir=str(tmp_path)) as instance, \
-            pytest.MonkeyPatch.context() as env:
-        env.setenv("REPORT_ASSETS_BANK_DIR", str(tmp_path / "bank"))
+    with ThreadedSimulator(state) as server, dg.instance_for_test(temp_dir=str(tmp_path)) as instance:
+        books = books_step(project_settings(REPORT_ASSETS_BANK_DIR=str(tmp_path / "bank")))
         resources = {"report_api": ReportApiResource(base_url=server.base_url),
                      "data_dir": DataDirResource(path=str(data.root))}
 

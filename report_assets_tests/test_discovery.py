@@ -13,7 +13,6 @@ import pytest
 
 from report_assets.core.ledger_day import LedgerDay
 from report_assets.defs.automation.discovery import LEDGER_CATALOG, ledger_discovery_sensor
-from report_assets.defs.ledgers.assets import ledger_entries
 from report_assets.defs.partitions import ledger_dates
 from report_assets.defs.resources import DataDirResource, ReportApiResource
 from report_assets.lake.data_dir import DataDir
@@ -26,7 +25,8 @@ from report_assets.lake.ledger_catalog import (
 from report_assets.lake.status import DayState
 from report_assets.pipeline.planning import plan_dates
 from report_assets.settings import ENV_LEDGER_TIMEZONES, SettingError, load_settings
-from report_assets_tests.conftest import Sim
+from report_assets_tests.conftest import DEFAULTS, Sim
+from report_assets_tests.conftest import LEDGER_STEP as ledger_entries
 
 EXPECTED = {"302321": ("NOK", "Europe/Oslo"), "405512": ("DKK", "Europe/Copenhagen"),
             "517734": ("EUR", "Europe/Helsinki")}
@@ -36,9 +36,13 @@ def resources(sim: Sim, data: DataDir) -> dict[str, object]:
     return {"report_api": ReportApiResource(base_url=sim.base_url), "data_dir": DataDirResource(path=str(data.root))}
 
 
+DATES = ledger_dates(DEFAULTS)
+SENSOR = ledger_discovery_sensor(DEFAULTS, DATES)
+
+
 def tick(instance: dg.DagsterInstance, sim: Sim, data: DataDir) -> dg.SensorResult:
     with dg.build_sensor_context(instance=instance, resources=resources(sim, data)) as context:
-        result = ledger_discovery_sensor(context)
+        result = SENSOR(context)
     assert isinstance(result, dg.SensorResult)
     return result
 
@@ -69,8 +73,8 @@ def test_new_ledgers_get_their_history_alone_and_withdrawn_ones_keep_their_data(
         first = tick(instance, sim, data)
         assert history_ledgers(first) == [["302321"]]
         request = first.run_requests[0]
-        assert request.tags["dagster/asset_partition_range_start"] == ledger_dates.get_first_partition_key()
-        assert request.tags["dagster/asset_partition_range_end"] == ledger_dates.get_last_partition_key()
+        assert request.tags["dagster/asset_partition_range_start"] == DATES.get_first_partition_key()
+        assert request.tags["dagster/asset_partition_range_end"] == DATES.get_last_partition_key()
         assert catalog_rows(first)["302321"]["currency"] == "NOK"
         assert run(instance, sim, data, request).success
 

@@ -19,7 +19,7 @@ from report_assets.defs.resources import DataDirResource
 from report_assets.settings import ENV_LOOKBACK
 from report_assets.simulator.bank import camt053
 from report_assets.simulator.world import World, default_ledgers
-from report_assets_tests.conftest import Sim, SimFactory
+from report_assets_tests.conftest import Sim, SimFactory, project_settings
 from report_assets_tests.services import dagster_services as services
 from report_assets_tests.services import graphql, reading, until
 from report_assets_tests.test_production_mode import MERCHANT, dagster, production_env, simulator_paths
@@ -144,11 +144,11 @@ def test_a_backfill_launched_through_graphql_runs_in_the_daemon_as_one_run(
         assert "POST /accesstoken/get" in sim.requests() and simulator_paths(sim) == []
         assert (data / ".source").read_text().strip() == "production"
         # The schedule, evaluated against the running instance: only the open day is left in its window.
-        monkeypatch.setenv(ENV_LOOKBACK, "6")  # 2026-11-14 .. 2026-11-20
+        schedule = hourly_ledger_refresh(project_settings(**{ENV_LOOKBACK: "6"}))  # 2026-11-14 .. 2026-11-20
         tick = datetime(2026, 11, 20, 12, 17, tzinfo=UTC)
         with dg.build_schedule_context(instance=instance, scheduled_execution_time=tick,
                                        resources={"data_dir": DataDirResource(path=str(data))}) as context:
-            request = hourly_ledger_refresh.evaluate_tick(context).run_requests[0]
+            request = schedule.evaluate_tick(context).run_requests[0]
         assert request.tags["dagster/asset_partition_range_start"] == "2026-11-20"
         assert request.tags["dagster/asset_partition_range_end"] == "2026-11-20"
 

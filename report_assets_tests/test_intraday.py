@@ -17,7 +17,7 @@ from report_assets.pipeline.intraday import poll_feed, today_so_far
 from report_assets.pipeline.planning import DatePlan
 from report_assets.report_api import ReportApiClient
 from report_assets.simulator.world import World, default_ledgers
-from report_assets_tests.conftest import RULES, SimFactory, settings_for
+from report_assets_tests.conftest import DEFAULTS, RULES, SimFactory, settings_for
 
 NOON_20TH = datetime(2026, 11, 20, 11, 0, tzinfo=UTC)
 
@@ -84,7 +84,7 @@ def test_the_intraday_sensor_stores_every_ledgers_feed_and_skips_a_busy_warehous
         resources = {"report_api": ReportApiResource(base_url=sim.base_url),
                      "data_dir": DataDirResource(path=str(data.root))}
         with dg.build_sensor_context(instance=instance, resources=resources) as context:  # closes what it opens
-            result = intraday_feed_sensor(context)
+            result = intraday_feed_sensor(DEFAULTS)(context)
         assert "Stored" in str(result.skip_message)
         with duckdb.connect(str(data.warehouse)) as connection:
             counts = dict(connection.execute(
@@ -96,7 +96,7 @@ def test_the_intraday_sensor_stores_every_ledgers_feed_and_skips_a_busy_warehous
         try:
             assert holder.stdout.readline().strip() == "ready"
             with dg.build_sensor_context(instance=instance, resources=resources) as context:
-                busy = intraday_feed_sensor(context)
+                busy = intraday_feed_sensor(DEFAULTS)(context)
         finally:
             holder.communicate("")
         assert "busy" in str(busy.skip_message)  # skipped, not waited: the next tick continues

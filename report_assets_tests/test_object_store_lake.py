@@ -15,7 +15,8 @@ import pyarrow as pa
 import pytest
 from dagster._core.instance.ref import InstanceRef
 
-from report_assets.defs.ledgers.assets import ledger_entries
+from report_assets.defs.ledgers.assets import ledger_step
+from report_assets.defs.partitions import ledger_dates
 from report_assets.defs.resources import DataDirResource, ReportApiResource
 from report_assets.defs.warehouse.load_job import load_warehouse_job
 from report_assets.lake.data_dir import DataDir, MixedSourcesError
@@ -26,7 +27,7 @@ from report_assets.main_job import refresh_lake_views
 from report_assets.pipeline.warehouse_load import load_warehouse
 from report_assets.settings import SettingError, load_settings
 from report_assets.simulator.world import World, default_ledgers
-from report_assets_tests.conftest import RULES, Sim, SimFactory
+from report_assets_tests.conftest import RULES, Sim, SimFactory, project_settings
 from report_assets_tests.object_store import ACCESS_KEY, BUCKET, SECRET_KEY, SeaweedS3, seaweed_s3
 from report_assets_tests.services import until
 from report_assets_tests.test_assets import (
@@ -46,6 +47,9 @@ pytestmark = pytest.mark.system  # real servers: webserver and daemon, PostgreSQ
 
 TABLES = ("funds_ledger", "fees_ledger", "daily_fee_summary", "daily_payout_summary", "payouts", "journal_lines")
 SUMMARY_ASSETS = ",".join(TABLES)
+# No step retries: a store that stays down fails the run at once, for the test to see.
+SETTINGS = project_settings(REPORT_ASSETS_STEP_RETRIES="0")
+ledger_entries = ledger_step(SETTINGS, ledger_dates(SETTINGS))
 
 
 @pytest.fixture
@@ -53,7 +57,6 @@ def s3(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[SeaweedS3]:
     with seaweed_s3(tmp_path / "seaweedfs") as server:
         for name, value in server.env().items():
             monkeypatch.setenv(name, value)
-        monkeypatch.setenv("REPORT_ASSETS_STEP_RETRIES", "0")
         yield server
 
 
@@ -172,8 +175,8 @@ def test_runs_on_many_machines_share_the_lake_never_a_warehouse_file_and_the_loa
         assert materialize(instance, sim, one_machine, days[0], days[-1]).success
     warehouse_machine = object_lake(tmp_path, "warehouse-machine")
     with fresh_instance(tmp_path / "warehouse-machine-home") as instance:  # the warehouse step, as a Dagster job
-        loaded = load_warehouse_job.execute_in_process(instance=instance, resources={"data_dir": DataDirResource(
-            path=str(warehouse_machine.root), lake_url=warehouse_machine.lake_url)})
+        loaded = load_warehouse_job(SETTINGS).execute_in_process(instance=instance, resources={
+            "data_dir": DataDirResource(path=str(warehouse_machine.root), lake_url=warehouse_machine.lake_url)})
     [output] = [e for e in loaded.all_events if e.event_type == dg.DagsterEventType.STEP_OUTPUT]
     meta = {k: v.value for k, v in output.event_specific_data.metadata.items()}
     assert (meta["files_loaded"], meta["ledger_days_resummarized"], meta["dates"]) == (

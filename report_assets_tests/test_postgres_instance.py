@@ -30,7 +30,7 @@ from report_assets.lake.data_dir import DataDir
 from report_assets.report_api import ReportApiClient
 from report_assets.settings import ENV_LOOKBACK, PROJECT_ROOT
 from report_assets.simulator.world import World, default_ledgers
-from report_assets_tests.conftest import Sim, SimFactory, settings_for
+from report_assets_tests.conftest import Sim, SimFactory, project_settings, settings_for
 from report_assets_tests.object_store import BUCKET, seaweed_s3
 from report_assets_tests.services import graphql, reading, running_services, until
 
@@ -197,12 +197,12 @@ def test_a_backfill_on_postgres_runs_as_queued_runs_with_the_warehouse_serialize
               "the ledger discovery sensor")
         # The hourly schedule's run: its tick evaluated against this instance, the run it asks for launched
         # through GraphQL into the queue (the daemon would launch it at minute 17).
-        monkeypatch.setenv(ENV_LOOKBACK, str(len(DATES)))
+        schedule = hourly_ledger_refresh(project_settings(**{ENV_LOOKBACK: str(len(DATES))}))
         tick = datetime(2026, 11, 20, 12, 17, tzinfo=UTC)
         with dg.build_schedule_context(instance=instance, scheduled_execution_time=tick,
                                        resources={"data_dir": DataDirResource(path=str(data),
                                                                                   lake_url=LAKE_URL)}) as context:
-            request = hourly_ledger_refresh.evaluate_tick(context).run_requests[0]
+            request = schedule.evaluate_tick(context).run_requests[0]
         assert (request.tags["dagster/asset_partition_range_start"],
                 request.tags["dagster/asset_partition_range_end"]) == ("2026-11-20", "2026-11-20")
         selector = {"repositoryLocationName": "report_assets.definitions", "repositoryName": "__repository__",

@@ -14,7 +14,6 @@ import dagster as dg
 import duckdb
 import pytest
 
-from report_assets.defs.ledgers.assets import ledger_entries
 from report_assets.defs.resources import DataDirResource, ReportApiResource
 from report_assets.lake.data_dir import DataDir
 from report_assets.report_api import ReportApiClient
@@ -22,6 +21,7 @@ from report_assets.simulator.world import World, default_ledgers
 from report_assets.transforms.summaries import ALL_CHECKS, SUMMARY_TABLES, run_checks, summarize
 from report_assets.warehouse.database import ensure_ledger_table, ensure_status_table
 from report_assets_tests.conftest import FROZEN_NOW, RULES, Sim, SimFactory, check_evaluations, settings_for
+from report_assets_tests.conftest import LEDGER_STEP as ledger_entries
 
 LEDGERS = ["302321", "405512", "517734"]
 PAYOUT_TYPES = {"payout-scheduled", "scheduled-for-payout", "payout"}

@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import dagster as dg
 
-from report_assets.settings import load_settings, said_first
+from report_assets.settings import Settings
 
-SETTINGS = said_first(load_settings)
 
-ledger_dates = dg.DailyPartitionsDefinition(
-    start_date=SETTINGS.start_date,
-    timezone=SETTINGS.timezone,
-    end_offset=1,  # today is a partition too: it is open, and stored as such
-)
+def ledger_dates(settings: Settings) -> dg.DailyPartitionsDefinition:
+    """The date partitions the settings ask for: from their start date, in their time zone, up to today."""
+    return dg.DailyPartitionsDefinition(
+        start_date=settings.start_date,
+        timezone=settings.timezone,
+        end_offset=1,  # today is a partition too: it is open, and stored as such
+    )

@@ -25,7 +25,7 @@ from report_assets.report_api.settings import (
     PRODUCTION_BASE_URL,
     is_loopback_host,
 )
-from report_assets.settings import load_settings
+from report_assets.settings import Settings
 from report_assets.simulator.server import SimulatorProcess
 from report_assets.simulator.world import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_SUBSCRIPTION_KEY
 
@@ -107,18 +107,23 @@ class ReportApiResource(dg.ConfigurableResource):
 class DataDirResource(dg.ConfigurableResource):
     """Where the Parquet lake, the warehouse and the lake views live."""
 
-    path: str = Field(default_factory=lambda: str(load_settings().data_dir))
-    lake_url: str = Field(default_factory=lambda: load_settings().lake_url,
-                          description="An object store's URL for the Parquet lake, no credentials; empty: <path>/lake")
+    path: str = Field(description="The data directory (REPORT_ASSETS_DATA_DIR)")
+    lake_url: str = Field(default="", description="An object store's URL for the Parquet lake, no credentials; "
+                                                  "empty: <path>/lake")
+    lake_retry_seconds: int = Field(default=180, description="How long a refused object store is retried")
+
+    @classmethod
+    def of(cls, settings: Settings) -> DataDirResource:
+        return cls(path=str(settings.data_dir), lake_url=settings.lake_url,
+                   lake_retry_seconds=settings.lake_retry_seconds)
 
     def data_dir(self) -> DataDir:
-        return DataDir(Path(self.path), self.lake_url, load_settings().lake_retry_seconds)
+        return DataDir(Path(self.path), self.lake_url, self.lake_retry_seconds)
 
 
-def report_api_from_env() -> ReportApiResource:
+def report_api_from_env(project: Settings) -> ReportApiResource:
     """Production when credentials are set (read through EnvVar, so never stored in run config),
     the embedded simulator when none is, and a load error naming what is missing when some are."""
-    project = load_settings()  # raises SettingError naming a bad REPORT_ASSETS_* value
     settings = settings_from_env()  # raises ConfigurationError on partial credentials
     if settings is None:
         base_url = os.environ.get(ENV_BASE_URL)

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from report_assets.lake.data_dir import DataDir
-from report_assets.pipeline.ingestion import BatchOutcome, IngestOptions, crash_point, fetch_and_store
+from report_assets.pipeline.ingestion import BatchOutcome, IngestOptions, fetch_and_store
 from report_assets.pipeline.planning import DatePlan
 from report_assets.report_api import ApiSettings, ReportApiClient, Secret
 
@@ -143,7 +143,7 @@ def ingest(client: ReportApiClient, data: DataDir, plans: Iterable[DatePlan], op
                 yield value
                 reported += 1
                 if reported == 1:  # the caller has reported the first batch
-                    crash_point("after-first-batch", options.crash_at)
+                    options.hooks.reached("after-first-batch")
     finally:  # done, or the caller stopped early (an error, a terminated run): fetch nothing more
         stop.set()
         while child.is_alive():  # it finishes the dates it is writing; what it still says is read, not kept

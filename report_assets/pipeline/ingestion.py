@@ -14,7 +14,6 @@ ledger-day whole and re-running repairs it.
 
 from __future__ import annotations
 
-import os
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -58,10 +57,13 @@ SMALL_DAY = 5_000  # entries of a ledger-day kept as validated dicts until its d
 BATCH_ROWS = 500_000  # rows per warehouse batch (at a date's end): small enough to write while fetching goes on
 
 
-def crash_point(name: str, crash_at: str | None) -> None:
-    """Lets a test kill the process at an exact point of a write, to prove nothing is lost."""
-    if crash_at == name:
-        os._exit(70)
+class WriteHooks:
+    """The points of a write where a test steps in (to kill the process there, proving nothing is lost):
+    ``after-parquet``, ``inside-duckdb`` and ``after-first-batch``. Production's do nothing. A test's subclass
+    must pickle by reference (the ingest child gets it), so it lives in an importable module."""
+
+    def reached(self, point: str) -> None:
+        """Called as the write passes ``point``."""
 
 
 @dataclass
@@ -124,7 +126,7 @@ class IngestOptions:
     workers: int = 8
     with_summaries: bool = True
     warehouse_batch: int = 2000  # ledger-days per warehouse transaction, rounded up to whole dates
-    crash_at: str | None = None
+    hooks: WriteHooks = field(default_factory=WriteHooks)
     fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -232,7 +234,7 @@ def write_warehouse(data: DataDir, batch: DateBatch, options: IngestOptions, say
     keys = sorted({day.key for day, _, _, _ in batch.stored})
     with open_for_write(data.warehouse, say=say) as connection:
         prepare_warehouse(connection, data, options.include_gdpr)
-        crash_point("after-parquet", options.crash_at)
+        options.hooks.reached("after-parquet")
         with transaction(connection):  # the batch's ledger-days of both topics, and their status, at once
             for topic, table in TABLE_OF_TOPIC.items():
                 tables = [rows for (t, _), rows in batch.tables.items() if t == topic]
@@ -242,7 +244,7 @@ def write_warehouse(data: DataDir, batch: DateBatch, options: IngestOptions, say
             record_status(connection, [(day.ledger_id, day.ledger_date, topic, is_open, entries,
                                         options.fetched_at, options.source)
                                        for day, topic, is_open, entries in batch.stored])
-            crash_point("inside-duckdb", options.crash_at)
+            options.hooks.reached("inside-duckdb")
         return check_and_summarize(connection, keys, options.with_summaries, options.rules)
 
 

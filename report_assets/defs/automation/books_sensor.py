@@ -16,7 +16,7 @@ import time
 import dagster as dg
 
 from report_assets.books.build import BOOK_TABLES
-from report_assets.defs.warehouse.load_job import load_warehouse_job
+from report_assets.defs.warehouse.load_job import LOAD_JOB_NAME
 from report_assets.lake.schema import TABLE_OF_TOPIC
 from report_assets.transforms.summaries import SUMMARY_TABLES
 
@@ -53,7 +53,7 @@ def books_computed(instance: dg.DagsterInstance) -> float:
 
 def last_warehouse_load(instance: dg.DagsterInstance) -> float:
     """The end of the newest successful warehouse load: it stores ledger-days without materializing them."""
-    records = instance.get_run_records(dg.RunsFilter(job_name=load_warehouse_job.name,
+    records = instance.get_run_records(dg.RunsFilter(job_name=LOAD_JOB_NAME,
                                                      statuses=[dg.DagsterRunStatus.SUCCESS]), limit=1)
     return (records[0].end_time or 0.0) if records else 0.0
 
@@ -62,7 +62,7 @@ def runs_in_progress(instance: dg.DagsterInstance) -> tuple[bool, bool]:
     """(a books run is queued or running, a run storing ledger-days is queued or running)."""
     runs = [r.dagster_run for r in instance.get_run_records(dg.RunsFilter(statuses=IN_PROGRESS), limit=200)]
     books = any(run.job_name == BOOKS_JOB_NAME for run in runs)
-    ledgers = any(run.job_name == load_warehouse_job.name or set(run.asset_selection or ()) & set(LEDGER_KEYS)
+    ledgers = any(run.job_name == LOAD_JOB_NAME or set(run.asset_selection or ()) & set(LEDGER_KEYS)
                   for run in runs)
     return books, ledgers
 

@@ -9,7 +9,6 @@ from typing import Any
 import dagster as dg
 
 from report_assets.defs.columns import table_schema_of
-from report_assets.defs.partitions import ledger_dates
 from report_assets.defs.resources import DataDirResource, ReportApiResource
 from report_assets.lake.data_dir import DataDir
 from report_assets.lake.ledger_catalog import (
@@ -22,7 +21,7 @@ from report_assets.lake.ledger_catalog import (
     write_catalog,
 )
 from report_assets.lake.schema import TABLE_OF_TOPIC
-from report_assets.settings import load_settings
+from report_assets.settings import Settings
 from report_assets.transforms.summaries import SUMMARY_TABLES
 
 LEDGER_CATALOG = dg.AssetKey("ledger_catalog")
@@ -45,15 +44,14 @@ refresh_ledgers_job = dg.define_asset_job(
 )
 
 
-def discover_ledgers(report_api: ReportApiResource, data: DataDir, now: datetime | None = None,
+def discover_ledgers(report_api: ReportApiResource, data: DataDir, settings: Settings, now: datetime | None = None,
                      ledger_ids: list[str] | None = None) -> CatalogUpdate:
     """Reads the ledger list and records it in the catalog. An allow-list (or ``ledger_ids``, a run's) naming a
     ledger these keys cannot read raises ``TrackingError`` before anything is written."""
     with report_api.client() as client:
         report_api.claim(data, client)
         listed = client.list_ledgers()
-    settings = load_settings()
-    update = update_catalog(read_catalog(data.lake), listed, now or datetime.now(UTC), ledger_dates.timezone,
+    update = update_catalog(read_catalog(data.lake), listed, now or datetime.now(UTC), settings.timezone,
                             settings.ledger_timezones)
     ledgers_for_run({r["ledger_id"]: r for r in update.records}, settings.ledger_ids, ledger_ids or [])
     write_catalog(data.lake, update.records)
@@ -79,10 +77,9 @@ def catalog_materialization(update: CatalogUpdate, data: DataDir) -> dg.AssetMat
     })
 
 
-def history_requests(new_ledgers: list[str], batch: int, today: str) -> list[dg.RunRequest]:
-    """Runs over every date from the start date, restricted to the new ledgers, a bounded batch each: what is
-    stored of other ledgers is not read again."""
-    first = ledger_dates.get_first_partition_key()
+def history_requests(new_ledgers: list[str], batch: int, first: str, today: str) -> list[dg.RunRequest]:
+    """Runs over every date from ``first`` to ``today``, restricted to the new ledgers, a bounded batch each: what
+    is stored of other ledgers is not read again."""
     requests = []
     for start in range(0, len(new_ledgers), batch):
         ids = new_ledgers[start:start + batch]
@@ -96,22 +93,26 @@ def history_requests(new_ledgers: list[str], batch: int, today: str) -> list[dg.
     return requests
 
 
-@dg.sensor(minimum_interval_seconds=3600, default_status=dg.DefaultSensorStatus.RUNNING, job=refresh_ledgers_job)
-def ledger_discovery_sensor(context: dg.SensorEvaluationContext, report_api: ReportApiResource,
-                            data_dir: DataDirResource) -> dg.SensorResult:
-    """Re-polls GET /settlement/v1/ledgers: ledgers appear as merchants grant access, and get their history."""
-    data = data_dir.data_dir()
-    update = discover_ledgers(report_api, data)
-    by_id = {r["ledger_id"]: r for r in update.records}
-    for ledger_id in update.withdrawn:
-        context.log.warning(f"Ledger {ledger_id} is no longer listed for these keys: its stored data is kept, "
-                            "but it is not fetched until access is granted again.")
-    if update.new:
-        context.log.info("New ledgers: " + "; ".join(describe(by_id[i]) for i in update.new[:50]))
-    settings = load_settings()
-    new = [i for i in update.new if settings.ledger_ids is None or i in settings.ledger_ids]
-    today = ledger_dates.get_last_partition_key() or ledger_dates.get_first_partition_key()
-    return dg.SensorResult(
-        run_requests=history_requests(new, settings.history_batch, today),
-        asset_events=[catalog_materialization(update, data)] if update.changed else [],
-    )
+def ledger_discovery_sensor(settings: Settings, dates: dg.DailyPartitionsDefinition) -> dg.SensorDefinition:
+    """The sensor that keeps the catalog, tracking the ledgers the settings allow, from their start date."""
+
+    @dg.sensor(minimum_interval_seconds=3600, default_status=dg.DefaultSensorStatus.RUNNING, job=refresh_ledgers_job)
+    def ledger_discovery_sensor(context: dg.SensorEvaluationContext, report_api: ReportApiResource,
+                                data_dir: DataDirResource) -> dg.SensorResult:
+        """Re-polls GET /settlement/v1/ledgers: ledgers appear as merchants grant access, and get their history."""
+        data = data_dir.data_dir()
+        update = discover_ledgers(report_api, data, settings)
+        by_id = {r["ledger_id"]: r for r in update.records}
+        for ledger_id in update.withdrawn:
+            context.log.warning(f"Ledger {ledger_id} is no longer listed for these keys: its stored data is kept, "
+                                "but it is not fetched until access is granted again.")
+        if update.new:
+            context.log.info("New ledgers: " + "; ".join(describe(by_id[i]) for i in update.new[:50]))
+        new = [i for i in update.new if settings.ledger_ids is None or i in settings.ledger_ids]
+        first = dates.get_first_partition_key()
+        return dg.SensorResult(
+            run_requests=history_requests(new, settings.history_batch, first, dates.get_last_partition_key() or first),
+            asset_events=[catalog_materialization(update, data)] if update.changed else [],
+        )
+
+    return ledger_discovery_sensor

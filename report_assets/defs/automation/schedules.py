@@ -7,50 +7,55 @@ fetches only those. The evaluation reads the catalog and the status file, never 
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import dagster as dg
 
 from report_assets.defs.automation.discovery import refresh_ledgers_job
-from report_assets.defs.partitions import ledger_dates
 from report_assets.defs.resources import DataDirResource
 from report_assets.lake.data_dir import DataDir
 from report_assets.lake.ledger_catalog import read_catalog, tracked_ledgers
 from report_assets.pipeline.planning import DatePlan, plan_dates
-from report_assets.settings import load_settings
+from report_assets.settings import Settings
 
 
-def window(now: datetime, lookback_days: int) -> list[str]:
+def window(now: datetime, settings: Settings) -> list[str]:
     """The look-back window's dates, up to the newest date partition (today where the partitions run)."""
-    newest = now.astimezone(ZoneInfo(ledger_dates.timezone)).date()
-    first = max(newest - timedelta(days=lookback_days), datetime.fromisoformat(
-        ledger_dates.get_first_partition_key()).date())
+    newest = now.astimezone(ZoneInfo(settings.timezone)).date()
+    first = max(newest - timedelta(days=settings.lookback_days), date.fromisoformat(settings.start_date))
     return [(first + timedelta(days=n)).isoformat() for n in range((newest - first).days + 1)]
 
 
-def due_dates(data: DataDir, now: datetime, lookback_days: int,
+def due_dates(data: DataDir, now: datetime, settings: Settings,
               catalog: dict[str, dict[str, Any]] | None = None) -> list[DatePlan]:
     """The window's dates that have a tracked ledger-day due, each with the ledgers due (``catalog``: the
     ledger catalog when the caller has read it already)."""
     catalog = read_catalog(data.lake) if catalog is None else catalog
-    timezones = tracked_ledgers(catalog, load_settings().ledger_ids)
-    dates = window(now, lookback_days)
+    timezones = tracked_ledgers(catalog, settings.ledger_ids)
+    dates = window(now, settings)
     plans = plan_dates(dates, timezones, data.status.states(dates[0], dates[-1]), now)
     return [plan for plan in plans if plan.fetch]
 
 
-@dg.schedule(job=refresh_ledgers_job, cron_schedule="17 * * * *", execution_timezone=ledger_dates.timezone,
-             default_status=dg.DefaultScheduleStatus.RUNNING)
-def hourly_ledger_refresh(context: dg.ScheduleEvaluationContext,
-                          data_dir: DataDirResource) -> dg.RunRequest | dg.SkipReason:
-    data = data_dir.data_dir()
+def hourly_ledger_refresh(settings: Settings) -> dg.ScheduleDefinition:
+    """The schedule in the partitions' time zone, over the settings' look-back window and tracked ledgers."""
+
+    @dg.schedule(job=refresh_ledgers_job, cron_schedule="17 * * * *", execution_timezone=settings.timezone,
+                 default_status=dg.DefaultScheduleStatus.RUNNING)
+    def hourly_ledger_refresh(context: dg.ScheduleEvaluationContext,
+                              data_dir: DataDirResource) -> dg.RunRequest | dg.SkipReason:
+        return due_run(data_dir.data_dir(), context.scheduled_execution_time or datetime.now(UTC), settings)
+
+    return hourly_ledger_refresh
+
+
+def due_run(data: DataDir, now: datetime, settings: Settings) -> dg.RunRequest | dg.SkipReason:
     catalog = read_catalog(data.lake)
     if not catalog:
         return dg.SkipReason("No ledgers known yet: the ledger discovery sensor (or a first run) lists them.")
-    now = context.scheduled_execution_time or datetime.now(UTC)
-    due = due_dates(data, now, load_settings().lookback_days, catalog)
+    due = due_dates(data, now, settings, catalog)
     if not due:
         return dg.SkipReason("Every tracked ledger-day in the look-back window is stored and closed.")
     ledger_days = sum(len(plan.fetch) for plan in due)

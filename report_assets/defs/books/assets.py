@@ -14,9 +14,9 @@ from report_assets.books.bank_delivery import deliver_from_simulator
 from report_assets.books.build import BOOK_TABLES, BooksOutcome, build_books, first_stored_dates
 from report_assets.books.statement_view import statement_markdown
 from report_assets.defs.columns import summary_table_schema
-from report_assets.defs.partitions import ledger_dates
 from report_assets.defs.resources import SIMULATOR, DataDirResource, ReportApiResource
-from report_assets.settings import load_settings
+from report_assets.lake.data_dir import DataDir
+from report_assets.settings import Settings
 from report_assets.warehouse.database import WarehouseLockedError
 
 DESCRIPTIONS = {
@@ -44,25 +44,33 @@ CHECKS = (
 )
 
 
-@dg.multi_asset(
-    name="books",
-    specs=[dg.AssetSpec(table, description=DESCRIPTIONS[table], group_name="books", kinds={"parquet", "duckdb"},
-                        deps=["journal_lines", "payouts", "daily_payout_summary", "daily_fee_summary"],
-                        metadata={"dagster/column_schema": summary_table_schema(table),
-                                  "dagster/table_name": f"warehouse.main.{table}"})
-           for table in BOOK_TABLES],
-    check_specs=[dg.AssetCheckSpec(name, asset=asset, description=text, blocking=blocking)
-                 for asset, name, blocking, text in CHECKS],
-    # A date range from the CLI (`--select '*'`) is one run: this step is in it, and skipped there (the date step
-    # reports materializations, not outputs); the sensor recomputes the books after the run.
-    backfill_policy=dg.BackfillPolicy.single_run(),
-    pool="report_assets_warehouse",
-)
-def books(context: dg.AssetExecutionContext, report_api: ReportApiResource,
-          data_dir: DataDirResource) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
-    settings = load_settings()
-    data = data_dir.data_dir()
-    today = datetime.now(ZoneInfo(ledger_dates.timezone)).date()
+def books_step(settings: Settings) -> dg.AssetsDefinition:
+    """The books' step: its bank folder, account map and payout warning as the settings say."""
+
+    @dg.multi_asset(
+        name="books",
+        specs=[dg.AssetSpec(table, description=DESCRIPTIONS[table], group_name="books", kinds={"parquet", "duckdb"},
+                            deps=["journal_lines", "payouts", "daily_payout_summary", "daily_fee_summary"],
+                            metadata={"dagster/column_schema": summary_table_schema(table),
+                                      "dagster/table_name": f"warehouse.main.{table}"})
+               for table in BOOK_TABLES],
+        check_specs=[dg.AssetCheckSpec(name, asset=asset, description=text, blocking=blocking)
+                     for asset, name, blocking, text in CHECKS],
+        # A date range from the CLI (`--select '*'`) is one run: this step is in it, and skipped there (the date
+        # step reports materializations, not outputs); the sensor recomputes the books after the run.
+        backfill_policy=dg.BackfillPolicy.single_run(),
+        pool="report_assets_warehouse",
+    )
+    def books(context: dg.AssetExecutionContext, report_api: ReportApiResource,
+              data_dir: DataDirResource) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+        yield from compute_books(context, report_api, data_dir.data_dir(), settings)
+
+    return books
+
+
+def compute_books(context: dg.AssetExecutionContext, report_api: ReportApiResource, data: DataDir,
+                  settings: Settings) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
+    today = datetime.now(ZoneInfo(settings.timezone)).date()
     try:
         if report_api.source == SIMULATOR:
             firsts = first_stored_dates(data)

@@ -9,6 +9,7 @@ a run fetches only what is not stored closed, so re-running a date, or the whole
 
 
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import dagster as dg
@@ -17,18 +18,17 @@ from pydantic import Field
 from report_assets.defs.columns import ledger_table_schema, summary_table_schema
 from report_assets.defs.ledgers.checks import CHECK_SPECS, batch_evaluations
 from report_assets.defs.ledgers.metadata import date_materializations
-from report_assets.defs.partitions import SETTINGS, ledger_dates
 from report_assets.defs.resources import SIMULATOR, DataDirResource, ReportApiResource
 from report_assets.lake.data_dir import DataDir, MixedSourcesError
 from report_assets.lake.ledger_catalog import TrackingError, ledgers_for_run, read_catalog, refresh_catalog
 from report_assets.lake.schema import TABLE_OF_TOPIC
 from report_assets.lake.store import LakeStoreError
 from report_assets.pipeline.ingest_process import IngestionDiedError, ingest
-from report_assets.pipeline.ingestion import BatchOutcome, DateOutcome, IngestOptions, summarize_stored
+from report_assets.pipeline.ingestion import BatchOutcome, DateOutcome, IngestOptions, WriteHooks, summarize_stored
 from report_assets.pipeline.planning import DatePlan, plan_dates
 from report_assets.report_api import ReportApiClient
 from report_assets.report_api.errors import ApiUnavailableError, ReportApiError
-from report_assets.settings import SettingError, Settings, load_settings, rules_of
+from report_assets.settings import Settings, rules_of
 from report_assets.transforms.summaries import SUMMARY_TABLES, DataCheck, Failure
 from report_assets.warehouse.database import WarehouseLockedError
 
@@ -53,19 +53,19 @@ SUMMARY_DESCRIPTIONS = {
 SUMMARY_GROUPS = {"journal_lines": "books"}
 
 
-def ledger_spec(topic: str) -> dg.AssetSpec:
+def ledger_spec(topic: str, dates: dg.PartitionsDefinition) -> dg.AssetSpec:
     table = TABLE_OF_TOPIC[topic]
     return dg.AssetSpec(
-        key=table, description=DESCRIPTIONS[topic], partitions_def=ledger_dates, skippable=True,
+        key=table, description=DESCRIPTIONS[topic], partitions_def=dates, skippable=True,
         group_name="ledgers", kinds={"parquet", "duckdb"},
         metadata={"dagster/column_schema": ledger_table_schema(include_gdpr=False),
                   "dagster/table_name": f"warehouse.main.{table}"},
     )
 
 
-def summary_spec(table: str) -> dg.AssetSpec:
+def summary_spec(table: str, dates: dg.PartitionsDefinition) -> dg.AssetSpec:
     return dg.AssetSpec(
-        key=table, description=SUMMARY_DESCRIPTIONS[table], partitions_def=ledger_dates, skippable=True,
+        key=table, description=SUMMARY_DESCRIPTIONS[table], partitions_def=dates, skippable=True,
         deps=["funds_ledger", "fees_ledger"], group_name=SUMMARY_GROUPS.get(table, "summaries"),
         kinds={"parquet", "duckdb"},
         metadata={"dagster/column_schema": summary_table_schema(table),
@@ -86,37 +86,57 @@ class LedgerRunConfig(dg.Config):
     )
 
 
-@dg.multi_asset(
-    name="ledger_entries",
-    specs=[ledger_spec("funds"), ledger_spec("fees"), *(summary_spec(t) for t in SUMMARY_TABLES)],
-    check_specs=CHECK_SPECS,
-    can_subset=True,
-    # A backfill is one run by default; on an instance whose runs go to many machines, runs of N dates each, which
-    # the run queue and the warehouse pool pace (REPORT_ASSETS_BACKFILL_DATES_PER_RUN).
-    backfill_policy=dg.BackfillPolicy.multi_run(SETTINGS.backfill_dates_per_run) if SETTINGS.backfill_dates_per_run
-    else dg.BackfillPolicy.single_run(),
-    # Transient trouble that outlasted the client's own retries, or a step process that died: try the step
-    # again later. It fetches only what is still missing, and every ledger-day is replaced whole.
-    retry_policy=dg.RetryPolicy(max_retries=SETTINGS.step_retries, delay=60, backoff=dg.Backoff.EXPONENTIAL,
-                                jitter=dg.Jitter.PLUS_MINUS) if SETTINGS.step_retries else None,
-    pool="report_assets_warehouse",
-)
-def ledger_entries(context: dg.AssetExecutionContext, config: LedgerRunConfig, report_api: ReportApiResource,
-                   data_dir: DataDirResource) -> Iterator[dg.AssetMaterialization]:
+def ledger_step(settings: Settings, dates: dg.DailyPartitionsDefinition,
+                hooks: WriteHooks | None = None) -> dg.AssetsDefinition:
+    """The step, as the settings shape it (its partitions, backfill and retry policies, what it fetches);
+    ``hooks``: a test's, stepping into the writes."""
+
+    @dg.multi_asset(
+        name="ledger_entries",
+        specs=[*(ledger_spec(topic, dates) for topic in TABLE_OF_TOPIC),
+               *(summary_spec(table, dates) for table in SUMMARY_TABLES)],
+        check_specs=CHECK_SPECS,
+        can_subset=True,
+        # A backfill is one run by default; on an instance whose runs go to many machines, runs of N dates each,
+        # which the run queue and the warehouse pool pace (REPORT_ASSETS_BACKFILL_DATES_PER_RUN).
+        backfill_policy=dg.BackfillPolicy.multi_run(settings.backfill_dates_per_run)
+        if settings.backfill_dates_per_run else dg.BackfillPolicy.single_run(),
+        # Transient trouble that outlasted the client's own retries, or a step process that died: try the step
+        # again later. It fetches only what is still missing, and every ledger-day is replaced whole.
+        retry_policy=dg.RetryPolicy(max_retries=settings.step_retries, delay=60, backoff=dg.Backoff.EXPONENTIAL,
+                                    jitter=dg.Jitter.PLUS_MINUS) if settings.step_retries else None,
+        pool="report_assets_warehouse",
+    )
+    def ledger_entries(context: dg.AssetExecutionContext, config: LedgerRunConfig, report_api: ReportApiResource,
+                       data_dir: DataDirResource) -> Iterator[dg.AssetMaterialization]:
+        yield from run_step(context, config, report_api, data_dir.data_dir(), StepSettings(settings, dates, hooks))
+
+    return ledger_entries
+
+
+@dataclass(frozen=True)
+class StepSettings:
+    """What the step takes from the project's settings, and a test's hooks."""
+
+    settings: Settings
+    dates: dg.DailyPartitionsDefinition
+    hooks: WriteHooks | None
+
+
+def run_step(context: dg.AssetExecutionContext, config: LedgerRunConfig, report_api: ReportApiResource,
+             data: DataDir, step: StepSettings) -> Iterator[dg.AssetMaterialization]:
     selected = {key.to_user_string() for key in context.selected_asset_keys}
     topics = [t for t, table in TABLE_OF_TOPIC.items() if table in selected]
     summaries = [t for t in SUMMARY_TABLES if t in selected]
     dates = sorted(context.partition_keys)
-    data = data_dir.data_dir()
     failures: dict[DataCheck, list[Failure]] = {}
     outcomes: list[DateOutcome] = []
     try:
-        settings = load_settings()
         with report_api.client() as client:
-            timezones = run_ledgers(client, data, config, report_api, settings, context.log)
+            timezones = run_ledgers(client, data, config, report_api, step, context.log)
             plans = plan_dates(dates, timezones, data.status.states(dates[0], dates[-1]), datetime.now(UTC),
                                config.refetch)
-            for batch in run_ledger_step(context, client, data, topics, summaries, plans, report_api, settings):
+            for batch in run_ledger_step(context, client, data, topics, summaries, plans, report_api, step):
                 for check, found in batch.failures.items():
                     failures.setdefault(check, []).extend(found)
                 for outcome in batch.dates:
@@ -126,8 +146,7 @@ def ledger_entries(context: dg.AssetExecutionContext, config: LedgerRunConfig, r
                 for evaluation in batch_evaluations(context.selected_asset_check_keys, batch, data):
                     context.log_event(evaluation)
                 log_progress(context, batch, outcomes, len(plans))
-    except (ReportApiError, MixedSourcesError, WarehouseLockedError, SettingError, TrackingError,
-            IngestionDiedError) as exc:
+    except (ReportApiError, MixedSourcesError, WarehouseLockedError, TrackingError, IngestionDiedError) as exc:
         # Only an API that stayed unavailable, a warehouse that stayed locked, or a worker that died (killed,
         # out of memory) is worth a later retry.
         raise dg.Failure(description=str(exc), allow_retries=isinstance(
@@ -154,22 +173,22 @@ def books_now_older(dates: list[str]) -> dg.AssetObservation:
 
 
 def run_ledgers(client: ReportApiClient, data: DataDir, config: LedgerRunConfig, report_api: ReportApiResource,
-                settings: Settings, log: dg.DagsterLogManager) -> dict[str, str]:
+                step: StepSettings, log: dg.DagsterLogManager) -> dict[str, str]:
     """The ledgers this run covers, with their time zones. With no catalog yet (a first run from the CLI), the
     run reads the ledger list itself, as the discovery sensor would."""
     report_api.claim(data, client)
     catalog = read_catalog(data.lake)
     if not catalog:
         log.info("No ledger catalog yet: reading the ledger list.")
-        refresh_catalog(client.list_ledgers(), data.lake, ledger_dates.timezone, datetime.now(UTC),
-                        settings.ledger_timezones)
+        refresh_catalog(client.list_ledgers(), data.lake, step.dates.timezone, datetime.now(UTC),
+                        step.settings.ledger_timezones)
         catalog = read_catalog(data.lake)
-    return ledgers_for_run(catalog, settings.ledger_ids, config.ledger_ids)
+    return ledgers_for_run(catalog, step.settings.ledger_ids, config.ledger_ids)
 
 
 def run_ledger_step(context: dg.AssetExecutionContext, client: ReportApiClient, data: DataDir, topics: list[str],
                     summaries: list[str], plans: list[DatePlan], report_api: ReportApiResource,
-                    settings: Settings) -> Iterator[BatchOutcome]:
+                    step: StepSettings) -> Iterator[BatchOutcome]:
     """Fetches the selected ledgers (then summarizes), or only recomputes the selected summaries."""
     due = sum(len(p.fetch) for p in plans)
     skipped = sum(len(p.skipped_closed) for p in plans)
@@ -178,14 +197,14 @@ def run_ledger_step(context: dg.AssetExecutionContext, client: ReportApiClient, 
             context.log.warning("No Report API credentials are set: fetching from the SIMULATOR, not production.")
         context.log.info(f"{len(plans)} ledger date(s): fetching {due} ledger-day(s), skipping {skipped} already "
                          f"stored closed, with {report_api.max_connections} connections from the {report_api.source}")
-        options = IngestOptions(source=report_api.source, rules=rules_of(settings), topics=tuple(topics),
+        options = IngestOptions(source=report_api.source, rules=rules_of(step.settings), topics=tuple(topics),
                                 include_gdpr=report_api.include_gdpr_data,
                                 workers=report_api.max_connections, with_summaries=bool(summaries),
-                                warehouse_batch=settings.warehouse_batch, crash_at=settings.crash_at)
+                                warehouse_batch=step.settings.warehouse_batch, hooks=step.hooks or WriteHooks())
         yield from ingest(client, data, plans, options, context.log.warning)
     elif summaries:
         keys = [(i, p.ledger_date) for p in plans for i in [*p.fetch, *p.skipped_closed]]
-        batch = summarize_stored(data, keys, rules_of(settings), context.log.warning)
+        batch = summarize_stored(data, keys, rules_of(step.settings), context.log.warning)
         batch.dates = [DateOutcome(p.ledger_date, skipped_closed=[*p.fetch, *p.skipped_closed]) for p in plans]
         yield batch
 
