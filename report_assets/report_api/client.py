@@ -13,7 +13,8 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
-from typing import IO, Any
+from functools import partial
+from typing import IO, Any, TypeVar
 
 import httpx
 import orjson
@@ -40,6 +41,7 @@ from report_assets.report_api.validation import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 SYSTEM_HEADERS = {
     "Vipps-System-Name": "report-assets",
@@ -110,6 +112,43 @@ class FetchedPages:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+@dataclass
+class PageBuffer:
+    """A ledger-day's validated pages as they arrive: kept parsed up to ``SPOOL_MEMORY_BYTES`` of responses; past
+    that, every page so far and after goes to a temporary file instead, parsed again when handed on."""
+
+    parsed: list[list[dict[str, Any]]] | None = field(default_factory=list)  # None once spooled
+    arrow: list[pa.RecordBatch | None] = field(default_factory=list)
+    spool: IO[bytes] | None = None
+    bytes_fetched: int = 0
+    page_size: int | None = None
+
+    def add(self, page: ValidPage, response: httpx.Response) -> None:
+        size_header = response.headers.get("Vipps-Feed-Page-Size")
+        if size_header and size_header.isdigit():
+            self.page_size = int(size_header)
+        self.bytes_fetched += len(response.content)
+        if self.parsed is not None and self.bytes_fetched <= SPOOL_MEMORY_BYTES:
+            self.parsed.append(page.items)
+            self.arrow.append(page.arrow)
+            return
+        if self.spool is None:  # too big to keep: what was kept moves to the temporary file too
+            self.spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by FetchedPages.close
+            for items in self.parsed or []:
+                self._spill(orjson.dumps({"items": items}))
+            self.parsed, self.arrow = None, []
+        self._spill(response.content)
+
+    def _spill(self, raw: bytes) -> None:
+        assert self.spool is not None
+        self.spool.write(struct.pack("<I", len(raw)))
+        self.spool.write(raw)
+
+    def close(self) -> None:
+        if self.spool is not None:
+            self.spool.close()
 
 
 @dataclass(frozen=True)
@@ -239,36 +278,46 @@ class ReportApiClient:
             return RequestRejectedError(f"Report API {where}: request rejected (HTTP {status}): {detail}")
         return ReportApiError(f"Report API {where}: unexpected HTTP {status}: {detail}")
 
+    def _cursor_pages(
+        self, path: str, params: dict[str, str], context_of: Callable[[int], ReadContext],
+        malformed: Callable[[int, str], ReportApiError],
+        read: Callable[[int, Any, httpx.Response], tuple[T, str | None]],
+        cursor: str | None = None, first_params: dict[str, str] | None = None,
+    ) -> Iterator[T]:
+        """The one pagination loop of the three cursor-paged endpoints: GETs page after page, each with ``params``
+        and the cursor (the first, without a cursor, gets ``first_params`` too). ``read`` checks a page and says
+        what to yield and the next cursor, None after the last page; a bad page raises ``malformed(page, problem)``,
+        and ``context_of(page)`` names it in the retries' messages."""
+        page_no = 0
+        while True:
+            page_no += 1
+            query = {**params, "cursor": cursor} if cursor else {**params, **(first_params or {})}
+            body, response = self._get_json(path, query, context_of(page_no), partial(malformed, page_no))
+            item, cursor = read(page_no, body, response)
+            yield item
+            if cursor is None:
+                return
+
     # -- endpoints ---------------------------------------------------------------------------------
 
     def list_ledgers(self, settles_for_recipient_handle: str | None = None) -> list[Ledger]:
-        ledgers: list[Ledger] = []
-        cursor = ""
-        page = 0
-        while True:
-            page += 1
-            context = ReadContext(page=page, what="ledger list")
-            params: dict[str, str] = {}
-            if cursor:
-                params["cursor"] = cursor
-            elif settles_for_recipient_handle:
-                params["settlesForRecipientHandles"] = settles_for_recipient_handle
+        def malformed(page: int, problem: str) -> ReportApiError:
+            return PageValidationError(f"Invalid ledger list page {page}: {problem}. Re-run to try again.")
 
-            def malformed(problem: str, page: int = page) -> ReportApiError:
-                return PageValidationError(f"Invalid ledger list page {page}: {problem}. Re-run to try again.")
-
-            body, _ = self._get_json("/settlement/v1/ledgers", params, context, malformed)
+        def read(page: int, body: Any, _: httpx.Response) -> tuple[list[Ledger], str | None]:
             items = body.get("items") if isinstance(body, dict) else None
             if not isinstance(items, list):
-                raise malformed("'items' is missing or not a list")
+                raise malformed(page, "'items' is missing or not a list")
             for item in items:
                 if not isinstance(item, dict) or not isinstance(item.get("ledgerId"), str):
-                    raise malformed(f"a ledger without a string ledgerId: {item!r}"[:200])
-                handles = item.get("settlesForRecipientHandles") or []
-                ledgers.append(Ledger(item["ledgerId"], item.get("currency"), tuple(handles), item))
-            cursor = body.get("cursor") or ""
-            if not cursor:
-                return ledgers
+                    raise malformed(page, f"a ledger without a string ledgerId: {item!r}"[:200])
+            return ([Ledger(item["ledgerId"], item.get("currency"), tuple(item.get("settlesForRecipientHandles") or []),
+                            item) for item in items], body.get("cursor") or None)
+
+        first = {"settlesForRecipientHandles": settles_for_recipient_handle} if settles_for_recipient_handle else {}
+        pages = self._cursor_pages("/settlement/v1/ledgers", {}, lambda n: ReadContext(page=n, what="ledger list"),
+                                   malformed, read, first_params=first)
+        return [ledger for page in pages for ledger in page]
 
     def read_date(
         self, ledger_id: str, topic: str, ledger_date: date | str, *, include_gdpr: bool = False
@@ -277,66 +326,35 @@ class ReportApiClient:
         day = date_text(ledger_date)
         path = f"/report/v2/ledgers/{ledger_id}/{topic}/dates/{day}"
         validator = EntryStreamValidator(ReadContext(ledger_id, topic, day), ledger_date=day)
-        spool: IO[bytes] | None = None  # only a day larger than SPOOL_MEMORY_BYTES gets one
+        buffer = PageBuffer()
 
-        def spill(raw: bytes) -> None:
-            assert spool is not None
-            spool.write(struct.pack("<I", len(raw)))
-            spool.write(raw)
+        def read(page_no: int, body: Any, response: httpx.Response) -> tuple[bool, str | None]:
+            page = check_dates_page(validator, body, page_no)
+            buffer.add(page, response)
+            return page.try_later, page.cursor
 
-        try:
-            cursor: str | None = None
-            page_no = 0
-            page_size: int | None = None
-            bytes_fetched = 0
-            parsed: list[list[dict[str, Any]]] | None = []
-            arrow: list[pa.RecordBatch | None] = []
-            while True:
-                page_no += 1
-                params = {"includeGDPRSensitiveData": "true"} if include_gdpr else {}
-                if cursor:
-                    params["cursor"] = cursor
-                context = ReadContext(ledger_id, topic, day, page_no)
-                body, response = self._get_json(
-                    path, params, context, lambda problem, n=page_no: validator.fail(n, problem)
-                )
-                page: ValidPage = check_dates_page(validator, body, page_no)
-                size_header = response.headers.get("Vipps-Feed-Page-Size")
-                if size_header and size_header.isdigit():
-                    page_size = int(size_header)
-                bytes_fetched += len(response.content)
-                if parsed is not None and bytes_fetched <= SPOOL_MEMORY_BYTES:
-                    parsed.append(page.items)
-                    arrow.append(page.arrow)
-                else:
-                    if spool is None:  # too big to keep: what was kept moves to a temporary file too
-                        spool = tempfile.TemporaryFile()  # noqa: SIM115 - closed by FetchedPages.close
-                        for items in parsed or []:
-                            spill(orjson.dumps({"items": items}))
-                        parsed, arrow = None, []
-                    spill(response.content)
-                if not page.has_more:
-                    break
-                cursor = page.cursor
+        params = {"includeGDPRSensitiveData": "true"} if include_gdpr else {}
+        try:  # each page's tryLater, the last one's saying whether the day is still open
+            try_later = list(self._cursor_pages(path, params, lambda n: ReadContext(ledger_id, topic, day, n),
+                                                validator.fail, read))
         except BaseException:
-            if spool is not None:
-                spool.close()
+            buffer.close()
             raise
         return FetchedPages(
             ledger_id=ledger_id,
             topic=topic,
             ledger_date=day,
-            is_open=page.try_later,
-            pages=page_no,
+            is_open=try_later[-1],
+            pages=len(try_later),
             entry_count=validator.entry_count,
-            page_size=page_size,
-            bytes_fetched=bytes_fetched,
+            page_size=buffer.page_size,
+            bytes_fetched=buffer.bytes_fetched,
             currency=validator.currency,
             closing_balance=validator.last_balance,
             unknown_entry_types=dict(validator.unknown_entry_types),
-            _spool=spool,
-            _parsed=parsed,
-            _arrow=arrow,
+            _spool=buffer.spool,
+            _parsed=buffer.parsed,
+            _arrow=buffer.arrow,
         )
 
     def iter_feed(
@@ -347,19 +365,13 @@ class ReportApiClient:
         Never waits: the caller decides when to ask again (at least a second later, better a minute).
         """
         validator = EntryStreamValidator(ReadContext(ledger_id, topic, None))
-        path = f"/report/v2/ledgers/{ledger_id}/{topic}/feed"
-        page_no = 0
-        while True:
-            page_no += 1
-            params = {"includeGDPRSensitiveData": "true"} if include_gdpr else {}
-            if cursor:
-                params["cursor"] = cursor
-            context = ReadContext(ledger_id, topic, "feed", page_no)
-            body, _ = self._get_json(path, params, context, lambda problem, n=page_no: validator.fail(n, problem))
+
+        def read(page_no: int, body: Any, _: httpx.Response) -> tuple[FeedPage, str | None]:
             page = check_feed_page(validator, body, page_no)
             assert page.cursor is not None
-            cursor = page.cursor
-            yield FeedPage(items=page.items, cursor=page.cursor, try_later=page.try_later)
-            if page.try_later:
-                return
+            return (FeedPage(items=page.items, cursor=page.cursor, try_later=page.try_later),
+                    None if page.try_later else page.cursor)
 
+        params = {"includeGDPRSensitiveData": "true"} if include_gdpr else {}
+        yield from self._cursor_pages(f"/report/v2/ledgers/{ledger_id}/{topic}/feed", params,
+                                      lambda n: ReadContext(ledger_id, topic, "feed", n), validator.fail, read, cursor)
