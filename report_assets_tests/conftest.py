@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -12,6 +12,7 @@ import dagster as dg
 import httpx
 import pytest
 
+from report_assets.core.checks import Check, Finding
 from report_assets.defs.ledgers.assets import ledger_step
 from report_assets.defs.partitions import ledger_dates
 from report_assets.pipeline.ingest_process import ingest_here
@@ -38,6 +39,11 @@ FAST_RETRY = RetrySettings(max_attempts=6, max_total_seconds=60, initial_backoff
 
 # What the summaries and checks take from the settings, as the defaults give them.
 RULES = Rules(load_account_map(DEFAULT_MAP), freshness_days=5)
+
+
+def said(findings: Mapping[Check, list[Finding]], name: str) -> list[str]:
+    """What the check ``name`` found, as the UI lists it."""
+    return [str(f) for check, found in findings.items() if check.name == name for f in found]
 
 
 def project_settings(**env: str) -> Settings:

@@ -24,7 +24,7 @@ from report_assets.simulator.generator import LedgerGenerator
 from report_assets.simulator.server import ThreadedSimulator
 from report_assets.simulator.world import World, default_ledgers
 from report_assets.transforms.accounts import load_account_map
-from report_assets_tests.conftest import FROZEN_NOW
+from report_assets_tests.conftest import FROZEN_NOW, said
 from report_assets_tests.conftest import LEDGER_STEP as ledger_entries
 
 WINDOWS = (("2025-12-15", "2026-01-06"), ("2026-03-25", "2026-04-10"))  # Christmas, Easter 2026 (5 April)
@@ -112,7 +112,7 @@ def test_payouts_across_christmas_and_easter_arrive_two_bank_days_later(holidays
     on_time = [v for v in found.values() if v[0] == "matched"]
     assert len(on_time) > 60 and all(v[2] >= 2 for v in on_time)
     # Weeks of January to March are not stored: their bank lines are said once per ledger, not one by one.
-    explained = outcome.failures["bank_lines_explained"]
+    explained = said(outcome.failures, "bank_lines_explained")
     assert len(explained) == 3 and all("2026-01" in line and "2026-03" in line and "not judged" in line
                                        for line in explained), explained
     assert not any("matches none" in line for line in explained)

@@ -41,7 +41,7 @@ from report_assets.simulator.world import World, default_ledgers
 from report_assets.transforms.accounts import DEFAULT_MAP, load_account_map
 from report_assets.transforms.journal import BOOKED_AGAINST
 from report_assets.warehouse.database import open_for_write, record_status, replace_slices, transaction
-from report_assets_tests.conftest import FROZEN_NOW, RULES, check_evaluations, project_settings
+from report_assets_tests.conftest import FROZEN_NOW, RULES, check_evaluations, project_settings, said
 from report_assets_tests.conftest import LEDGER_STEP as ledger_entries
 
 LEDGER = "900001"
@@ -388,13 +388,13 @@ def test_an_unreadable_bank_file_is_set_aside_named_and_the_rest_of_the_books_co
         (1001, "matched"), (1002, "statement_unreadable")]
     assert rows(data, "SELECT DISTINCT payout_number FROM bank_journal_lines") == [(1001,)]
     assert rows(data, "SELECT count(*) FROM monthly_statement")[0][0] == 2
-    (found,) = outcome.failures["bank_files_readable"]
+    (found,) = said(outcome.failures, "bank_files_readable")
     assert found.startswith("nov-2.xml: not well-formed XML") and "NO9386011117947" in found
-    assert [name for name, lines in outcome.failures.items() if lines] == ["bank_files_readable"]
+    assert [check.name for check, found in outcome.failures.items() if found] == ["bank_files_readable"]
     # Another kind of file in the folder is set aside the same way; putting the original back mends everything.
     (bank / "nov-2.xml").write_text("<Document xmlns=\"urn:iso:std:iso:20022:tech:xsd:pain.001.001.03\"/>")
     outcome = build_books(data, bank, load_account_map(), TODAY, 4, print)
-    assert outcome.failures["bank_files_readable"][0].startswith("nov-2.xml: not a camt.053 bank statement")
+    assert said(outcome.failures, "bank_files_readable")[0].startswith("nov-2.xml: not a camt.053 bank statement")
     (bank / "nov-2.xml").write_text(camt053(BANK_LINES[2:]))
     assert not any(build_books(data, bank, load_account_map(), TODAY, 4, print).failures.values())
     assert rows(data, "SELECT payout_number, status FROM bank_matches ORDER BY ALL") == [
@@ -411,17 +411,17 @@ def test_a_payout_the_bank_reversed_is_not_taken_as_arrived(booked: tuple[DataDi
     assert rows(data, "SELECT payout_number, status, booking_date FROM bank_matches ORDER BY ALL") == [
         (1001, "matched", date(2026, 11, 2)), (1002, "reversed", date(2026, 11, 4))]
     assert rows(data, "SELECT DISTINCT payout_number FROM bank_journal_lines") == [(1001,)]
-    assert outcome.failures["payouts_arrived"] == [
+    assert said(outcome.failures, "payouts_arrived") == [
         "ledger 900001: payout 1002 of 2026-11-02 arrived on 2026-11-04 (nov.xml) and the bank reversed it: it is "
         "not on the account"]
-    assert outcome.failures["bank_lines_explained"] == []  # the reversal is explained by the payout it reverses
+    assert said(outcome.failures, "bank_lines_explained") == []  # the reversal is explained by the payout it reverses
 
 
 def test_a_wrong_bank_amount_fails_its_check_and_is_not_booked(booked: tuple[DataDir, Path]) -> None:
     data, bank = booked
     (bank / "nov.xml").write_text(camt053([*BANK_LINES[:2], ("2026-11-04", 137_000, "Utb. 1002 Vippsnr 123455")]))
     outcome = build_books(data, bank, load_account_map(), TODAY, 4, print)
-    assert outcome.failures["bank_amounts_match"] == [
+    assert said(outcome.failures, "bank_amounts_match") == [
         "ledger 900001: payout 1002 of 2026-11-02 is 1,370.50 NOK, its bank line of 2026-11-04 "
         "('Utb. 1002 Vippsnr 123455', nov.xml) 1,370.00 NOK"]
     assert rows(data, "SELECT DISTINCT payout_number FROM bank_journal_lines") == [(1001,)]
@@ -434,13 +434,13 @@ def test_a_payout_that_never_arrives_is_reported_with_its_age(booked: tuple[Data
     stray = ("2026-11-20", 55_500, "Utb. 1777 Vippsnr 123455")
     (bank / "nov.xml").write_text(camt053([*BANK_LINES[:2], stray]))
     outcome = build_books(data, bank, load_account_map(), TODAY, 4, print)
-    assert outcome.failures["payouts_arrived"] == [
+    assert said(outcome.failures, "payouts_arrived") == [
         "ledger 900001: payout 1002 of 2026-11-02 (1,370.50 NOK) not on the bank statement after 18 "
         "bank days"]
     # The look-alike is booked after the last stored ledger date (2 November): it may be the payout of a date not
     # stored yet, so it is not judged (the quarter below has look-alikes that are).
-    assert outcome.failures["bank_lines_explained"] == []
-    assert not outcome.failures["bank_amounts_match"]
+    assert said(outcome.failures, "bank_lines_explained") == []
+    assert not said(outcome.failures, "bank_amounts_match")
 
 
 # -- a simulator quarter of the default ledgers, through Dagster -------------------------------------------

@@ -334,4 +334,4 @@ def test_a_ledger_with_no_recent_closed_date_is_flagged(quiet_day: duckdb.DuckDB
     keys = [("L1", "2026-03-02")]
     assert run_checks(quiet_day, keys, [fresh], RULES, today=date(2026, 3, 7))[fresh] == []
     stale = run_checks(quiet_day, keys, [fresh], RULES, today=date(2026, 3, 8))[fresh]
-    assert [(lid, day) for lid, day, _ in stale] == [("L1", "2026-03-02")] and not fresh.blocking
+    assert [(f.ledger_id, f.ledger_date) for f in stale] == [("L1", "2026-03-02")] and not fresh.blocking

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import pyarrow as pa
@@ -22,6 +23,7 @@ import pyarrow.compute as pc
 from report_assets.books.camt053 import BankFolder, read_bank_folder
 from report_assets.core.bank_accounts import COUNTRY_OF_CURRENCY, account_country, account_key
 from report_assets.core.bank_days import bank_day_numbers
+from report_assets.core.checks import Check, Finding
 from report_assets.core.money import money_text
 from report_assets.core.sql_files import sql_in
 from report_assets.lake.data_dir import DataDir
@@ -46,11 +48,25 @@ NEEDED = ("payouts", "journal_lines", "daily_payout_summary", "daily_fee_summary
           "ledger_day_status")
 
 
+BOOK_CHECKS = (
+    Check("bank_matches", "bank_amounts_match", True, "a payout's bank line carries its amount (ERROR when not)"),
+    Check("bank_matches", "payouts_arrived", False,
+          "every payout is on the bank statement within REPORT_ASSETS_UNPAID_AFTER_DAYS bank days (default 4), and "
+          "stays there (not reversed)"),
+    Check("bank_matches", "bank_lines_explained", False,
+          "every bank line that looks like a payout matches one; a gap in the stored history is said once"),
+    Check("bank_matches", "bank_files_readable", False,
+          "every file in the bank folder is a readable camt.053 statement (an unreadable one is set aside, not fatal)"),
+    Check("monthly_statement", "statement_ties", True,
+          "each month's closing funds balance is the funds ledger's last balanceAfter, and moves by its amounts"),
+)
+
+
 @dataclass
 class BooksOutcome:
     tables: dict[str, pa.Table] = field(default_factory=dict)
     bank_lines: int = 0
-    failures: dict[str, list[str]] = field(default_factory=dict)  # check name -> what failed, one line each
+    failures: dict[Check, list[Finding]] = field(default_factory=dict)  # every check of BOOK_CHECKS
 
 
 def ledger_accounts(lake: ParquetLake) -> pa.Table:
@@ -128,54 +144,54 @@ def compute_books(connection: duckdb.DuckDBPyConnection, bank: BankFolder, accou
     return tables, matches.filter(pc.invert(judged))
 
 
-def history_gaps(not_judged: pa.Table) -> list[str]:
+def history_gaps(not_judged: pa.Table) -> list[Finding]:
     """One line per ledger for bank lines not judged because ledger dates before them are not stored: which
     months, and what to fetch (rather than one warning per payout of a month never fetched)."""
     months: dict[str, list[str]] = {}
     for row in not_judged.select(["ledger_id", "booking_date"]).to_pylist():
         months.setdefault(row["ledger_id"], []).append(f"{row['booking_date']:%Y-%m}")
-    return [f"ledger {ledger_id}: {len(found)} bank line(s) that look like payouts, in "
-            f"{', '.join(sorted(set(found)))}, are not judged: ledger dates before them are not stored (a gap in the "
-            f"stored history). Fetch those months (make main ARGS=\"--from {min(found)}-01 --to ...\", or a backfill "
-            "in the UI) and the books judge them." for ledger_id, found in sorted(months.items())]
+    return [Finding(f"{len(found)} bank line(s) that look like payouts, in {', '.join(sorted(set(found)))}, are not "
+                    "judged: ledger dates before them are not stored (a gap in the stored history). Fetch those months "
+                    f"(make main ARGS=\"--from {min(found)}-01 --to ...\", or a backfill in the UI) and the books "
+                    "judge them.", ledger_id) for ledger_id, found in sorted(months.items())]
 
 
 def book_checks(connection: duckdb.DuckDBPyConnection, tables: dict[str, pa.Table], bank: BankFolder,
-                not_judged: pa.Table, unpaid_after_days: int) -> dict[str, list[str]]:
-    """What the checks of the books find: one line per failure, naming ledger, payout, month or file."""
+                not_judged: pa.Table, unpaid_after_days: int) -> dict[Check, list[Finding]]:
+    """What the checks of the books find: one finding per failure, naming ledger, payout, month or file."""
     matches = tables["bank_matches"].to_pylist()
-    failures = {
-        "bank_files_readable": [
+
+    def payout(m: dict[str, Any]) -> str:
+        return f"payout {m['payout_number']} of {m['scheduled_on']}"
+
+    found = {
+        "bank_files_readable": [Finding(
             f"{u.statement_file}: {u.reason}. Set aside: the other files were read"
             + (f"; payouts to account {u.account_key} it would show say statement_unreadable" if u.account_key
                else "; which account it holds cannot be told")
-            + ". Replace it with the bank's original (or move it out of the bank folder), then recompute the books."
+            + ". Replace it with the bank's original (or move it out of the bank folder), then recompute the books.")
             for u in bank.unreadable],
-        "bank_amounts_match": [
-            f"ledger {m['ledger_id']}: payout {m['payout_number']} of {m['scheduled_on']} is "
-            f"{money_text(m['payout_amount'], m['currency'])}, its bank line of {m['booking_date']} "
-            f"({m['bank_text']!r}, {m['statement_file']}) {money_text(m['bank_amount'], m['currency'])}"
-            for m in matches if m["status"] == "amount_mismatch"],
-        "payouts_arrived": [
-            f"ledger {m['ledger_id']}: payout {m['payout_number']} of {m['scheduled_on']} "
-            f"({money_text(m['payout_amount'], m['currency'])}) not on the bank statement after "
-            f"{m['bank_days_open']} bank days"
+        "bank_amounts_match": [Finding(
+            f"{payout(m)} is {money_text(m['payout_amount'], m['currency'])}, its bank line of {m['booking_date']} "
+            f"({m['bank_text']!r}, {m['statement_file']}) {money_text(m['bank_amount'], m['currency'])}",
+            m["ledger_id"]) for m in matches if m["status"] == "amount_mismatch"],
+        "payouts_arrived": [Finding(
+            f"{payout(m)} ({money_text(m['payout_amount'], m['currency'])}) not on the bank statement after "
+            f"{m['bank_days_open']} bank days", m["ledger_id"])
             for m in matches if m["status"] == "not_arrived" and (m["bank_days_open"] or 0) > unpaid_after_days] + [
-            f"ledger {m['ledger_id']}: payout {m['payout_number']} of {m['scheduled_on']} arrived on "
-            f"{m['booking_date']} ({m['statement_file']}) and the bank reversed it: it is not on the account"
-            for m in matches if m["status"] == "reversed"],
-        "bank_lines_explained": [
-            f"ledger {m['ledger_id']}: bank line of {m['booking_date']} {money_text(m['bank_amount'], m['currency'])} "
-            f"{m['bank_text']!r} ({m['statement_file']}) looks like a payout but matches none"
+            Finding(f"{payout(m)} arrived on {m['booking_date']} ({m['statement_file']}) and the bank reversed it: it "
+                    "is not on the account", m["ledger_id"]) for m in matches if m["status"] == "reversed"],
+        "bank_lines_explained": [Finding(
+            f"bank line of {m['booking_date']} {money_text(m['bank_amount'], m['currency'])} {m['bank_text']!r} "
+            f"({m['statement_file']}) looks like a payout but matches none", m["ledger_id"])
             for m in matches if m["status"] == "unmatched_bank_line"] + history_gaps(not_judged),
     }
     with registered(connection, "monthly_statement", tables["monthly_statement"]):
-        failures["statement_ties"] = [
-            f"ledger {row['ledger_id']} {row['month']}: {row['term']} "
-            f"{money_text(row['statement_figure'], row['currency'])} on the statement, {row['against']} "
-            f"{money_text(row['ledger_figure'], row['currency'])}"
+        found["statement_ties"] = [Finding(
+            f"{row['month']}: {row['term']} {money_text(row['statement_figure'], row['currency'])} on the statement, "
+            f"{row['against']} {money_text(row['ledger_figure'], row['currency'])}", row["ledger_id"])
             for row in connection.sql(statement_ties_sql()).to_arrow_table().to_pylist()]
-    return failures
+    return {check: found[check.name] for check in BOOK_CHECKS}
 
 
 def write_books(connection: duckdb.DuckDBPyConnection, lake: ParquetLake, tables: dict[str, pa.Table]) -> None:

@@ -24,6 +24,7 @@ from typing import Any, Protocol
 import duckdb
 import pyarrow as pa
 
+from report_assets.core.checks import Finding
 from report_assets.core.ledger_day import LedgerDay
 from report_assets.lake.data_dir import DataDir
 from report_assets.lake.parquet_lake import FetchStamp, ParquetLake, Run, entries_to_batch, page_batch
@@ -36,7 +37,6 @@ from report_assets.transforms.summaries import (
     SUMMARY_CHECKS,
     SUMMARY_SORT_KEYS,
     DataCheck,
-    Failure,
     Rules,
     raw_checks,
     run_checks,
@@ -112,7 +112,7 @@ class BatchOutcome:
     files now hold (worked out while their rows were in memory, so that reporting reads nothing back)."""
 
     dates: list[DateOutcome]
-    failures: dict[DataCheck, list[Failure]]
+    failures: dict[DataCheck, list[Finding]]
     figures: dict[tuple[str, str], DateFigures] = field(default_factory=dict)  # (dataset, date) -> figures
     checked: list[tuple[str, str]] = field(default_factory=list)  # the ledger-days the checks ran on
 
@@ -293,7 +293,7 @@ class BatchWriter:
 class Checked:
     """What the checks found in a batch, and the summaries recomputed for it (to go to the lake)."""
 
-    failures: dict[DataCheck, list[Failure]]
+    failures: dict[DataCheck, list[Finding]]
     summaries: dict[str, pa.Table] = field(default_factory=dict)
     recomputed: list[tuple[str, str]] = field(default_factory=list)
     keys: list[tuple[str, str]] = field(default_factory=list)  # the ledger-days the raw checks ran on
@@ -304,7 +304,7 @@ def check_and_summarize(connection: duckdb.DuckDBPyConnection, keys: list[tuple[
     """Runs the raw checks on ``keys``; ledger-days failing a blocking one get no summaries. The summaries of
     the rest (and of their stored neighbours) are replaced in the warehouse, and returned for the lake."""
     failures = run_checks(connection, keys, raw_checks(), rules)
-    blocked = {(f[0], f[1]) for check, found in failures.items() if check.blocking for f in found}
+    blocked = {(f.ledger_id, f.ledger_date) for check, found in failures.items() if check.blocking for f in found}
     clean = [k for k in keys if k not in blocked]
     if not with_summaries or not clean:
         return Checked(failures, keys=keys)

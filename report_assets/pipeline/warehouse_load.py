@@ -105,7 +105,7 @@ def resummarize(connection: duckdb.DuckDBPyConnection, lake: ParquetLake, keys: 
         for check, found in checked.failures.items():
             if found:
                 outcome.failures.setdefault(f"{check.asset}.{check.name} ({'ERROR' if check.blocking else 'WARN'})",
-                                            []).extend(f"ledger {f[0]} on {f[1]}: {f[2]}" for f in found)
+                                            []).extend(map(str, found))
         outcome.summarized += end - start
         say(f"recomputed the checks and summaries of {end} of {len(keys)} loaded ledger-days")
         start = end

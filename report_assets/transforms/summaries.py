@@ -12,6 +12,7 @@ from datetime import date, timedelta
 import duckdb
 import pyarrow as pa
 
+from report_assets.core.checks import Check, Finding
 from report_assets.core.money import money_macro_sql
 from report_assets.core.setting_names import ENV_FRESHNESS_DAYS
 from report_assets.core.sql_files import quote_literal, sql_in
@@ -122,12 +123,10 @@ def summarize(connection: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]]
 
 
 @dataclass(frozen=True)
-class DataCheck:
-    asset: str
-    name: str
-    sql_file: str
-    blocking: bool  # ERROR: wrong data, its ledger-day gets no summaries; else WARN: doubtful data
-    description: str
+class DataCheck(Check):
+    """A check of stored ledger-days, run in the warehouse by ``sql/checks/<name>.sql``; ``topic`` for a check of
+    one topic's table."""
+
     topic: str | None = None
 
 
@@ -135,55 +134,55 @@ def raw_checks() -> list[DataCheck]:
     checks = []
     for topic, table in TABLE_OF_TOPIC.items():
         checks += [
-            DataCheck(table, "balance_arithmetic", "balance_arithmetic", True,
+            DataCheck(table, "balance_arithmetic", True,
                       "balance_after = balance_before + amount on every entry", topic),
-            DataCheck(table, "chain_within_day", "chain_within_day", True,
+            DataCheck(table, "chain_within_day", True,
                       "each entry starts where the previous one of its ledger-day ended", topic),
-            DataCheck(table, "chain_from_previous_day", "chain_from_previous_day", True,
+            DataCheck(table, "chain_from_previous_day", True,
                       "each ledger-day opens where the previous closed day closed", topic),
-            DataCheck(table, "no_duplicates", "no_duplicates", True, "no entry stored twice", topic),
-            DataCheck(table, "one_currency", "one_currency", True, "one currency per ledger", topic),
-            DataCheck(table, "unknown_entry_types", "unknown_entry_types", False,
+            DataCheck(table, "no_duplicates", True, "no entry stored twice", topic),
+            DataCheck(table, "one_currency", True, "one currency per ledger", topic),
+            DataCheck(table, "unknown_entry_types", False,
                       "entry types NOTES.md does not list (booked by amount, reported)", topic),
         ]
     checks += [
-        DataCheck("funds_ledger", "fresh_closed_dates", "fresh_closed_dates", False,
+        DataCheck("funds_ledger", "fresh_closed_dates", False,
                   f"each ledger has a closed ledger date in the last {ENV_FRESHNESS_DAYS} days (default 5)"),
-        DataCheck("funds_ledger", "payout_last", "payout_last", True,
+        DataCheck("funds_ledger", "payout_last", True,
                   "payout-scheduled is the last entry of its day and leaves no negative balance"),
-        DataCheck("funds_ledger", "fees_retained_mirror", "fees_retained_mirror", True,
+        DataCheck("funds_ledger", "fees_retained_mirror", True,
                   "fees-retained on funds mirrors the fees ledger (same pspReference, opposite amount)"),
     ]
     return checks
 
 
 SUMMARY_CHECKS = [
-    DataCheck("daily_payout_summary", "summary_totals", "summary_totals", True,
+    DataCheck("daily_payout_summary", "summary_totals", True,
               "the summary's parts add up to the sum of the raw rows"),
-    DataCheck("journal_lines", "journal_balances", "journal_balances", True,
+    DataCheck("journal_lines", "journal_balances", True,
               "each ledger-day's journal balances: debits equal credits"),
-    DataCheck("journal_lines", "clearing_ties", "clearing_ties", True,
+    DataCheck("journal_lines", "clearing_ties", True,
               "funds_clearing and fees_clearing move by exactly their ledgers' amounts each ledger-day, so their "
               "balances are the ledgers' balances"),
-    DataCheck("journal_lines", "suspense_lines", "suspense_lines", False,
+    DataCheck("journal_lines", "suspense_lines", False,
               "no line booked to suspense (an entry type without a booking rule), naming the type"),
 ]
 ALL_CHECKS = [*raw_checks(), *SUMMARY_CHECKS]
 
-Failure = tuple[str, str, str]  # ledger_id, ledger_date, detail
 
 
 def run_checks(connection: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]],
-               checks: list[DataCheck], rules: Rules, today: date | None = None) -> dict[DataCheck, list[Failure]]:
+               checks: list[DataCheck], rules: Rules, today: date | None = None) -> dict[DataCheck, list[Finding]]:
     known = {"funds": SQL_LISTS["known_funds_types"], "fees": SQL_LISTS["known_fees_types"]}
     freshness = {"today": (today or date.today()).isoformat(),
                  "freshness_days": str(rules.freshness_days)}
-    results: dict[DataCheck, list[Failure]] = {}
+    results: dict[DataCheck, list[Finding]] = {}
     connection.execute(money_macro_sql())  # the messages say money as people read it
     with registered(connection, "slice_keys", slice_keys(keys)):
         for check in checks:
-            text = sql(f"checks/{check.sql_file}", table=TABLE_OF_TOPIC.get(check.topic or "", ""),
+            text = sql(f"checks/{check.name}", table=TABLE_OF_TOPIC.get(check.topic or "", ""),
                        topic=check.topic or "", known_types=known.get(check.topic or "", ""),
                        payout_types=SQL_LISTS["payout_types"], **freshness)
-            results[check] = [(r[0], r[1].isoformat(), r[2]) for r in connection.execute(text).fetchall()]
+            results[check] = [Finding(detail, ledger_id, ledger_date.isoformat())
+                              for ledger_id, ledger_date, detail in connection.execute(text).fetchall()]
     return results

@@ -11,8 +11,9 @@ import dagster as dg
 import pyarrow as pa
 
 from report_assets.books.bank_delivery import deliver_from_simulator
-from report_assets.books.build import BOOK_TABLES, BooksOutcome, build_books, first_stored_dates
+from report_assets.books.build import BOOK_CHECKS, BOOK_TABLES, BooksOutcome, build_books, first_stored_dates
 from report_assets.books.statement_view import statement_markdown
+from report_assets.defs.check_results import check_spec, first_failures, severity
 from report_assets.defs.columns import summary_table_schema
 from report_assets.defs.resources import SIMULATOR, DataDirResource, ReportApiResource
 from report_assets.lake.data_dir import DataDir
@@ -29,21 +30,6 @@ DESCRIPTIONS = {
                          "movements by role, payouts scheduled, what was in transit at the month end, and the payout "
                          "that carries what the month end held. Minor units; the lake views add major units.",
 }
-# (asset, check, blocking, description)
-CHECKS = (
-    ("bank_matches", "bank_amounts_match", True, "a payout's bank line carries its amount (ERROR when not)"),
-    ("bank_matches", "payouts_arrived", False,
-     "every payout is on the bank statement within REPORT_ASSETS_UNPAID_AFTER_DAYS bank days (default 4), and "
-     "stays there (not reversed)"),
-    ("bank_matches", "bank_lines_explained", False,
-     "every bank line that looks like a payout matches one; a gap in the stored history is said once"),
-    ("bank_matches", "bank_files_readable", False,
-     "every file in the bank folder is a readable camt.053 statement (an unreadable one is set aside, not fatal)"),
-    ("monthly_statement", "statement_ties", True,
-     "each month's closing funds balance is the funds ledger's last balanceAfter, and moves by its amounts"),
-)
-
-
 def books_step(settings: Settings) -> dg.AssetsDefinition:
     """The books' step: its bank folder, account map and payout warning as the settings say."""
 
@@ -54,8 +40,7 @@ def books_step(settings: Settings) -> dg.AssetsDefinition:
                             metadata={"dagster/column_schema": summary_table_schema(table),
                                       "dagster/table_name": f"warehouse.main.{table}"})
                for table in BOOK_TABLES],
-        check_specs=[dg.AssetCheckSpec(name, asset=asset, description=text, blocking=blocking)
-                     for asset, name, blocking, text in CHECKS],
+        check_specs=[check_spec(check) for check in BOOK_CHECKS],
         # A date range from the CLI (`--select '*'`) is one run: this step is in it, and skipped there (the date
         # step reports materializations, not outputs); the sensor recomputes the books after the run.
         backfill_policy=dg.BackfillPolicy.single_run(),
@@ -84,13 +69,10 @@ def compute_books(context: dg.AssetExecutionContext, report_api: ReportApiResour
     for table in BOOK_TABLES:
         rows = outcome.tables.get(table)
         yield dg.MaterializeResult(asset_key=table, metadata=book_metadata(table, rows, outcome))
-    for asset, name, blocking, _ in CHECKS:
-        found = outcome.failures.get(name, [])
-        yield dg.AssetCheckResult(
-            asset_key=asset, check_name=name, passed=not found,
-            severity=dg.AssetCheckSeverity.ERROR if blocking else dg.AssetCheckSeverity.WARN,
-            metadata={"failures": len(found),
-                      "first_failures": dg.MetadataValue.md("\n".join(f"- {line}" for line in found[:20]) or "none")})
+    for check, found in outcome.failures.items():
+        yield dg.AssetCheckResult(asset_key=check.asset, check_name=check.name, passed=not found,
+                                  severity=severity(check), metadata={
+                                      "failures": len(found), "first_failures": first_failures(list(map(str, found)))})
 
 
 def book_metadata(table: str, rows: pa.Table | None, outcome: BooksOutcome) -> dict[str, object]:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 import dagster as dg
 from pydantic import Field
 
+from report_assets.core.checks import Finding
 from report_assets.defs.columns import ledger_table_schema, summary_table_schema
 from report_assets.defs.ledgers.checks import CHECK_SPECS, batch_evaluations
 from report_assets.defs.ledgers.metadata import date_materializations
@@ -26,10 +27,11 @@ from report_assets.lake.store import LakeStoreError
 from report_assets.pipeline.ingest_process import IngestionDiedError, ingest
 from report_assets.pipeline.ingestion import BatchOutcome, DateOutcome, IngestOptions, WriteHooks, summarize_stored
 from report_assets.pipeline.planning import DatePlan, plan_dates
+from report_assets.pipeline.run_failure import run_failure
 from report_assets.report_api import ReportApiClient
 from report_assets.report_api.errors import ApiUnavailableError, ReportApiError
 from report_assets.settings import Settings, rules_of
-from report_assets.transforms.summaries import SUMMARY_TABLES, DataCheck, Failure
+from report_assets.transforms.summaries import SUMMARY_TABLES, DataCheck
 from report_assets.warehouse.database import WarehouseLockedError
 
 DESCRIPTIONS = {
@@ -129,7 +131,7 @@ def run_step(context: dg.AssetExecutionContext, config: LedgerRunConfig, report_
     topics = [t for t, table in TABLE_OF_TOPIC.items() if table in selected]
     summaries = [t for t in SUMMARY_TABLES if t in selected]
     dates = sorted(context.partition_keys)
-    failures: dict[DataCheck, list[Failure]] = {}
+    failures: dict[DataCheck, list[Finding]] = {}
     outcomes: list[DateOutcome] = []
     try:
         with report_api.client() as client:
@@ -219,23 +221,12 @@ def log_progress(context: dg.AssetExecutionContext, batch: BatchOutcome, outcome
                      f"stored {stored} ledger-day(s), {failed} failed")
 
 
-def raise_for_failures(outcomes: list[DateOutcome], failures: dict[DataCheck, list[Failure]]) -> None:
+def raise_for_failures(outcomes: list[DateOutcome], failures: dict[DataCheck, list[Finding]]) -> None:
     """After everything else is stored and reported: a run with failed ledger-days, or wrong data, fails."""
-    failed = [(o.ledger_date, i, e) for o in outcomes for i, e in sorted(o.failed.items())]
-    wrong = sorted({f"{c.asset}.{c.name}" for c, found in failures.items() if c.blocking and found})
-    if not failed and not wrong:
-        return
-    blocked = sorted({f"{f[0]} on {f[1]}" for c, found in failures.items() if c.blocking for f in found})
-    lines = [f"- ledger {i} on {d}: {e}" for d, i, e in failed[:10]]
-    lines += [f"- {f[0]} on {f[1]}: {c.name}: {f[2]}" for c, found in failures.items() if c.blocking
-              for f in found][:10]
-    raise dg.Failure(
-        allow_retries=any(o.transient for o in outcomes),  # a bad page stays bad: retrying cannot help
-        description=(f"{len(failed)} ledger-day(s) failed and were not stored; every other one was. Re-run the same "
-                     "dates: the run fetches only what is missing. " if failed else "")
-        + (f"Checks found wrong data ({', '.join(wrong)}) in {len(blocked)} ledger-day(s) "
-           f"({', '.join(blocked[:5])}{', ...' if len(blocked) > 5 else ''}): those got no summaries; the data "
-           "is stored as the API served it, for a look. " if wrong else "")
-        + "First failures:\n" + "\n".join(lines),
-        metadata={"failed_ledger_days": dg.MetadataValue.json([f"{d}|{i}" for d, i, _ in failed])},
-    )
+    failure = run_failure(outcomes, failures)
+    if failure is not None:
+        raise dg.Failure(
+            description=failure.description(),
+            allow_retries=failure.transient,  # a bad page stays bad: retrying cannot help
+            metadata={"failed_ledger_days": dg.MetadataValue.json(failure.failed_ledger_days)},
+        )

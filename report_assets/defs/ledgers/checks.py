@@ -13,20 +13,20 @@ from collections.abc import Iterator
 
 import dagster as dg
 
+from report_assets.core.checks import Finding
 from report_assets.core.ledger_day import LedgerDay
+from report_assets.defs.check_results import check_spec, first_failures, severity
 from report_assets.lake.data_dir import DataDir
 from report_assets.pipeline.ingestion import BatchOutcome, DateOutcome
-from report_assets.transforms.summaries import ALL_CHECKS, DataCheck, Failure
+from report_assets.transforms.summaries import ALL_CHECKS, DataCheck
 
 STORED_CHECK = "all_tracked_ledgers_stored"
-FIRST_FAILURES = 20  # listed in an evaluation's metadata; the rest are counted
 
 # ERROR checks are blocking, as the UI says: a failing ledger-day gets no summaries (the others do), and
 # the run fails, once: the step raises its own failure, which forbids a retry (wrong data stays wrong),
 # before Dagster's generic blocking-check error (which the retry policy would repeat) is reached.
 CHECK_SPECS = [
-    *(dg.AssetCheckSpec(check.name, asset=check.asset, description=check.description, blocking=check.blocking)
-      for check in ALL_CHECKS),
+    *map(check_spec, ALL_CHECKS),
     dg.AssetCheckSpec(STORED_CHECK, asset="funds_ledger",
                       description="every tracked ledger has its ledger-day of the date stored (open or closed): "
                                   "none missing, none failed"),
@@ -42,9 +42,9 @@ def batch_evaluations(selected: set[dg.AssetCheckKey], batch: BatchOutcome,
     for check in ALL_CHECKS:
         if dg.AssetCheckKey(dg.AssetKey(check.asset), check.name) not in selected:
             continue
-        found_on: dict[str, list[Failure]] = defaultdict(list)
+        found_on: dict[str, list[Finding]] = defaultdict(list)
         for failure in batch.failures.get(check, []):
-            found_on[failure[1]].append(failure)
+            found_on[failure.ledger_date or ""].append(failure)
         for ledger_date in sorted(checked.keys() | found_on.keys()):
             yield data_check_evaluation(check, ledger_date, len(checked[ledger_date]), found_on[ledger_date])
     if dg.AssetCheckKey(dg.AssetKey("funds_ledger"), STORED_CHECK) in selected:
@@ -54,18 +54,16 @@ def batch_evaluations(selected: set[dg.AssetCheckKey], batch: BatchOutcome,
 
 
 def data_check_evaluation(check: DataCheck, ledger_date: str, ledgers: int,
-                          found: list[Failure]) -> dg.AssetCheckEvaluation:
+                          found: list[Finding]) -> dg.AssetCheckEvaluation:
     metadata: dict[str, dg.RawMetadataValue] = {"ledgers_checked": ledgers}
     if found:
         metadata |= {
-            "failing_ledgers": dg.MetadataValue.json(sorted({f[0] for f in found})),
-            "first_failures": dg.MetadataValue.md(
-                "\n".join(f"- ledger {f[0]}: {f[2]}" for f in found[:FIRST_FAILURES])
-                + (f"\n- and {len(found) - FIRST_FAILURES} more" if len(found) > FIRST_FAILURES else "")),
+            "failing_ledgers": dg.MetadataValue.json(sorted({f.ledger_id for f in found})),
+            "first_failures": first_failures([f"ledger {f.ledger_id}: {f.detail}" for f in found]),
         }
     return dg.AssetCheckEvaluation(
         asset_key=dg.AssetKey(check.asset), check_name=check.name, passed=not found, partition=ledger_date,
-        severity=dg.AssetCheckSeverity.ERROR if check.blocking else dg.AssetCheckSeverity.WARN,
+        severity=severity(check),
         description=("blocks the summaries of the failing ledger-days" if check.blocking and found else None),
         metadata=metadata,
     )
@@ -90,7 +88,7 @@ def missing_ledger_days(data: DataDir, outcomes: list[DateOutcome]) -> dict[str,
 
 
 def stored_evaluation(outcome: DateOutcome, missing: list[str]) -> dg.AssetCheckEvaluation:
-    lines = [f"- ledger {i}: {outcome.failed.get(i, 'not stored')}" for i in missing]
+    lines = [f"ledger {i}: {outcome.failed.get(i, 'not stored')}" for i in missing]
     return dg.AssetCheckEvaluation(
         asset_key=dg.AssetKey("funds_ledger"), check_name=STORED_CHECK, passed=not missing,
         partition=outcome.ledger_date, severity=dg.AssetCheckSeverity.ERROR,
@@ -99,6 +97,6 @@ def stored_evaluation(outcome: DateOutcome, missing: list[str]) -> dg.AssetCheck
         metadata={
             "ledgers_tracked": len(outcome.due),
             "missing_or_failed": dg.MetadataValue.json(missing),
-            "first_gaps": dg.MetadataValue.md("\n".join(lines[:FIRST_FAILURES]) or "none"),
+            "first_gaps": first_failures(lines),
         },
     )
