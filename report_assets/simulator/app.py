@@ -205,20 +205,23 @@ class CutOffResponse(Response):
         # Returning now, mid-body, makes the server close the connection.
 
 
-def build_app(state: SimulatorState) -> Starlette:
-    """The ASGI app serving ``state``; one per server."""
+class ReportApiHandlers:
+    """The endpoints over one simulator's state, each a plain handler; ``routes`` maps the paths to them."""
 
-    def check_token(request: Request) -> Response | None:
+    def __init__(self, state: SimulatorState) -> None:
+        self.state = state
+
+    def check_token(self, request: Request) -> Response | None:
         auth = request.headers.get("authorization", "")
         token = auth[7:] if auth.startswith("Bearer ") else ""
-        record = state.tokens.get(token)
-        if record is None or record[1] <= state.clock.now():
+        record = self.state.tokens.get(token)
+        if record is None or record[1] <= self.state.clock.now():
             return JSONResponse({"code": "Unauthorized", "message": "Invalid or expired access token"}, 401)
         if record[0] == "standard":
             key = request.headers.get("ocp-apim-subscription-key")
             if key is None:
                 return JSONResponse(GATEWAY_MISSING_KEY, 401)
-            if key != state.credentials.subscription_key:
+            if key != self.state.credentials.subscription_key:
                 return JSONResponse(GATEWAY_BAD_KEY, 401)
         for name in ("Vipps-System-Name", "Vipps-System-Version", "Vipps-System-Plugin-Name",
                      "Vipps-System-Plugin-Version"):
@@ -226,20 +229,20 @@ def build_app(state: SimulatorState) -> Starlette:
             if value is not None:
                 if len(value) > 30:
                     return problem(400, "Bad Request", f"{name} is longer than 30 characters", request.url.path)
-                state.stats.system_headers[name] = value
+                self.state.stats.system_headers[name] = value
         return None
 
-    def issue_token(flow: str) -> tuple[str, int]:
+    def issue_token(self, flow: str) -> tuple[str, int]:
         lifetime = STANDARD_TOKEN_SECONDS if flow == "standard" else PARTNER_TOKEN_SECONDS
-        ttl = state.faults.settings.token_ttl_seconds
+        ttl = self.state.faults.settings.token_ttl_seconds
         token = secrets.token_urlsafe(32)
         alive = lifetime if ttl is None else min(lifetime, ttl)
-        state.tokens[token] = (flow, state.clock.now() + timedelta(seconds=alive))
-        state.stats.tokens_issued[flow] += 1
+        self.state.tokens[token] = (flow, self.state.clock.now() + timedelta(seconds=alive))
+        self.state.stats.tokens_issued[flow] += 1
         return token, lifetime - 2
 
-    async def standard_token(request: Request) -> Response:
-        creds = state.credentials
+    async def standard_token(self, request: Request) -> Response:
+        creds = self.state.credentials
         key = request.headers.get("ocp-apim-subscription-key")
         if key is None:
             return JSONResponse(GATEWAY_MISSING_KEY, 401)
@@ -248,8 +251,8 @@ def build_app(state: SimulatorState) -> Starlette:
         if request.headers.get("client_id") != creds.client_id or \
                 request.headers.get("client_secret") != creds.client_secret:
             return JSONResponse({"code": "Unauthorized", "message": "Please check your API keys"}, 401)
-        token, expires_in = issue_token("standard")
-        now = int(state.clock.now().timestamp())
+        token, expires_in = self.issue_token("standard")
+        now = int(self.state.clock.now().timestamp())
         return JSONResponse({
             "token_type": "Bearer", "expires_in": str(expires_in), "ext_expires_in": str(expires_in),
             "expires_on": str(now + expires_in), "not_before": str(now),
@@ -257,8 +260,8 @@ def build_app(state: SimulatorState) -> Starlette:
             "access_token": token,
         })
 
-    async def partner_token(request: Request) -> Response:
-        creds = state.credentials
+    async def partner_token(self, request: Request) -> Response:
+        creds = self.state.credentials
         if "ocp-apim-subscription-key" in request.headers:
             return problem(400, "Bad Request", "The accounting-partner token endpoint takes no subscription key",
                            request.url.path)
@@ -272,9 +275,10 @@ def build_app(state: SimulatorState) -> Starlette:
             return problem(400, "Bad Request", "grant_type must be client_credentials", request.url.path)
         if not auth.startswith("Basic ") or client_id != creds.client_id or client_secret != creds.client_secret:
             return JSONResponse({"code": "Unauthorized", "message": "Please check your API keys"}, 401)
-        token, expires_in = issue_token("partner")
+        token, expires_in = self.issue_token("partner")
         return JSONResponse({"access_token": token, "token_type": "Bearer", "expires_in": expires_in})
 
+    @staticmethod
     def ledger_item(spec: LedgerSpec) -> dict[str, Any]:
         return {
             "ledgerId": spec.ledger_id,
@@ -285,8 +289,8 @@ def build_app(state: SimulatorState) -> Starlette:
             "salesUnits": [{"name": f"{spec.shop} {h}", "recipientHandle": h} for h in spec.recipient_handles],
         }
 
-    async def ledgers(request: Request) -> Response:
-        if (refusal := check_token(request)) is not None:
+    async def ledgers(self, request: Request) -> Response:
+        if (refusal := self.check_token(request)) is not None:
             return refusal
         cursor = request.query_params.get("cursor")
         handle = request.query_params.get("settlesForRecipientHandles")
@@ -297,35 +301,36 @@ def build_app(state: SimulatorState) -> Starlette:
             except ValueError as exc:
                 return input_error("cursor", str(exc))
             after, handle = payload.get("afterLedgerId", ""), payload.get("settlesForRecipientHandles")
+        state = self.state
         specs = sorted((s for s in state.world.ledgers if s.ledger_id in state.accessible), key=lambda s: s.ledger_id)
         if handle:
             specs = [s for s in specs if handle in s.recipient_handles]
         remaining = [s for s in specs if s.ledger_id > after]
-        page = remaining[: state.world.ledger_page_size]
+        page = remaining[: self.state.world.ledger_page_size]
         more = len(remaining) > len(page)
         next_cursor = encode_cursor({"afterLedgerId": page[-1].ledger_id, "settlesForRecipientHandles": handle}) \
             if more else ""
-        return JSONResponse({"items": [ledger_item(s) for s in page], "cursor": next_cursor})
+        return JSONResponse({"items": [self.ledger_item(s) for s in page], "cursor": next_cursor})
 
-    def report_target(request: Request) -> tuple[LedgerSpec, str] | Response:
+    def report_target(self, request: Request) -> tuple[LedgerSpec, str] | Response:
         """The ledger and topic of a report call, or the response refusing it."""
-        if (refusal := check_token(request)) is not None:
+        if (refusal := self.check_token(request)) is not None:
             return refusal
-        spec = state.world.ledger(request.path_params["ledger_id"])
-        if spec is None or spec.ledger_id not in state.accessible:
+        spec = self.state.world.ledger(request.path_params["ledger_id"])
+        if spec is None or spec.ledger_id not in self.state.accessible:
             return problem(404, "Not Found", "No such ledgerId", request.url.path)
         topic = request.path_params["topic"]
         if topic not in ("funds", "fees"):
             return input_error("topic", "must be funds or fees")
         return spec, topic
 
-    def gdpr_flag(request: Request) -> bool:
+    def gdpr_flag(self, request: Request) -> bool:
         gdpr = request.query_params.get("includeGDPRSensitiveData", "false").lower() == "true"
-        state.stats.gdpr_requests += gdpr
+        self.state.stats.gdpr_requests += gdpr
         return gdpr
 
-    async def dates(request: Request) -> Response:
-        target = report_target(request)
+    async def dates(self, request: Request) -> Response:
+        target = self.report_target(request)
         if isinstance(target, Response):
             return target
         spec, topic = target
@@ -340,26 +345,26 @@ def build_app(state: SimulatorState) -> Starlette:
             except (ValueError, KeyError, TypeError):
                 return input_error("cursor", "not a cursor this API issued")
         if not offset:
-            state.stats.ledger_days_read[f"{spec.ledger_id} {topic} {day.isoformat()}"] += 1
-        visible = state.visible_entries(spec, topic, day, gdpr_flag(request))
-        items = visible[offset: offset + state.world.page_size]
+            self.state.stats.ledger_days_read[f"{spec.ledger_id} {topic} {day.isoformat()}"] += 1
+        visible = self.state.visible_entries(spec, topic, day, self.gdpr_flag(request))
+        items = visible[offset: offset + self.state.world.page_size]
         # Like the real API, a full page says hasMore without looking ahead: an empty page may follow.
-        has_more = len(items) == state.world.page_size
+        has_more = len(items) == self.state.world.page_size
         tail = f',"cursor":"{encode_cursor({"offset": offset + len(items)})}"' if has_more else ""
-        open_ = "true" if state.is_open(spec, day) else "false"
+        open_ = "true" if self.state.is_open(spec, day) else "false"
         body = f'{{"items":[{",".join(items)}],"hasMore":{"true" if has_more else "false"}{tail},"tryLater":{open_}}}'
-        page = offset // state.world.page_size + 1
-        body = state.corrupted(body, spec.ledger_id, topic, day.isoformat(), page)
-        state.stats.entries_served += len(items)
+        page = offset // self.state.world.page_size + 1
+        body = self.state.corrupted(body, spec.ledger_id, topic, day.isoformat(), page)
+        self.state.stats.entries_served += len(items)
         return Response(body.encode(), media_type="application/json",
-                        headers={"Vipps-Feed-Page-Size": str(state.world.page_size)})
+                        headers={"Vipps-Feed-Page-Size": str(self.state.world.page_size)})
 
-    async def feed(request: Request) -> Response:
-        target = report_target(request)
+    async def feed(self, request: Request) -> Response:
+        target = self.report_target(request)
         if isinstance(target, Response):
             return target
         spec, topic = target
-        today = state.today(spec)
+        today = self.state.today(spec)
         if cursor := request.query_params.get("cursor"):
             try:
                 position = decode_cursor(cursor)
@@ -367,40 +372,40 @@ def build_app(state: SimulatorState) -> Starlette:
             except (ValueError, KeyError, TypeError):
                 return input_error("cursor", "not a cursor this API issued")
         else:
-            day, index = max(today - timedelta(days=state.world.feed_days), spec.history_start), 0
-        gdpr = gdpr_flag(request)
+            day, index = max(today - timedelta(days=self.state.world.feed_days), spec.history_start), 0
+        gdpr = self.gdpr_flag(request)
         items: list[str] = []
-        while day <= today and len(items) < state.world.page_size:
-            visible = state.visible_entries(spec, topic, day, gdpr)
-            take = visible[index: index + state.world.page_size - len(items)]
+        while day <= today and len(items) < self.state.world.page_size:
+            visible = self.state.visible_entries(spec, topic, day, gdpr)
+            take = visible[index: index + self.state.world.page_size - len(items)]
             items.extend(take)
             index += len(take)
             if index >= len(visible) and day < today:
                 day, index = day + timedelta(days=1), 0
             elif not take or index >= len(visible):
                 break
-        at_end = day >= today and index >= len(state.visible_entries(spec, topic, today, gdpr))
+        at_end = day >= today and index >= len(self.state.visible_entries(spec, topic, today, gdpr))
         next_cursor = encode_cursor({"day": day.toordinal(), "index": index})
         body = f'{{"items":[{",".join(items)}],"cursor":"{next_cursor}","tryLater":{"true" if at_end else "false"}}}'
-        state.stats.entries_served += len(items)
+        self.state.stats.entries_served += len(items)
         return Response(body.encode(), media_type="application/json",
-                        headers={"Vipps-Feed-Page-Size": str(state.world.page_size)})
+                        headers={"Vipps-Feed-Page-Size": str(self.state.world.page_size)})
 
-    async def stats(request: Request) -> Response:
-        s = state.stats
+    async def stats(self, request: Request) -> Response:
+        s = self.state.stats
         return JSONResponse({
             "requests": dict(s.requests), "tokens_issued": dict(s.tokens_issued),
             "connections": len(s.connections), "max_in_flight": s.max_in_flight,
-            "faults_injected": state.faults.injected, "system_headers": s.system_headers,
+            "faults_injected": self.state.faults.injected, "system_headers": s.system_headers,
             "gdpr_requests": s.gdpr_requests, "entries_served": s.entries_served,
             "ledger_days_read": dict(s.ledger_days_read) if request.query_params.get("detail") else {},
-            "now": state.clock.now().isoformat(), "world": state.world.identity(),
+            "now": self.state.clock.now().isoformat(), "world": self.state.world.identity(),
         })
 
-    async def bank_statement(request: Request) -> Response:
+    async def bank_statement(self, request: Request) -> Response:
         """Not the Report API: the bank's camt.053 statement of a ledger's payout account for a month, through
         the bank's last closed day (yesterday in the ledger's time zone)."""
-        spec = state.world.ledger(request.path_params["ledger_id"])
+        spec = self.state.world.ledger(request.path_params["ledger_id"])
         try:
             month = datetime.strptime(request.path_params["month"], "%Y-%m").date()
         except ValueError:
@@ -408,34 +413,39 @@ def build_app(state: SimulatorState) -> Starlette:
         if spec is None:
             return problem(404, "Not Found", "no such ledger", request.url.path)
         try:
-            body = camt053(state.generators[spec.ledger_id], month.year, month.month,
-                           state.today(spec) - timedelta(days=1), state.clock.now())
+            body = camt053(self.state.generators[spec.ledger_id], month.year, month.month,
+                           self.state.today(spec) - timedelta(days=1), self.state.clock.now())
         except NoStatementYet as exc:
             return problem(404, "Not Found", str(exc), request.url.path)
         return Response(body, media_type="application/xml")
 
-    async def control(request: Request) -> Response:
+    async def control(self, request: Request) -> Response:
         try:
-            state.control(await request.json())
+            self.state.control(await request.json())
         except (ValueError, TypeError) as exc:
             return problem(400, "Bad Request", str(exc), request.url.path)
-        return await stats(request)
+        return await self.stats(request)
 
-    routes = [
-        Route("/accesstoken/get", standard_token, methods=["POST"]),
-        Route("/miami/v1/token", partner_token, methods=["POST"]),
-        Route("/settlement/v1/ledgers", ledgers),
-        Route("/report/v2/ledgers/{ledger_id}/{topic}/dates/{ledger_date}", dates),
-        Route("/report/v2/ledgers/{ledger_id}/{topic}/feed", feed),
-    ]
-    if not state.production_like:
-        routes += [
-            Route("/_simulator/stats", stats),
-            Route("/_simulator/control", control, methods=["POST"]),
-            Route("/_simulator/bank/{ledger_id}/camt053/{month}", bank_statement),
+    def routes(self) -> list[Route]:
+        routes = [
+            Route("/accesstoken/get", self.standard_token, methods=["POST"]),
+            Route("/miami/v1/token", self.partner_token, methods=["POST"]),
+            Route("/settlement/v1/ledgers", self.ledgers),
+            Route("/report/v2/ledgers/{ledger_id}/{topic}/dates/{ledger_date}", self.dates),
+            Route("/report/v2/ledgers/{ledger_id}/{topic}/feed", self.feed),
         ]
-    app = Starlette(routes=routes)
-    return with_faults_and_stats(app, state)
+        if not self.state.production_like:
+            routes += [
+                Route("/_simulator/stats", self.stats),
+                Route("/_simulator/control", self.control, methods=["POST"]),
+                Route("/_simulator/bank/{ledger_id}/camt053/{month}", self.bank_statement),
+            ]
+        return routes
+
+
+def build_app(state: SimulatorState) -> Any:
+    """The ASGI app serving ``state``; one per server."""
+    return with_faults_and_stats(Starlette(routes=ReportApiHandlers(state).routes()), state)
 
 
 def endpoint_name(path: str) -> str:
