@@ -30,9 +30,9 @@ from bench_backfill import (  # a sibling script: Python puts this folder on the
     simulator_args,
 )
 
-from report_assets.books.bank_delivery import deliver_from_simulator
 from report_assets.books.build import build_books, first_stored_dates
 from report_assets.lake.data_dir import DataDir
+from report_assets.simulator.embedded import deliver_statements
 from report_assets.simulator.server import SimulatorProcess
 from report_assets.transforms.accounts import load_account_map
 
@@ -46,7 +46,7 @@ def run(work: Workload) -> dict[str, float]:
         backfill, _ = materialize(dagster_env(home, data.root, sim.base_url), days[0], days[-1], sim.process.pid)
         bank = Path(scratch) / "bank"
         started = time.perf_counter()
-        files = deliver_from_simulator(sim.base_url, first_stored_dates(data), bank, TODAY)
+        files = deliver_statements(sim.base_url, first_stored_dates(data), bank, TODAY)
         delivery = time.perf_counter() - started
         started = time.perf_counter()
         outcome = build_books(data, bank, load_account_map(), TODAY, 4, print)

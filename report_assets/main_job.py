@@ -11,8 +11,7 @@ import argparse
 import logging
 import os
 import sys
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -24,13 +23,12 @@ import duckdb
 from report_assets.books.build import BOOK_TABLES
 from report_assets.books.statement_view import statement_text
 from report_assets.core.money import major_units_sql
-from report_assets.defs.resources import SIMULATOR, ReportApiResource
+from report_assets.defs.resources import SIMULATOR
 from report_assets.lake.data_dir import DataDir, MixedSourcesError
 from report_assets.lake.ledger_catalog import CATALOG_NAME, TrackingError
 from report_assets.lake.schema import TABLE_OF_TOPIC
 from report_assets.report_api.errors import ConfigurationError
 from report_assets.settings import ENV_START_DATE, PROJECT_ROOT, SettingError, Settings, load_settings
-from report_assets.simulator.server import SimulatorProcess
 from report_assets.transforms.summaries import SUMMARY_TABLES
 from report_assets.warehouse.lake_views import MAJOR_UNITS_SQL, write_lake_views, write_lake_views_script
 
@@ -78,19 +76,6 @@ class JobOutcome:
     success: bool
     run_ids: list[tuple[str, str]]  # (what, run ID), in order
     result: dg.ExecuteInProcessResult | None = None  # the last run's, for what failed
-
-
-@contextmanager
-def one_simulator(report_api: ReportApiResource) -> Iterator[ReportApiResource]:
-    """The resource as it is, or, for the embedded simulator, pointed at one simulator process that serves the
-    whole job (discovery, the ledger run, the books' bank), instead of a process started for each."""
-    if report_api.source != SIMULATOR or report_api.base_url:
-        yield report_api
-        return
-    with SimulatorProcess.start(report_api.simulator_args) as simulator:
-        yield ReportApiResource(source=SIMULATOR, base_url=simulator.base_url,
-                                include_gdpr_data=report_api.include_gdpr_data,
-                                max_connections=report_api.max_connections)
 
 
 class ReportLines(logging.Formatter):
@@ -149,7 +134,7 @@ def store_dates(settings: Settings, project: dg.Definitions, dates: list[str], l
     data_dir = project.resources["data_dir"]
     data = data_dir.data_dir()
     outcome = JobOutcome(True, [])
-    with open_local_instance() as instance, one_simulator(project.resources["report_api"]) as report_api:
+    with open_local_instance() as instance, project.resources["report_api"].shared() as report_api:
         resources = {"report_api": report_api, "data_dir": data_dir}
         if not books_only:
             update = discover_ledgers(report_api, data, settings, ledger_ids=ledger_ids)  # as the sensor does

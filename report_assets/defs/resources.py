@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from pathlib import Path
 from urllib.parse import urlsplit
 
 import dagster as dg
-import httpx
 from pydantic import Field
 
 from report_assets.lake.data_dir import DataDir
@@ -26,6 +26,7 @@ from report_assets.report_api.settings import (
     is_loopback_host,
 )
 from report_assets.settings import Settings
+from report_assets.simulator.embedded import deliver_statements, world_of
 from report_assets.simulator.server import SimulatorProcess
 from report_assets.simulator.world import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_SUBSCRIPTION_KEY
 
@@ -84,11 +85,28 @@ class ReportApiResource(dg.ConfigurableResource):
         if self.source == PRODUCTION:
             keys = f"{resolved(self.client_id)}|{resolved(self.merchant_serial_number) or ''}"
             return {"keys": hashlib.sha256(keys.encode()).hexdigest()[:12]}
-        try:
-            response = httpx.get(f"{client.settings.base_url.rstrip('/')}/_simulator/stats", timeout=10)
-            return response.json().get("world") if response.status_code == 200 else None
-        except (httpx.HTTPError, ValueError):
+        return world_of(client.settings.base_url)
+
+    def deliver_bank_statements(self, first_dates: Callable[[], dict[str, date]], folder: Path,
+                                today: date) -> int | None:
+        """On the simulator, its bank's statements of each ledger's payout account, from the month of its first
+        stored date (``first_dates``) to this one, written into ``folder``; returns the files written. None in
+        production, where the merchant's bank (or an integration) puts them there."""
+        if self.source == PRODUCTION:
             return None
+        with self.client() as client:
+            return deliver_statements(client.settings.base_url, first_dates(), folder, today)
+
+    @contextmanager
+    def shared(self) -> Iterator[ReportApiResource]:
+        """This resource, or, for the embedded simulator, one pointed at one simulator process started here, to
+        serve several runs (discovery, the ledger run, the books' bank) instead of one started for each."""
+        if self.source != SIMULATOR or self.base_url:
+            yield self
+            return
+        with SimulatorProcess.start(self.simulator_args) as simulator:
+            yield ReportApiResource(source=SIMULATOR, base_url=simulator.base_url,
+                                    include_gdpr_data=self.include_gdpr_data, max_connections=self.max_connections)
 
     def claim(self, data: DataDir, client: ReportApiClient) -> None:
         data.claim(self.source, self.world(client))

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import fcntl
 import os
-import uuid
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager, suppress
 from datetime import timedelta
@@ -30,6 +29,8 @@ import obstore
 import pyarrow as pa
 import pyarrow.parquet as pq
 from obstore.exceptions import AlreadyExistsError, PreconditionError
+
+from report_assets.core.files import replace_file
 
 ROW_GROUP_ROWS = 128 * 1024  # sorted by ledger, so row-group statistics let a one-ledger reader skip
 # Columns whose values repeat within a date's file get dictionary encoding; on the others (references,
@@ -228,21 +229,3 @@ def write_atomically(final: Path, schema: pa.Schema, batches: Iterable[pa.Record
     replace_file(final, lambda temporary: write_parquet(str(temporary), schema, batches))
 
 
-def replace_file(final: Path, write: Callable[[Path], object]) -> None:
-    """``write`` fills a temporary file beside ``final``, which is then renamed over it: a reader sees the old
-    file or the new one, never part of one, and a crash or error leaves the old file whole."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    temporary = final.parent / f".{final.name}.{uuid.uuid4().hex}.tmp"
-    try:
-        write(temporary)
-        with open(temporary, "rb") as written:
-            os.fsync(written.fileno())
-        os.replace(temporary, final)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
-    directory = os.open(final.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)

@@ -10,12 +10,11 @@ from zoneinfo import ZoneInfo
 import dagster as dg
 import pyarrow as pa
 
-from report_assets.books.bank_delivery import deliver_from_simulator
 from report_assets.books.build import BOOK_CHECKS, BOOK_TABLES, BooksOutcome, build_books, first_stored_dates
 from report_assets.books.statement_view import statement_markdown
 from report_assets.defs.check_results import check_spec, first_failures, severity
 from report_assets.defs.columns import summary_table_schema
-from report_assets.defs.resources import SIMULATOR, DataDirResource, ReportApiResource
+from report_assets.defs.resources import DataDirResource, ReportApiResource
 from report_assets.lake.data_dir import DataDir
 from report_assets.settings import Settings
 from report_assets.warehouse.database import WarehouseLockedError
@@ -57,10 +56,8 @@ def compute_books(context: dg.AssetExecutionContext, report_api: ReportApiResour
                   settings: Settings) -> Iterator[dg.MaterializeResult | dg.AssetCheckResult]:
     today = datetime.now(ZoneInfo(settings.timezone)).date()
     try:
-        if report_api.source == SIMULATOR:
-            firsts = first_stored_dates(data)
-            with report_api.client() as client:
-                written = deliver_from_simulator(client.settings.base_url, firsts, settings.bank_dir, today)
+        written = report_api.deliver_bank_statements(lambda: first_stored_dates(data), settings.bank_dir, today)
+        if written is not None:
             context.log.info(f"The simulator's bank delivered {written} statement file(s) into {settings.bank_dir}.")
         outcome = build_books(data, settings.bank_dir, settings.account_map, today, settings.unpaid_after_days,
                               context.log.warning)

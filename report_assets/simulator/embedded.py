@@ -1,4 +1,5 @@
-"""The simulator's bank, delivering statements into the bank folder as a bank's file transfer would.
+"""The simulator embedded in place of production, asked what production is not asked: the world it serves, and its
+bank, delivering statements into the bank folder as a bank's file transfer would.
 
 In production the merchant's bank (or an integration) drops camt.053 files in the folder and this is
 not used. On the simulator, each run asks for the months its stored ledger-days touch, per ledger;
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import httpx
 
-from report_assets.lake.store import replace_file
+from report_assets.core.files import replace_file
 
 
 def months_between(first: date, last: date) -> list[date]:
@@ -34,7 +35,7 @@ def is_final(path: Path, month: date) -> bool:
     return path.exists() and datetime.fromtimestamp(path.stat().st_mtime, UTC).date() > next_month
 
 
-def deliver_from_simulator(base_url: str, first_dates: dict[str, date], folder: Path, today: date) -> int:
+def deliver_statements(base_url: str, first_dates: dict[str, date], folder: Path, today: date) -> int:
     """Fetches each ledger's statements from its first stored month to this one; returns files written."""
     written = 0
     folder.mkdir(parents=True, exist_ok=True)
@@ -53,3 +54,12 @@ def deliver_from_simulator(base_url: str, first_dates: dict[str, date], folder: 
                 written += 1
     return written
 
+
+
+def world_of(base_url: str) -> dict[str, object] | None:
+    """Which world a running simulator serves (its seed and data options), None when it does not say."""
+    try:
+        response = httpx.get(f"{base_url.rstrip('/')}/_simulator/stats", timeout=10)
+        return response.json().get("world") if response.status_code == 200 else None
+    except (httpx.HTTPError, ValueError):
+        return None
