@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 
 from report_assets.lake.parquet_lake import ParquetLake
 from report_assets.lake.store import LocalStore, ObjectStore
-from report_assets_tests.object_store import BUCKET, seaweed_s3
+from report_assets.simulator.object_store import BUCKET, seaweed_s3
 
 DATE = "2026-11-18"
 

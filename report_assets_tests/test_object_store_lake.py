@@ -26,9 +26,9 @@ from report_assets.lake.store import ObjectStore
 from report_assets.main_job import refresh_lake_views
 from report_assets.pipeline.warehouse_load import load_warehouse
 from report_assets.settings import SettingError, load_settings
+from report_assets.simulator.object_store import ACCESS_KEY, BUCKET, SECRET_KEY, SeaweedS3, seaweed_s3
 from report_assets.simulator.world import World, default_ledgers
 from report_assets_tests.conftest import RULES, Sim, SimFactory, project_settings
-from report_assets_tests.object_store import ACCESS_KEY, BUCKET, SECRET_KEY, SeaweedS3, seaweed_s3
 from report_assets_tests.services import until
 from report_assets_tests.test_assets import (
     COLUMNS,

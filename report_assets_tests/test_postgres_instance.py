@@ -29,9 +29,9 @@ from report_assets.defs.resources import DataDirResource
 from report_assets.lake.data_dir import DataDir
 from report_assets.report_api import ReportApiClient
 from report_assets.settings import ENV_LOOKBACK, PROJECT_ROOT
+from report_assets.simulator.object_store import BUCKET, seaweed_s3
 from report_assets.simulator.world import World, default_ledgers
 from report_assets_tests.conftest import Sim, SimFactory, project_settings, settings_for
-from report_assets_tests.object_store import BUCKET, seaweed_s3
 from report_assets_tests.services import graphql, reading, running_services, until
 
 pytestmark = pytest.mark.system  # real servers: webserver and daemon, PostgreSQL, an S3-compatible store

