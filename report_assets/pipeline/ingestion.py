@@ -340,6 +340,35 @@ class StopFlag(Protocol):
     def is_set(self) -> bool: ...
 
 
+@dataclass
+class DatesToStore:
+    """Fetched ledger-days gathered into whole dates, and whole dates into warehouse batches for the writer; the
+    batches stored so far handed back in order."""
+
+    writer: BatchWriter
+    options: IngestOptions
+    plan_of: dict[str, DatePlan]
+    fetched: defaultdict[str, list[FetchedDay | FailedDay]] = field(default_factory=lambda: defaultdict(list))
+    batch: DateBatch = field(default_factory=DateBatch)
+    writes: deque[Future[BatchOutcome]] = field(default_factory=deque)
+
+    def date_ready(self, ledger_date: str) -> None:
+        self.batch.add_date(self.plan_of[ledger_date], self.fetched.pop(ledger_date, []), self.options)
+        if self.batch.ledger_days >= self.options.warehouse_batch or self.batch.rows >= BATCH_ROWS:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.batch.outcomes:
+            self.writes.append(self.writer.submit(self.batch))
+            self.batch = DateBatch()
+
+    def stored(self, block: bool) -> Iterator[BatchOutcome]:
+        """The batches written so far, in order; waits for the oldest when asked to, or when two are queued (so
+        that fetched rows never pile up in memory faster than they are written)."""
+        while self.writes and (block or self.writes[0].done() or len(self.writes) > 1):
+            yield self.writes.popleft().result()
+
+
 def fetch_and_store(client: ReportApiClient, data: DataDir, plans: Iterable[DatePlan], options: IngestOptions,
                     say: Callable[[str], None], stop: StopFlag) -> Iterator[BatchOutcome]:
     """Fetches every planned ledger-day over a bounded pool, date by date, while the writer stages store the
@@ -349,27 +378,11 @@ def fetch_and_store(client: ReportApiClient, data: DataDir, plans: Iterable[Date
     jobs = iter([(plan.ledger_date, ledger_id, topic) for plan in plans for ledger_id in plan.fetch
                  for topic in options.topics])
     remaining = {plan.ledger_date: len(plan.fetch) * len(options.topics) for plan in plans}
-    plan_of = {plan.ledger_date: plan for plan in plans}
-    done: dict[str, list[FetchedDay | FailedDay]] = defaultdict(list)
-    batch = DateBatch()
-    writes: deque[Future[BatchOutcome]] = deque()
 
     with ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="fetch") as pool, \
             BatchWriter(data, options, say) as writer:
+        dates = DatesToStore(writer, options, {plan.ledger_date: plan for plan in plans})
         running: dict[Future[FetchedDay], tuple[str, str, str]] = {}
-
-        def date_ready(ledger_date: str) -> None:
-            nonlocal batch
-            batch.add_date(plan_of[ledger_date], done.pop(ledger_date, []), options)
-            if batch.ledger_days >= options.warehouse_batch or batch.rows >= BATCH_ROWS:
-                writes.append(writer.submit(batch))
-                batch = DateBatch()
-
-        def stored(block: bool) -> Iterator[BatchOutcome]:
-            """The batches written so far, in order; waits for the oldest when asked to, or when two are queued
-            (so that fetched rows never pile up in memory faster than they are written)."""
-            while writes and (block or writes[0].done() or len(writes) > 1):
-                yield writes.popleft().result()
 
         def submit_next() -> None:
             job = None if stop.is_set() else next(jobs, None)
@@ -378,7 +391,7 @@ def fetch_and_store(client: ReportApiClient, data: DataDir, plans: Iterable[Date
 
         for plan in plans:  # dates with nothing to fetch are ready at once
             if not remaining[plan.ledger_date]:
-                date_ready(plan.ledger_date)
+                dates.date_ready(plan.ledger_date)
         for _ in range(options.workers * 2):  # a bounded window: memory does not grow with the backfill
             submit_next()
         while running:
@@ -386,17 +399,14 @@ def fetch_and_store(client: ReportApiClient, data: DataDir, plans: Iterable[Date
             for future in finished:
                 ledger_date, ledger_id, topic = running.pop(future)
                 try:
-                    done[ledger_date].append(future.result())
+                    dates.fetched[ledger_date].append(future.result())
                 except Exception as exc:  # one ledger-day's failure must not stop the others
-                    done[ledger_date].append(FailedDay(topic, LedgerDay(ledger_date, ledger_id), str(exc),
-                                                       isinstance(exc, ApiUnavailableError)))
+                    dates.fetched[ledger_date].append(FailedDay(topic, LedgerDay(ledger_date, ledger_id), str(exc),
+                                                                isinstance(exc, ApiUnavailableError)))
                 submit_next()
                 remaining[ledger_date] -= 1
                 if not remaining[ledger_date]:
-                    date_ready(ledger_date)
-            yield from stored(block=False)
-        if batch.outcomes:
-            writes.append(writer.submit(batch))
-        yield from stored(block=True)
-
-
+                    dates.date_ready(ledger_date)
+            yield from dates.stored(block=False)
+        dates.flush()
+        yield from dates.stored(block=True)
