@@ -44,7 +44,7 @@ test: $(STAMP) layers
 # The in-process tier, after every change: no server or command of its own. Four processes, a file each at a
 # time: its tests wait on simulator threads and SQLite as much as they compute (150 s here, against 159 s with two).
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest -q -n 4 --dist loadfile -m "not integration and not system" --durations=10
+	$(BIN)/python -m pytest -q -n 4 --dist loadfile -m "not integration and not system and not volume" --durations=10
 
 # The packages' layers (README, 'Layout'; contracts in pyproject.toml): an import running back up fails.
 layers: $(STAMP)

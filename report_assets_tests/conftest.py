@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import replace
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import dagster as dg
@@ -15,7 +15,11 @@ import pytest
 from report_assets.core.checks import Check, Finding
 from report_assets.defs.ledgers.assets import ledger_step
 from report_assets.defs.partitions import ledger_dates
+from report_assets.lake.data_dir import DataDir
+from report_assets.lake.ledger_catalog import ledgers_for_run, read_catalog, refresh_catalog
 from report_assets.pipeline.ingest_process import ingest_here
+from report_assets.pipeline.ingestion import BatchOutcome, IngestOptions
+from report_assets.pipeline.planning import plan_dates
 from report_assets.report_api import ApiSettings, ReportApiClient, RetrySettings, Secret
 from report_assets.settings import Settings, load_settings
 from report_assets.simulator.app import SimClock, SimulatorState
@@ -39,6 +43,22 @@ FAST_RETRY = RetrySettings(max_attempts=6, max_total_seconds=60, initial_backoff
 
 # What the summaries and checks take from the settings, as the defaults give them.
 RULES = Rules(load_account_map(DEFAULT_MAP), freshness_days=5)
+
+
+def store_directly(base_url: str, data: DataDir, first: str, last: str) -> list[BatchOutcome]:
+    """Stores the ledger dates ``first`` to ``last`` of every ledger of the simulator at ``base_url`` as the ledger
+    step's pipeline does (the catalog, the plans, fetching, the lake, the warehouse, the checks and summaries), but
+    without Dagster: for fixtures whose tests are about the stored data, not what Dagster records of it."""
+    days = [(date.fromisoformat(first) + timedelta(days=n)).isoformat()
+            for n in range((date.fromisoformat(last) - date.fromisoformat(first)).days + 1)]
+    now = datetime.now(UTC)
+    api = ApiSettings(client_id=DEFAULT_CLIENT_ID, client_secret=Secret(DEFAULT_CLIENT_SECRET),
+                      subscription_key=Secret(DEFAULT_SUBSCRIPTION_KEY), base_url=base_url, retry=FAST_RETRY)
+    with ReportApiClient(api) as client:
+        refresh_catalog(client.list_ledgers(), data.lake, DEFAULTS.timezone, now, {})
+        timezones = ledgers_for_run(read_catalog(data.lake), None, [])
+        plans = plan_dates(days, timezones, data.status.states(days[0], days[-1]), now)
+        return list(ingest_here(client, data, plans, IngestOptions(source="simulator", rules=RULES), print))
 
 
 def said(findings: Mapping[Check, list[Finding]], name: str) -> list[str]:

@@ -10,13 +10,11 @@ from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-import dagster as dg
 import duckdb
 import pytest
 
 from report_assets.books.build import build_books
 from report_assets.core.bank_days import add_bank_days, bank_holidays
-from report_assets.defs.resources import DataDirResource, ReportApiResource
 from report_assets.lake.data_dir import DataDir
 from report_assets.simulator.app import SimClock, SimulatorState
 from report_assets.simulator.bank import camt053
@@ -24,8 +22,7 @@ from report_assets.simulator.generator import LedgerGenerator
 from report_assets.simulator.server import ThreadedSimulator
 from report_assets.simulator.world import World, default_ledgers
 from report_assets.transforms.accounts import load_account_map
-from report_assets_tests.conftest import FROZEN_NOW, said
-from report_assets_tests.conftest import LEDGER_STEP as ledger_entries
+from report_assets_tests.conftest import FROZEN_NOW, said, store_directly
 
 WINDOWS = (("2025-12-15", "2026-01-06"), ("2026-03-25", "2026-04-10"))  # Christmas, Easter 2026 (5 April)
 MONTHS = ((2025, 12), (2026, 1), (2026, 3), (2026, 4))
@@ -60,19 +57,15 @@ def statement(world: World, ledger_id: str, year: int, month: int, through: date
 
 @pytest.fixture(scope="module")
 def holidays_stored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
-    """The ledger dates around Christmas 2025 and Easter 2026 of the three default ledgers, stored by Dagster."""
+    """The ledger dates around Christmas 2025 and Easter 2026 of the three default ledgers, stored as the ledger
+    step's pipeline stores them."""
     world = World(ledgers=default_ledgers(3, 30))
     root = tmp_path_factory.mktemp("holidays")
     data = DataDir(root / "data")
-    with ThreadedSimulator(SimulatorState(world, clock=SimClock(FROZEN_NOW))) as server, \
-            dg.instance_for_test(temp_dir=str(root)) as instance:
-        resources = {"report_api": ReportApiResource(base_url=server.base_url),
-                     "data_dir": DataDirResource(path=str(data.root))}
+    with ThreadedSimulator(SimulatorState(world, clock=SimClock(FROZEN_NOW))) as server:
         for first, last in WINDOWS:
-            assert dg.materialize([ledger_entries], instance=instance, resources=resources,  # checks: elsewhere
-                                  selection=dg.AssetSelection.assets(*ledger_entries.keys).without_checks(),
-                                  tags={"dagster/asset_partition_range_start": first,
-                                        "dagster/asset_partition_range_end": last}).success
+            for batch in store_directly(server.base_url, data, first, last):
+                assert all(not o.failed for o in batch.dates)
     yield {"world": world, "data": data, "root": root}
 
 

@@ -22,6 +22,7 @@ from lxml import etree
 
 from report_assets.books.build import build_books
 from report_assets.books.export import ExportedMonth, ExportOptions, export_month
+from report_assets.core.checks import Finding
 from report_assets.defs.books.assets import books_step
 from report_assets.defs.columns import summary_table_schema
 from report_assets.defs.resources import DataDirResource, ReportApiResource
@@ -40,9 +41,9 @@ from report_assets.simulator.server import ThreadedSimulator
 from report_assets.simulator.world import World, default_ledgers
 from report_assets.transforms.accounts import DEFAULT_MAP, load_account_map
 from report_assets.transforms.journal import BOOKED_AGAINST
+from report_assets.transforms.summaries import ALL_CHECKS
 from report_assets.warehouse.database import open_for_write, record_status, replace_slices, transaction
-from report_assets_tests.conftest import FROZEN_NOW, RULES, check_evaluations, project_settings, said
-from report_assets_tests.conftest import LEDGER_STEP as ledger_entries
+from report_assets_tests.conftest import FROZEN_NOW, RULES, project_settings, said, store_directly
 
 LEDGER = "900001"
 ACCOUNT = "86011117947"
@@ -443,7 +444,7 @@ def test_a_payout_that_never_arrives_is_reported_with_its_age(booked: tuple[Data
     assert not said(outcome.failures, "bank_amounts_match")
 
 
-# -- a simulator quarter of the default ledgers, through Dagster -------------------------------------------
+# -- a simulator quarter of the default ledgers: the ledger step's pipeline, then the books step ------------
 
 
 QUARTER = ("2026-08-01", "2026-10-31")
@@ -453,7 +454,8 @@ QUARTER = ("2026-08-01", "2026-10-31")
 def quarter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]]:
     """August to October 2026 of the three default ledgers (NOK net with negative stretches and top-ups, DKK net
     with a reserve, EUR gross with fees invoiced; disputes and aborted payouts in all), the EUR ledger with an
-    entry type nobody mapped now and then: the ledgers, then the books, as the main job runs them."""
+    entry type nobody mapped now and then: the ledger-days stored as the ledger step's pipeline stores them (what
+    Dagster records of that is test_assets' and test_summaries'), then the books computed by their step."""
     ledgers = default_ledgers(3, 60)
     ledgers = (*ledgers[:2], replace(ledgers[2], unknown_entry_rate=0.1))
     world = World(ledgers=ledgers)
@@ -465,14 +467,10 @@ def quarter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         books = books_step(project_settings(REPORT_ASSETS_BANK_DIR=str(bank)))
         resources = {"report_api": ReportApiResource(base_url=server.base_url),
                      "data_dir": DataDirResource(path=str(data.root))}
-        # The books' own checks of the journal (the raw data's are test_summaries'): each is recorded per date.
-        journal_checks = [key for key in ledger_entries.check_keys if key.asset_key == dg.AssetKey("journal_lines")]
-        ledgers_run = dg.materialize([ledger_entries], instance=instance, resources=resources,
-                                     selection=dg.AssetSelection.assets(*ledger_entries.keys).without_checks()
-                                     | dg.AssetSelection.checks(*journal_checks),
-                                     tags={"dagster/asset_partition_range_start": QUARTER[0],
-                                           "dagster/asset_partition_range_end": QUARTER[1]})
-        assert ledgers_run.success
+        findings: dict[str, list[Finding]] = {}
+        for batch in store_directly(server.base_url, data, *QUARTER):
+            for check, found in batch.failures.items():
+                findings.setdefault(check.name, []).extend(found)
         first = dg.materialize([books], instance=instance, resources=resources)
         # A bank line corrupted (a wrong amount on a payout's credit) fails its check.
         statement = next(bank.glob("simulator-405512-2026-09.camt053.xml"))
@@ -483,7 +481,7 @@ def quarter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         statement.write_text(text.replace(payout_line.group(0), payout_line.group(0).replace(
             f">{payout_line.group(1)}<", ">1.00<", 1), 1))
         corrupted = dg.materialize([books], instance=instance, resources=resources, raise_on_error=False)
-        yield {"data": data, "world": world, "ledger_checks": check_evaluations(instance, ledgers_run.run_id),
+        yield {"data": data, "world": world, "findings": findings,
                "first": first, "corrupted": corrupted, "corrupted_payout": int(payout_line.group(2))}
 
 
@@ -534,14 +532,12 @@ def test_the_quarter_has_every_kind_of_day(quarter: dict[str, Any]) -> None:
                      "disputes", "corrections", "top_up", "credit_notes", "fees_invoiced", "suspense"}
     assert rows(data, "SELECT DISTINCT entry_type FROM journal_lines WHERE account_role = 'suspense'") == \
         [("interest-credit",)]
-    by_name: dict[str, list[dg.AssetCheckEvaluation]] = {}
-    for evaluation in quarter["ledger_checks"]:  # one per check and date
-        by_name.setdefault(evaluation.asset_check_key.name, []).append(evaluation)
-    suspense = [e for e in by_name["suspense_lines"] if not e.passed]
-    assert suspense  # flagged on its dates, naming the type
-    assert all(e.severity == dg.AssetCheckSeverity.WARN for e in suspense)
-    assert all("interest-credit" in e.metadata["first_failures"].value for e in suspense)
-    assert all(e.passed for e in by_name["journal_balances"] + by_name["clearing_ties"])
+    # The books' own checks of the journal (the raw data's are test_summaries'):
+    found = quarter["findings"]
+    suspense_lines = next(check for check in ALL_CHECKS if check.name == "suspense_lines")
+    assert found["suspense_lines"] and not suspense_lines.blocking  # flagged, a warning, naming the type
+    assert all("interest-credit" in finding.detail for finding in found["suspense_lines"])
+    assert not found["journal_balances"] and not found["clearing_ties"]
 
 
 def test_every_payout_is_matched_but_the_ones_the_bank_held_back(quarter: dict[str, Any]) -> None:
@@ -672,10 +668,9 @@ def test_a_month_stored_with_a_gap_gets_a_statement_that_names_it_and_no_failed_
         resources = {"report_api": ReportApiResource(base_url=server.base_url),
                      "data_dir": DataDirResource(path=str(data.root))}
 
-        def store(first: str, last: str) -> None:
-            assert dg.materialize([ledger_entries], instance=instance, resources=resources,
-                                  tags={"dagster/asset_partition_range_start": first,
-                                        "dagster/asset_partition_range_end": last}).success
+        def store(first: str, last: str) -> None:  # as the ledger step's pipeline stores them
+            assert all(not o.failed for batch in store_directly(server.base_url, data, first, last)
+                       for o in batch.dates)
 
         store("2026-11-09", "2026-11-15")
         store("2026-11-17", "2026-11-20")

@@ -63,6 +63,7 @@ def test_a_date_is_generated_without_the_history_before_it() -> None:
     assert walked.day("fees", date(2022, 5, 5)) == (opening, entries)
 
 
+@pytest.mark.volume
 def test_volume_per_day_ranges_from_nothing_to_more_than_200000_entries() -> None:
     quiet, busy = default_ledgers(2, 0), default_ledgers(1, 250_000)
     opening, entries = LedgerGenerator(1, quiet[1]).day("funds", date(2026, 3, 6))
