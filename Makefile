@@ -41,8 +41,8 @@ load-warehouse: $(STAMP)
 test: $(STAMP) layers
 	$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=15
 
-# The in-process tier, after every change: no server or command of its own. Four processes, a file each at a
-# time: its tests wait on simulator threads and SQLite as much as they compute (150 s here, against 159 s with two).
+# The in-process tier, after every change: no server or command of its own, no partner's volume. Four processes, a
+# file each at a time: its tests wait on simulator threads and SQLite as much as they compute (about 85 s here).
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -n 4 --dist loadfile -m "not integration and not system and not volume" --durations=10
 
