@@ -1,0 +1,124 @@
+"""What one event costs in Dagster's SQLite event log, and where that cost is: issue 22's question.
+
+A run of the ledger step writes, per ledger date, six materializations and up to twenty check evaluations; at
+W1's 365 dates that is up to 9,490 events, each written by ``SqliteEventLogStorage.store_event``. This measures,
+in one invocation, the time per event of a toy step that logs N materializations (with metadata like a date's)
+and N check evaluations, on three event-log storages:
+
+- ``dagster``: Dagster's own ``SqliteEventLogStorage``, as every instance here uses it (a new SQLAlchemy engine
+  and a new SQLite connection for every write, two for an asset event: the run's shard and the index);
+- ``engine-kept``: the same, but each shard's engine kept (NullPool still: a new connection per write);
+- ``connection-kept``: each shard's engine and connection kept (one per thread), which saves opening the file.
+
+The last two are prototypes defined here, not project code: they show which design would lift the cost.
+
+    python benchmarks/bench_event_log.py [--events 400] [--rounds 3]
+"""
+
+import argparse
+import statistics
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+import dagster as dg
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from sqlalchemy import create_engine
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.pool import NullPool, SingletonThreadPool
+
+
+class EngineKeptStorage(SqliteEventLogStorage):
+    """Dagster's storage with one engine per shard kept (still a new connection per write)."""
+
+    pool: Any = NullPool
+
+    def __init__(self, base_dir: str, inst_data: Any = None) -> None:
+        self._engines: dict[str, Engine] = {}  # before Dagster's __init__, which connects to the index
+        super().__init__(base_dir, inst_data)
+
+    @classmethod
+    def from_config_value(cls, inst_data: Any, config_value: Any) -> "EngineKeptStorage":
+        return cls(inst_data=inst_data, **config_value)
+
+    @contextmanager
+    def _connect(self, shard: str) -> Iterator[Connection]:
+        with self._db_lock:
+            engine = self._engines.get(shard)
+            if engine is None:
+                engine = create_engine(self.conn_string_for_shard(shard), poolclass=self.pool,
+                                       connect_args={"timeout": 15, "check_same_thread": False})
+                if shard not in self._initialized_dbs:
+                    self._initdb(engine)
+                    self._initialized_dbs.add(shard)
+                self._engines[shard] = engine
+            with engine.connect() as conn, conn.begin():
+                yield conn
+
+
+class ConnectionKeptStorage(EngineKeptStorage):
+    """Also one connection per shard and thread kept open."""
+
+    pool = SingletonThreadPool
+
+
+QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}  # the storage's cost, not the console's
+STORAGES = {"dagster": None, "engine-kept": EngineKeptStorage, "connection-kept": ConnectionKeptStorage}
+
+
+def toy_step(events: int) -> dg.AssetsDefinition:
+    """Logs ``events`` materializations and ``events`` check evaluations, as the ledger step does per date."""
+
+    @dg.multi_asset(specs=[dg.AssetSpec("funds_ledger", skippable=True)], can_subset=True,
+                    check_specs=[dg.AssetCheckSpec("balance_arithmetic", asset="funds_ledger")])
+    def step(context: dg.AssetExecutionContext) -> Iterator[dg.AssetMaterialization]:
+        for n in range(events):
+            yield dg.AssetMaterialization("funds_ledger", metadata={
+                "dagster/row_count": 1000 + n, "ledgers_stored_closed": 10, "captured_NOK": 12345.67,
+                "path": dg.MetadataValue.path(f"/data/lake/funds/ledger_date={n}/part-0.parquet")})
+            context.log_event(dg.AssetCheckEvaluation(
+                asset_key=dg.AssetKey("funds_ledger"), check_name="balance_arithmetic", passed=True,
+                metadata={"ledgers_checked": 10}))
+
+    return step
+
+
+def seconds_per_event(storage: type[SqliteEventLogStorage] | None, events: int) -> float:
+    """The extra time of a run logging ``2 * events`` events over one logging none, per event."""
+    with tempfile.TemporaryDirectory() as scratch:
+        overrides = {} if storage is None else {"event_log_storage": {
+            "module": storage.__module__, "class": storage.__name__, "config": {"base_dir": f"{scratch}/events"}}}
+        with dg.instance_for_test(temp_dir=scratch, overrides=overrides) as instance:
+            dg.materialize([toy_step(1)], instance=instance, run_config=QUIET)  # warm: shards made, code imported
+            started = time.perf_counter()
+            dg.materialize([toy_step(0)], instance=instance, selection=["funds_ledger"], run_config=QUIET)
+            empty = time.perf_counter() - started
+            started = time.perf_counter()
+            dg.materialize([toy_step(events)], instance=instance, run_config=QUIET)
+            full = time.perf_counter() - started
+            assert len(instance.fetch_materializations(dg.AssetKey("funds_ledger"), limit=events * 3).records) \
+                == events + 1
+    return (full - empty) / (2 * events)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--events", type=int, default=400, help="materializations (and as many evaluations)")
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    figures: dict[str, list[float]] = {name: [] for name in STORAGES}
+    for _ in range(args.rounds):  # interleaved, so that noise falls on each alike
+        for name, storage in STORAGES.items():
+            figures[name].append(seconds_per_event(storage, args.events))
+    baseline = statistics.median(figures["dagster"])
+    print(f"{2 * args.events} events a run (materializations and check evaluations), {args.rounds} rounds:")
+    for name, found in figures.items():
+        median = statistics.median(found)
+        print(f"  {name:16s} median {median * 1000:6.2f} ms an event ({', '.join(f'{f * 1000:.2f}' for f in found)})"
+              f"; {median / baseline:.2f} of Dagster's")
+
+
+if __name__ == "__main__":
+    main()
