@@ -41,6 +41,9 @@ from report_assets.simulator.world import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECR
 LAST_DAY = date(2026, 11, 24)
 NOW = "2026-11-24T13:00:00+00:00"  # the simulator's frozen clock: the 24th is open, everything before closed
 INSTANCE_YAML = "telemetry:\n  enabled: false\n"
+# The project's event log (dagster.yaml: each file's connection kept); --dagster-event-log measures Dagster's own.
+PROJECT_EVENT_LOG = ("event_log_storage:\n  module: report_assets.defs.event_log\n"
+                     "  class: KeptConnectionSqliteEventLogStorage\n")
 
 
 @dataclass(frozen=True)
@@ -145,11 +148,11 @@ def bare_fetch(work: Workload) -> tuple[float, int]:
             return time.perf_counter() - started, entries
 
 
-def fresh_home(scratch: Path) -> Path:
-    """A DAGSTER_HOME of its own for one measured run."""
+def fresh_home(scratch: Path, dagster_event_log: bool = False) -> Path:
+    """A DAGSTER_HOME of its own for one measured run: the project's event log, or Dagster's own."""
     home = scratch / "home"
     home.mkdir()
-    (home / "dagster.yaml").write_text(INSTANCE_YAML)
+    (home / "dagster.yaml").write_text(INSTANCE_YAML + ("" if dagster_event_log else PROJECT_EVENT_LOG))
     return home
 
 
@@ -175,10 +178,10 @@ def materialize(env: dict[str, str], first: date, last: date, sim_pid: int) -> t
     return wall, peaks
 
 
-def through_dagster(work: Workload) -> dict[str, object]:
+def through_dagster(work: Workload, dagster_event_log: bool = False) -> dict[str, object]:
     days = dates_of(work.days)
     with tempfile.TemporaryDirectory() as scratch, SimulatorProcess.start(simulator_args(work)) as sim:
-        home, data = fresh_home(Path(scratch)), Path(scratch) / "data"
+        home, data = fresh_home(Path(scratch), dagster_event_log), Path(scratch) / "data"
         env = dagster_env(home, data, sim.base_url)
         wall, peaks = materialize(env, days[0], days[-1], sim.process.pid)
         with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as connection:
@@ -199,6 +202,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("workloads", nargs="*", help="W1 and/or W2 (default: both)")
     parser.add_argument("--quick", action="store_true", help="smaller versions of the workloads")
+    parser.add_argument("--dagster-event-log", action="store_true",
+                        help="Dagster's own SQLite event log instead of the project's (dagster.yaml)")
     args = parser.parse_args()
     unknown = set(args.workloads) - set(WORKLOADS)
     if unknown:
@@ -207,7 +212,7 @@ def main() -> None:
     for name in args.workloads or list(WORKLOADS):
         work = (QUICK if args.quick else WORKLOADS)[name]
         bare, bare_entries = bare_fetch(work)
-        result = through_dagster(work)
+        result = through_dagster(work, args.dagster_event_log)
         print(f"{work.name}: {work.ledgers} ledgers x {work.days} days, {work.captures} captures a weekday, "
               f"{bare_entries:,} entries", flush=True)
         print(f"  bare client fetch: {bare:.1f} s ({bare_entries / bare:,.0f} entries/s)")

@@ -19,6 +19,8 @@ from zoneinfo import ZoneInfo
 
 import dagster as dg
 import duckdb
+import yaml
+from dagster._core.instance.ref import InstanceRef
 
 from report_assets.books.build import BOOK_TABLES
 from report_assets.books.statement_view import statement_text
@@ -38,11 +40,17 @@ PROJECT_INSTANCE = PROJECT_ROOT / "data" / "dagster_home"
 def open_local_instance() -> dg.DagsterInstance:
     """The instance `make ui` shows: DAGSTER_HOME's, by default the project's, in data/dagster_home, whose
     dagster.yaml is a link to the project's."""
-    home = Path(os.environ.get("DAGSTER_HOME") or PROJECT_INSTANCE)
-    if home == PROJECT_INSTANCE and not (home / "dagster.yaml").exists():
+    if os.environ.get("DAGSTER_HOME"):
+        return dg.DagsterInstance.from_config(os.environ["DAGSTER_HOME"])
+    home = PROJECT_INSTANCE
+    if not (home / "dagster.yaml").exists():
         home.mkdir(parents=True, exist_ok=True)
         (home / "dagster.yaml").symlink_to(Path("..", "..", "dagster.yaml"))  # as `make ui` links it
-    return dg.DagsterInstance.from_config(str(home))
+    # Without DAGSTER_HOME, the event log's files are named here: its storage would look for them there.
+    event_log = (yaml.safe_load((home / "dagster.yaml").read_text()) or {}).get("event_log_storage")
+    overrides = {"event_log_storage": {**event_log, "config": {
+        **(event_log.get("config") or {}), "base_dir": str(home / "history" / "runs")}}} if event_log else None
+    return dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home), overrides=overrides))
 
 
 class UsageError(Exception):

@@ -1,0 +1,52 @@
+"""The project's instance as dagster.yaml makes it (make main, make ui): its event log keeps each file's connection
+open between writes, and loses nothing for it: another instance on the same files, with connections of its own,
+reads every event a run wrote, in the files where Dagster puts them."""
+
+import shutil
+from pathlib import Path
+
+import dagster as dg
+import pytest
+
+from report_assets.defs.event_log import KEPT, KeptConnectionSqliteEventLogStorage
+from report_assets.defs.resources import DataDirResource, ReportApiResource
+from report_assets.settings import PROJECT_ROOT
+from report_assets_tests.conftest import LEDGER_STEP, Sim
+
+DATES = ("2026-11-17", "2026-11-18")
+
+
+@pytest.fixture
+def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    home = tmp_path / "dagster_home"
+    home.mkdir()
+    shutil.copy(PROJECT_ROOT / "dagster.yaml", home / "dagster.yaml")
+    monkeypatch.setenv("DAGSTER_HOME", str(home))
+    return home
+
+
+def test_a_run_on_the_project_instance_is_read_whole_by_another_instance(home: Path, sim: Sim,
+                                                                         tmp_path: Path) -> None:
+    with dg.DagsterInstance.from_config(str(home)) as writer:
+        assert isinstance(writer.event_log_storage, KeptConnectionSqliteEventLogStorage)
+        result = dg.materialize(
+            [LEDGER_STEP], instance=writer,
+            resources={"report_api": ReportApiResource(base_url=sim.base_url),
+                       "data_dir": DataDirResource(path=str(tmp_path / "data"))},
+            tags={"dagster/asset_partition_range_start": DATES[0], "dagster/asset_partition_range_end": DATES[1]})
+        assert result.success
+        kept = len(writer.event_log_storage._engines)
+        assert 2 <= kept <= KEPT  # the run's file and the index stay open, no more than KEPT
+        # Read while the writer still holds its connections open: committed, every event.
+        with dg.DagsterInstance.from_config(str(home)) as reader:
+            for table in ("funds_ledger", "fees_ledger", "daily_payout_summary", "journal_lines"):
+                assert reader.get_materialized_partitions(dg.AssetKey(table)) == set(DATES), table
+            written = writer.all_logs(result.run_id)
+            assert [e.dagster_event_type for e in reader.all_logs(result.run_id)] == \
+                [e.dagster_event_type for e in written]
+            evaluations = [e for e in written if e.dagster_event_type == dg.DagsterEventType.ASSET_CHECK_EVALUATION]
+            assert len(evaluations) >= 2 * 19  # each check on each date
+            history = reader.event_log_storage.get_asset_check_execution_history(
+                dg.AssetCheckKey(dg.AssetKey("funds_ledger"), "balance_arithmetic"), limit=10)
+            assert {record.event.asset_check_evaluation.partition for record in history} == set(DATES)
+    assert (home / "history" / "runs" / f"{result.run_id}.db").exists()  # where Dagster's own storage puts it
