@@ -9,18 +9,19 @@ committed transaction in WAL mode, so nothing is less durable, and other process
 read the files as before. A process keeps at most ``KEPT`` files open; the least recently used is closed.
 
 ``dagster.yaml`` names it under ``event_log_storage``; its files are Dagster's default place,
-``$DAGSTER_HOME/history/runs``, unless ``base_dir`` says otherwise.
+``$DAGSTER_HOME/history/runs``, unless ``base_dir`` says otherwise (the main job says it when DAGSTER_HOME is unset).
 """
 
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 from collections import OrderedDict
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
 
-import dagster as dg
 from dagster._config import Field, StringSource
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
@@ -32,16 +33,18 @@ KEPT = 16  # files a process keeps open: a run's own and the index, and a reader
 
 
 def default_base_dir() -> str:
+    """Dagster's place for the files, under DAGSTER_HOME. Without it the instance is a temporary one (`dg check
+    defs`, `dagster dev` with no home: Dagster keeps nothing of those either), and so are its files."""
     home = os.environ.get("DAGSTER_HOME")
     if not home:
-        raise dg.DagsterInvariantViolationError(
-            "KeptConnectionSqliteEventLogStorage needs DAGSTER_HOME, or base_dir in its config")
+        return tempfile.mkdtemp(prefix="report-assets-event-log-")
     return os.path.join(home, "history", "runs")
 
 
 class KeptConnectionSqliteEventLogStorage(SqliteEventLogStorage):
     def __init__(self, base_dir: str | None = None, inst_data: Any = None) -> None:
         self._engines: OrderedDict[str, Engine] = OrderedDict()  # before Dagster's __init__, which connects
+        self._temporary = base_dir is None and not os.environ.get("DAGSTER_HOME")
         super().__init__(base_dir or default_base_dir(), inst_data)
 
     @classmethod
@@ -84,3 +87,5 @@ class KeptConnectionSqliteEventLogStorage(SqliteEventLogStorage):
     def dispose(self) -> None:
         self._close_all()
         super().dispose()
+        if self._temporary:  # a temporary instance's files go with it
+            shutil.rmtree(self._base_dir, ignore_errors=True)
