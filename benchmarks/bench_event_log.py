@@ -8,9 +8,8 @@ and N check evaluations, on three event-log storages:
 - ``dagster``: Dagster's own ``SqliteEventLogStorage``, as every instance here uses it (a new SQLAlchemy engine
   and a new SQLite connection for every write, two for an asset event: the run's shard and the index);
 - ``engine-kept``: the same, but each shard's engine kept (NullPool still: a new connection per write);
-- ``connection-kept``: each shard's engine and connection kept (one per thread), which saves opening the file.
-
-The last two are prototypes defined here, not project code: they show which design would lift the cost.
+- ``connection-kept``: each shard's engine and connection kept (one per thread), which saves opening the file:
+  the project's storage (``report_assets/defs/event_log.py``, named in dagster.yaml).
 
     python benchmarks/bench_event_log.py [--events 400] [--rounds 3]
 """
@@ -20,52 +19,22 @@ import statistics
 import tempfile
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
-from typing import Any
 
 import dagster as dg
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
-from sqlalchemy import create_engine
-from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.pool import NullPool, SingletonThreadPool
+from sqlalchemy.pool import NullPool
+
+from report_assets.defs.event_log import KeptConnectionSqliteEventLogStorage
 
 
-class EngineKeptStorage(SqliteEventLogStorage):
-    """Dagster's storage with one engine per shard kept (still a new connection per write)."""
+class EngineKeptStorage(KeptConnectionSqliteEventLogStorage):
+    """The project's storage with only the engines kept: a new connection for every write, as Dagster's."""
 
-    pool: Any = NullPool
-
-    def __init__(self, base_dir: str, inst_data: Any = None) -> None:
-        self._engines: dict[str, Engine] = {}  # before Dagster's __init__, which connects to the index
-        super().__init__(base_dir, inst_data)
-
-    @classmethod
-    def from_config_value(cls, inst_data: Any, config_value: Any) -> "EngineKeptStorage":
-        return cls(inst_data=inst_data, **config_value)
-
-    @contextmanager
-    def _connect(self, shard: str) -> Iterator[Connection]:
-        with self._db_lock:
-            engine = self._engines.get(shard)
-            if engine is None:
-                engine = create_engine(self.conn_string_for_shard(shard), poolclass=self.pool,
-                                       connect_args={"timeout": 15, "check_same_thread": False})
-                if shard not in self._initialized_dbs:
-                    self._initdb(engine)
-                    self._initialized_dbs.add(shard)
-                self._engines[shard] = engine
-            with engine.connect() as conn, conn.begin():
-                yield conn
+    pool = NullPool
 
 
-class ConnectionKeptStorage(EngineKeptStorage):
-    """Also one connection per shard and thread kept open."""
-
-    pool = SingletonThreadPool
-
-
+STORAGES = {"dagster": None, "engine-kept": EngineKeptStorage, "connection-kept": KeptConnectionSqliteEventLogStorage}
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}  # the storage's cost, not the console's
-STORAGES = {"dagster": None, "engine-kept": EngineKeptStorage, "connection-kept": ConnectionKeptStorage}
 
 
 def toy_step(events: int) -> dg.AssetsDefinition:

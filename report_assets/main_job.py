@@ -25,6 +25,7 @@ from dagster._core.instance.ref import InstanceRef
 from report_assets.books.build import BOOK_TABLES
 from report_assets.books.statement_view import statement_text
 from report_assets.core.money import major_units_sql
+from report_assets.defs.event_log import runs_dir
 from report_assets.defs.resources import SIMULATOR
 from report_assets.lake.data_dir import DataDir, MixedSourcesError
 from report_assets.lake.ledger_catalog import CATALOG_NAME, TrackingError
@@ -49,7 +50,7 @@ def open_local_instance() -> dg.DagsterInstance:
     # Without DAGSTER_HOME, the event log's files are named here: its storage would look for them there.
     event_log = (yaml.safe_load((home / "dagster.yaml").read_text()) or {}).get("event_log_storage")
     overrides = {"event_log_storage": {**event_log, "config": {
-        **(event_log.get("config") or {}), "base_dir": str(home / "history" / "runs")}}} if event_log else None
+        **(event_log.get("config") or {}), "base_dir": runs_dir(home)}}} if event_log else None
     return dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home), overrides=overrides))
 
 

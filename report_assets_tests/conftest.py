@@ -45,16 +45,14 @@ FAST_RETRY = RetrySettings(max_attempts=6, max_total_seconds=60, initial_backoff
 RULES = Rules(load_account_map(DEFAULT_MAP), freshness_days=5)
 
 
-def store_directly(base_url: str, data: DataDir, first: str, last: str) -> list[BatchOutcome]:
-    """Stores the ledger dates ``first`` to ``last`` of every ledger of the simulator at ``base_url`` as the ledger
-    step's pipeline does (the catalog, the plans, fetching, the lake, the warehouse, the checks and summaries), but
-    without Dagster: for fixtures whose tests are about the stored data, not what Dagster records of it."""
+def store_directly(sim: Sim, data: DataDir, first: str, last: str) -> list[BatchOutcome]:
+    """Stores the ledger dates ``first`` to ``last`` of every ledger of ``sim`` as the ledger step's pipeline does
+    (the catalog, the plans, fetching, the lake, the warehouse, the checks and summaries), but without Dagster:
+    for fixtures whose tests are about the stored data, not what Dagster records of it."""
     days = [(date.fromisoformat(first) + timedelta(days=n)).isoformat()
             for n in range((date.fromisoformat(last) - date.fromisoformat(first)).days + 1)]
     now = datetime.now(UTC)
-    api = ApiSettings(client_id=DEFAULT_CLIENT_ID, client_secret=Secret(DEFAULT_CLIENT_SECRET),
-                      subscription_key=Secret(DEFAULT_SUBSCRIPTION_KEY), base_url=base_url, retry=FAST_RETRY)
-    with ReportApiClient(api) as client:
+    with ReportApiClient(settings_for(sim)) as client:
         refresh_catalog(client.list_ledgers(), data.lake, DEFAULTS.timezone, now, {})
         timezones = ledgers_for_run(read_catalog(data.lake), None, [])
         plans = plan_dates(days, timezones, data.status.states(days[0], days[-1]), now)

@@ -22,7 +22,7 @@ from report_assets.simulator.generator import LedgerGenerator
 from report_assets.simulator.server import ThreadedSimulator
 from report_assets.simulator.world import World, default_ledgers
 from report_assets.transforms.accounts import load_account_map
-from report_assets_tests.conftest import FROZEN_NOW, said, store_directly
+from report_assets_tests.conftest import FROZEN_NOW, Sim, said, store_directly
 
 WINDOWS = (("2025-12-15", "2026-01-06"), ("2026-03-25", "2026-04-10"))  # Christmas, Easter 2026 (5 April)
 MONTHS = ((2025, 12), (2026, 1), (2026, 3), (2026, 4))
@@ -64,7 +64,7 @@ def holidays_stored(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[s
     data = DataDir(root / "data")
     with ThreadedSimulator(SimulatorState(world, clock=SimClock(FROZEN_NOW))) as server:
         for first, last in WINDOWS:
-            for batch in store_directly(server.base_url, data, first, last):
+            for batch in store_directly(Sim(server), data, first, last):
                 assert all(not o.failed for o in batch.dates)
     yield {"world": world, "data": data, "root": root}
 

@@ -43,7 +43,7 @@ from report_assets.transforms.accounts import DEFAULT_MAP, load_account_map
 from report_assets.transforms.journal import BOOKED_AGAINST
 from report_assets.transforms.summaries import ALL_CHECKS
 from report_assets.warehouse.database import open_for_write, record_status, replace_slices, transaction
-from report_assets_tests.conftest import FROZEN_NOW, RULES, project_settings, said, store_directly
+from report_assets_tests.conftest import FROZEN_NOW, RULES, Sim, project_settings, said, store_directly
 
 LEDGER = "900001"
 ACCOUNT = "86011117947"
@@ -468,7 +468,7 @@ def quarter(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, Any]
         resources = {"report_api": ReportApiResource(base_url=server.base_url),
                      "data_dir": DataDirResource(path=str(data.root))}
         findings: dict[str, list[Finding]] = {}
-        for batch in store_directly(server.base_url, data, *QUARTER):
+        for batch in store_directly(Sim(server), data, *QUARTER):
             for check, found in batch.failures.items():
                 findings.setdefault(check.name, []).extend(found)
         first = dg.materialize([books], instance=instance, resources=resources)
@@ -669,7 +669,7 @@ def test_a_month_stored_with_a_gap_gets_a_statement_that_names_it_and_no_failed_
                      "data_dir": DataDirResource(path=str(data.root))}
 
         def store(first: str, last: str) -> None:  # as the ledger step's pipeline stores them
-            assert all(not o.failed for batch in store_directly(server.base_url, data, first, last)
+            assert all(not o.failed for batch in store_directly(Sim(server), data, first, last)
                        for o in batch.dates)
 
         store("2026-11-09", "2026-11-15")

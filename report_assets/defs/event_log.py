@@ -27,25 +27,27 @@ from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventL
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
-from sqlalchemy.pool import SingletonThreadPool
+from sqlalchemy.pool import Pool, SingletonThreadPool
 
 KEPT = 16  # files a process keeps open: a run's own and the index, and a reader's few recent runs
 
 
-def default_base_dir() -> str:
-    """Dagster's place for the files, under DAGSTER_HOME. Without it the instance is a temporary one (`dg check
-    defs`, `dagster dev` with no home: Dagster keeps nothing of those either), and so are its files."""
-    home = os.environ.get("DAGSTER_HOME")
-    if not home:
-        return tempfile.mkdtemp(prefix="report-assets-event-log-")
+def runs_dir(home: str | os.PathLike[str]) -> str:
+    """Where Dagster keeps an instance's event log files: ``<home>/history/runs``."""
     return os.path.join(home, "history", "runs")
 
 
 class KeptConnectionSqliteEventLogStorage(SqliteEventLogStorage):
+    pool: type[Pool] = SingletonThreadPool  # each file's connection kept, one per thread
+
     def __init__(self, base_dir: str | None = None, inst_data: Any = None) -> None:
         self._engines: OrderedDict[str, Engine] = OrderedDict()  # before Dagster's __init__, which connects
-        self._temporary = base_dir is None and not os.environ.get("DAGSTER_HOME")
-        super().__init__(base_dir or default_base_dir(), inst_data)
+        home = os.environ.get("DAGSTER_HOME")
+        # Without a base_dir or DAGSTER_HOME the instance is a temporary one (`dg check defs`, `dagster dev` with no
+        # home: Dagster keeps nothing of those either), and so are its files.
+        self._temporary = base_dir is None and not home
+        super().__init__(base_dir or (runs_dir(home) if home else tempfile.mkdtemp(prefix="report-assets-event-log-")),
+                         inst_data)
 
     @classmethod
     def config_type(cls) -> dict[str, Field]:
@@ -65,7 +67,7 @@ class KeptConnectionSqliteEventLogStorage(SqliteEventLogStorage):
         """The file's engine, kept with its connection (one per thread); called under ``_db_lock``."""
         engine = self._engines.pop(shard, None)
         if engine is None:
-            engine = create_engine(self.conn_string_for_shard(shard), poolclass=SingletonThreadPool,
+            engine = create_engine(self.conn_string_for_shard(shard), poolclass=self.pool,
                                    connect_args={"timeout": SQLITE_BUSY_TIMEOUT_SECONDS, "check_same_thread": False})
             if shard not in self._initialized_dbs:
                 self._initdb(engine)

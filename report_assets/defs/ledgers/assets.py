@@ -111,7 +111,7 @@ def ledger_step(settings: Settings, dates: dg.DailyPartitionsDefinition,
     )
     def ledger_entries(context: dg.AssetExecutionContext, config: LedgerRunConfig, report_api: ReportApiResource,
                        data_dir: DataDirResource) -> Iterator[dg.AssetMaterialization]:
-        yield from run_step(context, config, report_api, data_dir.data_dir(), StepSettings(settings, dates, hooks))
+        yield from run_step(context, config, report_api, data_dir.data_dir(), StepSettings(settings, hooks))
 
     return ledger_entries
 
@@ -121,7 +121,6 @@ class StepSettings:
     """What the step takes from the project's settings, and a test's hooks."""
 
     settings: Settings
-    dates: dg.DailyPartitionsDefinition
     hooks: WriteHooks | None
 
 
@@ -182,7 +181,7 @@ def run_ledgers(client: ReportApiClient, data: DataDir, config: LedgerRunConfig,
     catalog = read_catalog(data.lake)
     if not catalog:
         log.info("No ledger catalog yet: reading the ledger list.")
-        refresh_catalog(client.list_ledgers(), data.lake, step.dates.timezone, datetime.now(UTC),
+        refresh_catalog(client.list_ledgers(), data.lake, step.settings.timezone, datetime.now(UTC),
                         step.settings.ledger_timezones)
         catalog = read_catalog(data.lake)
     return ledgers_for_run(catalog, step.settings.ledger_ids, config.ledger_ids)
