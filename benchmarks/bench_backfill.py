@@ -1,38 +1,53 @@
 """Backfills through Dagster on the simulator, each against a bare client fetch of the same ledger-days.
 
 For each workload, in one invocation:
-- the bare client: every ledger-day of both topics read over loopback with 8 connections, nothing stored
-  (the floor this project's fetching cannot beat);
+- the bare client: every ledger-day of both topics read over loopback with 8 connections and validated, nothing
+  stored (the floor this project's fetching cannot beat);
 - ``dagster asset materialize --select * --partition-range first...last``: the single run a UI backfill of
   these assets launches (BackfillPolicy.single_run), every asset with its checks (the books step is in it,
   skipped: the books follow the run), in a fresh DAGSTER_HOME and data directory, against its own simulator
-  process with the same options;
-- for the hourly case: the same backfill done, then today alone due, as the schedule's run would be.
-Prints the wall times, the ratio (bare time / Dagster time: 1.0 would be as fast as fetching alone) and
-the peak resident memory of every process of the run (the CLI, which runs the step and reports to Dagster;
-its ingest child, which fetches and stores; the simulator).
+  process with the same options, on each ``--instance`` asked for: the project's (SQLite, its event log kept
+  open), Dagster's own SQLite event log, or PostgreSQL (a pgserver of its own);
+- a run with nothing due (the last closed date again): the fixed cost of every run;
+- the hourly run: the open dates due again, everything before stored closed, as the schedule's run would be.
+Prints the wall times, the ratio (bare time / Dagster time: 1.0 would be as fast as fetching alone), where a
+run's wall time went (from its own events: the process's start to the run's, to the step's, the step, the end),
+the events it wrote and the time writing them took (``timed_event_log.py``), CPU seconds per million entries by
+process, and the peak resident memory of every process of the run (the CLI, which runs the step and reports to
+Dagster; its ingest child, which fetches and stores in a larger run; the simulator). A table ends the output.
 
-    python benchmarks/bench_backfill.py W1 W2 [--quick]
+    python benchmarks/bench_backfill.py [W1 W2 W3 L90] [--quick] [--instance sqlite --instance postgres]
+                                        [--latency 0.1]
 
 W1: 10 ledgers x 365 days, ~1,000 captures a weekday. W2: 2,000 ledgers x 30 days, 20 captures a weekday.
-``--quick`` runs smaller versions of each (W1: 10 x 30 days; W2: 200 x 30) to compare sizes.
+W3: a partner's hourly run, 5,000 ledgers with today and yesterday open. L90: 10 ledgers x 90 days with every
+request answered 100 ms late, as production's network does. ``--quick`` runs smaller versions of each;
+``--latency`` answers every request of every workload that late.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
 import threading
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
+import pgserver
+from dagster import DagsterInstance
+from dagster._core.instance.ref import InstanceRef
+from timed_event_log import TIMES_FILE
 
 from report_assets.report_api import ApiSettings, ReportApiClient, Secret
 from report_assets.simulator.server import SimulatorProcess
@@ -40,10 +55,8 @@ from report_assets.simulator.world import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECR
 
 LAST_DAY = date(2026, 11, 24)
 NOW = "2026-11-24T13:00:00+00:00"  # the simulator's frozen clock: the 24th is open, everything before closed
-INSTANCE_YAML = "telemetry:\n  enabled: false\n"
-# The project's event log (dagster.yaml: each file's connection kept); --dagster-event-log measures Dagster's own.
-PROJECT_EVENT_LOG = ("event_log_storage:\n  module: report_assets.defs.event_log\n"
-                     "  class: KeptConnectionSqliteEventLogStorage\n")
+BENCHMARKS = Path(__file__).resolve().parent
+INSTANCES = ("sqlite", "dagster-sqlite", "postgres")
 
 
 @dataclass(frozen=True)
@@ -52,15 +65,34 @@ class Workload:
     ledgers: int
     days: int
     captures: int
+    open_days: int = 1  # the last days still open: today, and yesterday too for a partner's hourly run
+    latency: float = 0.0  # seconds the simulator waits before answering each request
+
+    @property
+    def describe(self) -> str:
+        late = f", every request answered {self.latency * 1000:.0f} ms late" if self.latency else ""
+        return (f"{self.ledgers:,} ledgers x {self.days} days ({self.open_days} open), {self.captures:,} captures a "
+                f"weekday{late}")
 
 
-WORKLOADS = {"W1": Workload("W1", 10, 365, 1000), "W2": Workload("W2", 2000, 30, 20)}
-QUICK = {"W1": Workload("W1-small", 10, 30, 1000), "W2": Workload("W2-small", 200, 30, 20)}
+WORKLOADS = {
+    "W1": Workload("W1", 10, 365, 1000),
+    "W2": Workload("W2", 2000, 30, 20),
+    "W3": Workload("W3", 5000, 2, 20, open_days=2),  # a partner's hourly run: today and yesterday open
+    "L90": Workload("L90", 10, 90, 1000, latency=0.1),  # production's latency
+}
+QUICK = {"W1": Workload("W1-small", 10, 30, 1000), "W2": Workload("W2-small", 200, 30, 20),
+         "W3": Workload("W3-small", 500, 2, 20, open_days=2), "L90": Workload("L90-small", 10, 14, 1000, latency=0.1)}
 
 
 def simulator_args(work: Workload) -> list[str]:
-    return ["--ledgers", str(work.ledgers), "--captures-per-day", str(work.captures), "--now", NOW,
+    args = ["--ledgers", str(work.ledgers), "--captures-per-day", str(work.captures), "--now", NOW,
             "--ledger-page-size", "1000"]
+    for day in dates_of(work.days)[-work.open_days:-1]:  # today is open by the clock
+        args += ["--open-date", day.isoformat()]
+    if work.latency:
+        args += ["--rate-slow", "1", "--slow-seconds", str(work.latency)]
+    return args
 
 
 def rss_mib(pid: int) -> float:
@@ -102,12 +134,16 @@ def descendants(pid: int) -> list[int]:
     return found
 
 
-class MemoryWatch:
-    """Samples the resident memory of a process tree (and any extra pids) until stopped."""
+class ProcessWatch:
+    """Samples the resident memory and CPU time of a process tree (and any extra pids) until stopped: the peak
+    memory and the CPU seconds used meanwhile, by process kind (a process's last sample counts; the CPU of a
+    child's final fraction of a second may be missed)."""
 
     def __init__(self, root: int, extra: dict[int, str]) -> None:
         self.root, self.extra = root, extra
         self.peaks: dict[str, float] = {}
+        self.cpu_at_start = {pid: cpu_seconds(pid) for pid in extra}
+        self.cpu_of: dict[int, tuple[str, float]] = {}
         self.done = threading.Event()
         self.thread = threading.Thread(target=self.watch)
         self.thread.start()
@@ -117,24 +153,50 @@ class MemoryWatch:
             pids = {pid: process_name(pid) for pid in [self.root, *descendants(self.root)]} | self.extra
             for pid, name in pids.items():
                 self.peaks[name] = max(self.peaks.get(name, 0.0), rss_mib(pid))
+                used = cpu_seconds(pid) - self.cpu_at_start.get(pid, 0.0)
+                if used > 0:
+                    self.cpu_of[pid] = (name, used)
 
-    def stop(self) -> dict[str, float]:
+    def stop(self) -> tuple[dict[str, float], dict[str, float]]:
+        """The peak memory (MiB) and the CPU seconds, by process kind."""
         self.done.set()
         self.thread.join()
-        return self.peaks
+        cpu: dict[str, float] = {}
+        for name, used in self.cpu_of.values():
+            cpu[name] = cpu.get(name, 0.0) + used
+        return self.peaks, cpu
 
 
 def dates_of(days: int) -> list[date]:
     return [LAST_DAY - timedelta(days=n) for n in range(days - 1, -1, -1)]
 
 
-def bare_fetch(work: Workload) -> tuple[float, int]:
+def cpu_seconds(pid: int) -> float:
+    """User and system CPU a live process has used so far."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except OSError:
+        return 0.0
+
+
+@dataclass
+class Fetched:
+    wall: float
+    entries: int
+    cpu: float  # this process's client threads
+    simulator_cpu: float
+
+
+def bare_fetch(work: Workload) -> Fetched:
     """Every ledger-day of both topics through the client alone, as fast as it goes."""
     with SimulatorProcess.start(simulator_args(work)) as sim:
         settings = ApiSettings(client_id=DEFAULT_CLIENT_ID, client_secret=Secret(DEFAULT_CLIENT_SECRET),
                                subscription_key=Secret(DEFAULT_SUBSCRIPTION_KEY), base_url=sim.base_url,
                                max_connections=8)
         with ReportApiClient(settings) as client:
+            sim_before, before, started = cpu_seconds(sim.process.pid), time.process_time(), time.perf_counter()
             ids = [ledger.ledger_id for ledger in client.list_ledgers()]
             jobs = [(i, topic, day) for day in dates_of(work.days) for i in ids for topic in ("funds", "fees")]
 
@@ -142,85 +204,200 @@ def bare_fetch(work: Workload) -> tuple[float, int]:
                 with client.read_date(*job) as day:
                     return sum(len(page) for page in day.iter_pages())
 
-            started = time.perf_counter()
             with ThreadPoolExecutor(max_workers=8) as pool:
                 entries = sum(pool.map(read, jobs))
-            return time.perf_counter() - started, entries
+            return Fetched(time.perf_counter() - started, entries, time.process_time() - before,
+                           cpu_seconds(sim.process.pid) - sim_before)
 
 
-def fresh_home(scratch: Path, dagster_event_log: bool = False) -> Path:
-    """A DAGSTER_HOME of its own for one measured run: the project's event log, or Dagster's own."""
-    home = scratch / "home"
-    home.mkdir()
-    (home / "dagster.yaml").write_text(INSTANCE_YAML + ("" if dagster_event_log else PROJECT_EVENT_LOG))
-    return home
+@contextmanager
+def instance_yaml(instance: str, scratch: Path) -> Iterator[str]:
+    """The measured instance's dagster.yaml: its event log timed (timed_event_log.py), the rest as configured."""
+    head = "telemetry:\n  enabled: false\nevent_log_storage:\n  module: timed_event_log\n"
+    files = f"  config:\n    base_dir: {scratch}/home/history/runs\n"  # where Dagster puts them; said for the reader
+    if instance == "sqlite":  # the project's (dagster.yaml)
+        yield head + "  class: TimedKeptConnectionSqliteEventLogStorage\n" + files
+    elif instance == "dagster-sqlite":
+        yield head + "  class: TimedSqliteEventLogStorage\n" + files
+    else:
+        server = pgserver.get_server(scratch / "pg", cleanup_mode="stop")
+        try:
+            # dagster-postgres brings psycopg2; SQLAlchemy's bare postgresql:// now means psycopg (3).
+            url = server.get_uri().replace("postgresql://", "postgresql+psycopg2://", 1)
+            config = f"  config:\n    postgres_url: \"{url}\"\n"
+            storages = [("run_storage", "run_storage", "PostgresRunStorage"),
+                        ("schedule_storage", "schedule_storage", "PostgresScheduleStorage")]
+            yield head + "  class: TimedPostgresEventLogStorage\n" + config + "".join(
+                f"{key}:\n  module: dagster_postgres.{module}\n  class: {name}\n" + config
+                for key, module, name in storages)
+        finally:
+            server.cleanup()
 
 
-def dagster_env(home: Path, data: Path, base_url: str) -> dict[str, str]:
+def dagster_env(home: Path, data: Path, base_url: str, times: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith(("REPORT_API_", "REPORT_ASSETS_"))}
+    path = os.pathsep.join(p for p in (str(BENCHMARKS), env.get("PYTHONPATH", "")) if p)
     return {**env, "DAGSTER_HOME": str(home), "REPORT_ASSETS_DATA_DIR": str(data), "REPORT_API_BASE_URL": base_url,
-            "REPORT_ASSETS_START_DATE": "2025-01-01",
+            "REPORT_ASSETS_START_DATE": "2025-01-01", "PYTHONPATH": path, TIMES_FILE: str(times),
             "DAGSTER_EMIT_PARTITION_SUBSET_IN_PLANNED_EVENTS": "true"}  # as make ui and make main set it
 
 
-def materialize(env: dict[str, str], first: date, last: date, sim_pid: int) -> tuple[float, dict[str, float]]:
-    started = time.perf_counter()
+@dataclass
+class Run:
+    """One measured ``dagster asset materialize``."""
+
+    wall: float
+    cpu: float  # the CLI's and its ingest child's
+    simulator_cpu: float
+    peaks: dict[str, float]
+    cpu_by_process: dict[str, float]  # sampled: the CLI (the step, reporting), its ingest child
+    events: int = 0
+    event_seconds: float = 0.0
+    stages: dict[str, float] = field(default_factory=dict)  # where the wall time went, from the run's own events
+
+
+def materialize(env: dict[str, str], first: date, last: date, sim_pid: int) -> Run:
+    times = Path(env[TIMES_FILE])
+    times.unlink(missing_ok=True)
+    before, sim_before = resource.getrusage(resource.RUSAGE_CHILDREN), cpu_seconds(sim_pid)
+    started_at, started = time.time(), time.perf_counter()
     process = subprocess.Popen(
         [sys.executable, "-m", "dagster", "asset", "materialize", "-m", "report_assets.definitions",
          "--select", "*", "--partition-range", f"{first}...{last}"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
-    watch = MemoryWatch(process.pid, {sim_pid: "simulator"})
+    watch = ProcessWatch(process.pid, {sim_pid: "simulator"})
     output, _ = process.communicate()
-    wall = time.perf_counter() - started
-    peaks = watch.stop()
+    wall, ended_at = time.perf_counter() - started, time.time()
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    peaks, cpu_by_process = watch.stop()
+    run = Run(wall, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime,
+              cpu_seconds(sim_pid) - sim_before, peaks, cpu_by_process)
     if process.returncode != 0:
         raise SystemExit(output[-5000:])
-    return wall, peaks
+    for line in times.read_text().splitlines() if times.exists() else []:
+        written = json.loads(line)
+        run.events += written["events"]
+        run.event_seconds += written["seconds"]
+    run.stages = stages(Path(env["DAGSTER_HOME"]), started_at, ended_at)
+    return run
 
 
-def through_dagster(work: Workload, dagster_event_log: bool = False) -> dict[str, object]:
+def stages(home: Path, started_at: float, ended_at: float) -> dict[str, float]:
+    """The latest run's wall time in stages, from its events' timestamps: the process's start and loading the
+    definitions, the run's start to the step's, the step, and the step's end to the process's."""
+    with DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+        run = instance.get_runs(limit=1)[0]
+        at: dict[str, float] = {}
+        for record in instance.all_logs(run.run_id):
+            kind = record.dagster_event_type
+            if kind is not None:
+                at.setdefault(kind.value, record.timestamp)
+    step_end = at.get("STEP_SUCCESS", at.get("STEP_FAILURE", ended_at))
+    return {"start": at["RUN_START"] - started_at if "RUN_START" in at else 0.0,
+            "to step": at.get("STEP_START", step_end) - at.get("RUN_START", started_at),
+            "step": step_end - at.get("STEP_START", step_end),
+            "end": ended_at - step_end}
+
+
+@dataclass
+class Measured:
+    work: Workload
+    instance: str
+    bare: Fetched
+    backfill: Run
+    entries: int
+    files: int
+    idle: Run | None  # a run with nothing due: its fixed cost
+    hourly: Run
+
+
+def through_dagster(work: Workload, instance: str, bare: Fetched) -> Measured:
     days = dates_of(work.days)
-    with tempfile.TemporaryDirectory() as scratch, SimulatorProcess.start(simulator_args(work)) as sim:
-        home, data = fresh_home(Path(scratch), dagster_event_log), Path(scratch) / "data"
-        env = dagster_env(home, data, sim.base_url)
-        wall, peaks = materialize(env, days[0], days[-1], sim.process.pid)
+    with (tempfile.TemporaryDirectory() as scratch_dir, SimulatorProcess.start(simulator_args(work)) as sim,
+          instance_yaml(instance, Path(scratch_dir)) as yaml):
+        scratch = Path(scratch_dir)
+        home, data = scratch / "home", scratch / "data"
+        home.mkdir()
+        (home / "dagster.yaml").write_text(yaml)
+        env = dagster_env(home, data, sim.base_url, scratch / "event_times.jsonl")
+        backfill = materialize(env, days[0], days[-1], sim.process.pid)
         with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as connection:
             entries = sum(connection.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
                           for t in ("funds_ledger", "fees_ledger"))
-        # The hourly run when only today is due: everything before is stored closed.
-        hourly, hourly_peaks = materialize(env, days[-1], days[-1], sim.process.pid)
         files = sum(1 for _ in (data / "lake" / "funds").glob("ledger_date=*/part-0.parquet"))
-    return {"wall": wall, "entries": entries, "peaks": peaks, "hourly": hourly, "hourly_peaks": hourly_peaks,
-            "files": files}
+        closed = days[:-work.open_days]
+        # A run with nothing due (the last closed date, stored closed): what every run costs before any fetch.
+        idle = materialize(env, closed[-1], closed[-1], sim.process.pid) if closed else None
+        # The hourly run: the open dates due again, everything before stored closed.
+        hourly = materialize(env, days[-work.open_days], days[-1], sim.process.pid)
+    return Measured(work, instance, bare, backfill, entries, files, idle, hourly)
 
 
 def peaks_text(peaks: dict[str, float]) -> str:
-    return ", ".join(f"{name} {mib:.0f} MiB" for name, mib in sorted(peaks.items()))
+    return ", ".join(f"{name} {mib:.0f}" for name, mib in sorted(peaks.items()))
+
+
+def stages_text(run: Run) -> str:
+    return " + ".join(f"{name} {seconds:.1f}" for name, seconds in run.stages.items())
+
+
+def report(m: Measured) -> None:
+    bare, run = m.bare, m.backfill
+    million = m.entries / 1e6
+    print(f"{m.work.name} on {m.instance}: {m.work.describe}; {m.entries:,} entries stored "
+          f"({bare.entries:,} fetched bare), {m.files} funds files")
+    print(f"  bare client fetch: {bare.wall:.1f} s, CPU {bare.cpu / million:.1f} s/M entries "
+          f"(simulator {bare.simulator_cpu / million:.1f})")
+    print(f"  one Dagster run, every asset: {run.wall:.1f} s ({stages_text(run)}); "
+          f"ratio bare/Dagster {bare.wall / run.wall:.2f}")
+    by_process = ", ".join(f"{name} {seconds / million:.1f}" for name, seconds in sorted(run.cpu_by_process.items())
+                           if name in ("cli", "ingest"))
+    print(f"    CPU {run.cpu / million:.1f} s/M entries ({by_process}; simulator {run.simulator_cpu / million:.1f}); "
+          f"{run.events:,} events written in {run.event_seconds:.1f} s "
+          f"({1000 * run.event_seconds / max(run.events, 1):.2f} ms each)")
+    print(f"    peak RSS MiB: {peaks_text(run.peaks)}")
+    if m.idle is not None:
+        print(f"  a run with nothing due (fixed cost): {m.idle.wall:.1f} s ({stages_text(m.idle)}), "
+              f"{m.idle.events} events in {m.idle.event_seconds:.2f} s")
+    print(f"  hourly run, open dates due: {m.hourly.wall:.1f} s ({stages_text(m.hourly)}), {m.hourly.events} events "
+          f"in {m.hourly.event_seconds:.2f} s; peak RSS MiB: {peaks_text(m.hourly.peaks)}", flush=True)
+
+
+def summary_row(m: Measured) -> str:
+    idle = f"{m.idle.wall:.1f}" if m.idle else "-"
+    return (f"| {m.work.name} | {m.instance} | {m.work.latency * 1000:.0f} ms | {m.entries:,} | {m.bare.wall:.1f} | "
+            f"{m.backfill.wall:.1f} | {m.bare.wall / m.backfill.wall:.2f} | {m.backfill.events:,} / "
+            f"{m.backfill.event_seconds:.1f} s | {idle} | {m.hourly.wall:.1f} | "
+            f"{max(m.backfill.peaks.values()):.0f} MiB |")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("workloads", nargs="*", help="W1 and/or W2 (default: both)")
+    parser.add_argument("workloads", nargs="*", help=f"of {', '.join(WORKLOADS)} (default: W1 W2 W3 L90)")
     parser.add_argument("--quick", action="store_true", help="smaller versions of the workloads")
-    parser.add_argument("--dagster-event-log", action="store_true",
-                        help="Dagster's own SQLite event log instead of the project's (dagster.yaml)")
+    parser.add_argument("--instance", action="append", choices=INSTANCES,
+                        help="the Dagster instance(s) to measure on, each against the same bare fetch: the project's "
+                             "(sqlite, the default), Dagster's own SQLite event log, or PostgreSQL")
+    parser.add_argument("--latency", type=float, help="seconds each request is answered late, for every workload")
     args = parser.parse_args()
     unknown = set(args.workloads) - set(WORKLOADS)
     if unknown:
         parser.error(f"unknown workload(s) {', '.join(sorted(unknown))}: choose from {', '.join(WORKLOADS)}")
     print(f"benchmark started {datetime.now().isoformat(timespec='seconds')}", flush=True)
+    rows = []
     for name in args.workloads or list(WORKLOADS):
         work = (QUICK if args.quick else WORKLOADS)[name]
-        bare, bare_entries = bare_fetch(work)
-        result = through_dagster(work, args.dagster_event_log)
-        print(f"{work.name}: {work.ledgers} ledgers x {work.days} days, {work.captures} captures a weekday, "
-              f"{bare_entries:,} entries", flush=True)
-        print(f"  bare client fetch: {bare:.1f} s ({bare_entries / bare:,.0f} entries/s)")
-        print(f"  one Dagster run, every asset: {result['wall']:.1f} s ({result['entries']:,} entries stored, "
-              f"{result['files']} funds files); ratio bare/Dagster {bare / result['wall']:.2f}")
-        print(f"  peak RSS: {peaks_text(result['peaks'])}")
-        print(f"  hourly run with only today due (process start included): {result['hourly']:.1f} s; peak RSS: "
-              f"{peaks_text(result['hourly_peaks'])}", flush=True)
+        if args.latency is not None:
+            work = replace(work, latency=args.latency)
+        bare = bare_fetch(work)
+        for instance in args.instance or ["sqlite"]:
+            measured = through_dagster(work, instance, bare)
+            report(measured)
+            rows.append(summary_row(measured))
+    print("\n| workload | instance | latency | entries | bare fetch s | Dagster run s | ratio | events / their time | "
+          "nothing-due run s | hourly run s | peak RSS |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
 
 
 if __name__ == "__main__":

@@ -328,6 +328,7 @@ def test_a_run_killed_midway_has_reported_only_whole_stored_dates_and_a_rerun_fe
     home = cli_home(tmp_path)
     dates = {f"2026-11-{d}" for d in range(12, 18)}
     crashed = cli_materialize(cli_env(sim, home, data, REPORT_ASSETS_WAREHOUSE_BATCH="2",
+                                      REPORT_ASSETS_IN_PROCESS_UP_TO="0",  # a backfill's child process, killed
                                       CRASH_AT="after-first-batch", REPORT_ASSETS_STEP_RETRIES="0"),
                               "2026-11-12...2026-11-17", select="funds_ledger,fees_ledger", location=CRASHING)
     assert finish(crashed) != 0

@@ -54,7 +54,8 @@ def test_today_so_far_joins_the_dated_rows_and_the_feed_without_counting_any_ent
     data = DataDir(tmp_path / "data")
     with ReportApiClient(settings_for(sim)) as client:
         stored = list(ingest(client, data, [DatePlan("2026-11-20", fetch=["302321"])],
-                             IngestOptions("simulator", RULES, topics=("funds",)), print))  # today at noon: open
+                             IngestOptions("simulator", RULES, topics=("funds",), in_process_up_to=0),  # in a child
+                             print))  # today at noon: open
         assert [outcome.stored_open for batch in stored for outcome in batch.dates] == [["302321"]]
         sim.control(advance_seconds=2 * 3600)  # two hours later
         with duckdb.connect(str(data.warehouse)) as connection:

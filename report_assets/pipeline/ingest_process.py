@@ -3,10 +3,12 @@
 A run's process reports every stored date to Dagster (a materialization event per asset and date, tens
 of milliseconds each in SQLite) while fetching, converting and writing go on. In one process these
 share one interpreter lock, and the reporting, not the work, set the pace of a year's backfill. So
-``ingest`` spawns a child that does the work (``ingestion.fetch_and_store``) and hands back each
-stored batch's outcome, its log lines and any error; the parent only reports. The child stops
-fetching when asked (the caller stopped early) or when its parent dies, and always finishes the dates
-it is writing, so what is stored stays whole.
+for any run larger than a few dates ``ingest`` spawns a child that does the work
+(``ingestion.fetch_and_store``) and hands back each stored batch's outcome, its log lines and any
+error; the parent only reports. The child stops fetching when asked (the caller stopped early) or
+when its parent dies, and always finishes the dates it is writing, so what is stored stays whole. A
+small run (a merchant's hourly one) does the work itself: there the child's start would cost more
+than it saves.
 """
 
 from __future__ import annotations
@@ -112,18 +114,32 @@ def work(recipe: dict[str, Any], where: tuple[str, str, float], plans: list[Date
 
 def ingest(client: ReportApiClient, data: DataDir, plans: Iterable[DatePlan], options: IngestOptions,
            say: Callable[[str], None]) -> Iterator[BatchOutcome]:
-    """Fetches and stores every planned ledger-day in a child process; yields each batch of dates once
-    stored, so that the caller reports them as they land (see ``ingestion.fetch_and_store``)."""
+    """Fetches and stores every planned ledger-day, yielding each batch of dates once stored, so that the caller
+    reports them as they land (see ``ingestion.fetch_and_store``). A run of more than
+    ``options.in_process_up_to`` ledger-days does the work in a child process; a small one (a merchant's hourly
+    run) in this one, where the child's start (about a second) would be most of its time and reporting a date or
+    two takes little from the fetching."""
+    plans = list(plans)
+    small = sum(len(plan.fetch) for plan in plans) <= options.in_process_up_to
+    batches = ingest_here(client, data, plans, options, say) if small else in_child(client, data, plans, options, say)
+    for reported, batch in enumerate(batches, start=1):
+        yield batch
+        if reported == 1:  # the caller has reported the first batch
+            options.hooks.reached("after-first-batch")
+
+
+def in_child(client: ReportApiClient, data: DataDir, plans: list[DatePlan], options: IngestOptions,
+             say: Callable[[str], None]) -> Iterator[BatchOutcome]:
+    """The work in a child process; this one only relays what it stored."""
     data.claim(options.source)
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: forking a threaded process is unsafe
     channel = context.Queue()
     stop = SharedFlag(context)
     child = context.Process(target=work, name="report-assets-ingest", daemon=True, args=(
-        settings_recipe(client.settings), (str(data.root), data.lake_url, data.lake_retry_seconds), list(plans),
+        settings_recipe(client.settings), (str(data.root), data.lake_url, data.lake_retry_seconds), plans,
         options, channel, stop, os.getpid()))
     child.start()
     try:
-        reported = 0
         while True:
             try:
                 kind, value = channel.get(timeout=POLL_SECONDS)
@@ -141,9 +157,6 @@ def ingest(client: ReportApiClient, data: DataDir, plans: Iterable[DatePlan], op
                 return
             else:
                 yield value
-                reported += 1
-                if reported == 1:  # the caller has reported the first batch
-                    options.hooks.reached("after-first-batch")
     finally:  # done, or the caller stopped early (an error, a terminated run): fetch nothing more
         stop.set()
         while child.is_alive():  # it finishes the dates it is writing; what it still says is read, not kept
@@ -154,7 +167,6 @@ def ingest(client: ReportApiClient, data: DataDir, plans: Iterable[DatePlan], op
 
 def ingest_here(client: ReportApiClient, data: DataDir, plans: Iterable[DatePlan], options: IngestOptions,
                 say: Callable[[str], None]) -> Iterator[BatchOutcome]:
-    """``ingest`` in the caller's process: the same work and outcomes without a child's start-up (about two
-    seconds), for tests that run a step in-process many times. Production runs always use ``ingest``."""
+    """The work in the caller's process: the same work and outcomes as ``in_child``, without a child's start."""
     data.claim(options.source)
     yield from fetch_and_store(client, data, plans, options, say, threading.Event())  # never set

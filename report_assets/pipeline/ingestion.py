@@ -126,6 +126,7 @@ class IngestOptions:
     workers: int = 8
     with_summaries: bool = True
     warehouse_batch: int = 2000  # ledger-days per warehouse transaction, rounded up to whole dates
+    in_process_up_to: int = 100  # ledger-days fetched in the caller's process; more go to a child (ingest_process)
     hooks: WriteHooks = field(default_factory=WriteHooks)
     fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 

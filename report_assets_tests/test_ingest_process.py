@@ -1,0 +1,45 @@
+"""Where a run's fetching and storing happen: a small run in its own process, a larger one in a child."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from report_assets.lake.data_dir import DataDir
+from report_assets.pipeline.ingest_process import ingest
+from report_assets.pipeline.ingestion import IngestOptions, WriteHooks
+from report_assets.pipeline.planning import DatePlan
+from report_assets.report_api import ReportApiClient
+from report_assets_tests.conftest import RULES, Sim, settings_for
+
+LEDGERS = ["302321", "405512", "517734"]
+
+
+@dataclass
+class WorkerPids(WriteHooks):
+    """Notes the process that writes the lake (pickled by reference into a child)."""
+
+    path: str
+
+    def reached(self, point: str) -> None:
+        if point == "after-parquet":
+            with open(self.path, "a") as pids:
+                pids.write(f"{os.getpid()}\n")
+
+
+@pytest.mark.parametrize(("up_to", "in_a_child"), [(3, False), (2, True)])
+def test_a_run_of_up_to_in_process_up_to_ledger_days_stores_in_its_own_process_and_a_larger_one_in_a_child(
+    sim: Sim, tmp_path: Path, up_to: int, in_a_child: bool
+) -> None:
+    pids = tmp_path / "pids"
+    options = IngestOptions("simulator", RULES, in_process_up_to=up_to, hooks=WorkerPids(str(pids)))
+    with ReportApiClient(settings_for(sim)) as client:
+        batches = list(ingest(client, DataDir(tmp_path / "data"), [DatePlan("2026-11-20", fetch=LEDGERS)], options,
+                              print))
+    assert [sorted(outcome.stored_closed) for batch in batches for outcome in batch.dates] == [LEDGERS]
+    writers = set(pids.read_text().split())
+    assert len(writers) == 1
+    assert (writers != {str(os.getpid())}) is in_a_child
