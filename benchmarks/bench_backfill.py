@@ -45,7 +45,7 @@ from pathlib import Path
 
 import duckdb
 import pgserver
-from dagster import DagsterInstance
+from dagster import DagsterEventType, DagsterInstance
 from dagster._core.instance.ref import InstanceRef
 from timed_event_log import TIMES_FILE
 
@@ -150,12 +150,11 @@ class ProcessWatch:
 
     def watch(self) -> None:
         while not self.done.wait(0.2):
-            pids = {pid: process_name(pid) for pid in [self.root, *descendants(self.root)]} | self.extra
-            for pid, name in pids.items():
+            for pid in [self.root, *descendants(self.root), *self.extra]:
+                # a pid keeps the name it was first seen with: an exited child's command line reads empty
+                name = self.extra.get(pid) or self.cpu_of.get(pid, (process_name(pid), 0.0))[0]
                 self.peaks[name] = max(self.peaks.get(name, 0.0), rss_mib(pid))
-                used = cpu_seconds(pid) - self.cpu_at_start.get(pid, 0.0)
-                if used > 0:
-                    self.cpu_of[pid] = (name, used)
+                self.cpu_of[pid] = (name, cpu_seconds(pid) - self.cpu_at_start.get(pid, 0.0))
 
     def stop(self) -> tuple[dict[str, float], dict[str, float]]:
         """The peak memory (MiB) and the CPU seconds, by process kind."""
@@ -283,19 +282,16 @@ def materialize(env: dict[str, str], first: date, last: date, sim_pid: int) -> R
 
 
 def stages(home: Path, started_at: float, ended_at: float) -> dict[str, float]:
-    """The latest run's wall time in stages, from its events' timestamps: the process's start and loading the
-    definitions, the run's start to the step's, the step, and the step's end to the process's."""
+    """The latest run's wall time in stages, from its events' timestamps: loading (the process's start, imports,
+    definitions and instance, to the run's first event), planning and starting (the planned events, the run's and
+    the step's start), the step, and the end (the step's last event to the process's exit)."""
     with DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
-        run = instance.get_runs(limit=1)[0]
-        at: dict[str, float] = {}
-        for record in instance.all_logs(run.run_id):
-            kind = record.dagster_event_type
-            if kind is not None:
-                at.setdefault(kind.value, record.timestamp)
-    step_end = at.get("STEP_SUCCESS", at.get("STEP_FAILURE", ended_at))
-    return {"start": at["RUN_START"] - started_at if "RUN_START" in at else 0.0,
-            "to step": at.get("STEP_START", step_end) - at.get("RUN_START", started_at),
-            "step": step_end - at.get("STEP_START", step_end),
+        records = instance.all_logs(instance.get_runs(limit=1)[0].run_id)
+    first = records[0].timestamp
+    step_start = next((r.timestamp for r in records if r.dagster_event_type == DagsterEventType.STEP_START), first)
+    step_end = next((r.timestamp for r in reversed(records) if r.dagster_event_type in (
+        DagsterEventType.STEP_SUCCESS, DagsterEventType.STEP_FAILURE)), ended_at)
+    return {"load": first - started_at, "plan": step_start - first, "step": step_end - step_start,
             "end": ended_at - step_end}
 
 

@@ -28,12 +28,12 @@ from report_assets.defs.columns import summary_table_schema
 from report_assets.defs.resources import DataDirResource, ReportApiResource
 from report_assets.lake.data_dir import DataDir
 from report_assets.lake.ledger_catalog import refresh_catalog
-from report_assets.lake.parquet_lake import FetchStamp, Run, entries_to_batch, page_batch
+from report_assets.lake.parquet_lake import FetchStamp, Run, entries_to_batch
 from report_assets.lake.schema import TABLE_OF_TOPIC, arrow_schema
 from report_assets.lake.summary_columns import COLUMNS
 from report_assets.pipeline.ingestion import check_and_summarize, prepare_warehouse, write_summary_files
 from report_assets.report_api.client import Ledger
-from report_assets.report_api.entry_schema import ENTRY_TYPES_BY_TOPIC
+from report_assets.report_api.entry_schema import ENTRY_TYPES_BY_TOPIC, page_batch
 from report_assets.simulator.app import SimClock, SimulatorState
 from report_assets.simulator.bank import arrivals
 from report_assets.simulator.generator import LedgerGenerator

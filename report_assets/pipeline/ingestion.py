@@ -27,11 +27,12 @@ import pyarrow as pa
 from report_assets.core.checks import Finding
 from report_assets.core.ledger_day import LedgerDay
 from report_assets.lake.data_dir import DataDir
-from report_assets.lake.parquet_lake import FetchStamp, ParquetLake, Run, entries_to_batch, page_batch
+from report_assets.lake.parquet_lake import FetchStamp, ParquetLake, Run, entries_to_batch
 from report_assets.lake.schema import TABLE_OF_TOPIC, arrow_schema
 from report_assets.pipeline.date_figures import DateFigures, ledger_figures, summary_figures
 from report_assets.pipeline.planning import DatePlan
 from report_assets.report_api import ReportApiClient
+from report_assets.report_api.entry_schema import page_batch
 from report_assets.report_api.errors import ApiUnavailableError
 from report_assets.transforms.summaries import (
     SUMMARY_CHECKS,

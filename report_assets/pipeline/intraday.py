@@ -14,9 +14,10 @@ import duckdb
 import pyarrow as pa
 
 from report_assets.core.sql_files import sql_in
-from report_assets.lake.parquet_lake import entry_arrays, page_batch
+from report_assets.lake.parquet_lake import entry_arrays
 from report_assets.lake.schema import TABLE_OF_TOPIC, column_definitions_sql, intraday_columns
 from report_assets.report_api import ReportApiClient
+from report_assets.report_api.entry_schema import page_batch
 from report_assets.warehouse.database import registered, transaction
 
 sql = sql_in(__file__)

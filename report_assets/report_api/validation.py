@@ -14,7 +14,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from report_assets.report_api.entry_schema import ENTRY_TYPES_BY_TOPIC, MONEY_FIELDS, page_schema
+from report_assets.report_api.entry_schema import ENTRY_TYPES_BY_TOPIC, MONEY_FIELDS, page_batch
 from report_assets.report_api.errors import PageValidationError, ReadContext
 
 WHOLE_PAGE_MIN = 100  # below this many entries, Arrow's fixed cost per page outweighs what it saves per entry
@@ -72,7 +72,7 @@ class EntryStreamValidator:
             # Arrow would take 1.0 or a float for an integer field: amounts must be JSON integers
             if any(set(map(type, [item.get(name) for item in items])) != {int} for name in MONEY_FIELDS):
                 return None
-            batch = pa.RecordBatch.from_pylist(items, schema=page_schema())
+            batch = page_batch(items)
             amount, before, after = (batch.column(name) for name in ("amount", "balanceBefore", "balanceAfter"))
             dates = batch.column("ledgerDate")
             currencies = pc.unique(batch.column("currency")).to_pylist()
