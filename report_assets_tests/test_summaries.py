@@ -16,6 +16,7 @@ import pytest
 
 from report_assets.defs.resources import DataDirResource, ReportApiResource
 from report_assets.lake.data_dir import DataDir
+from report_assets.lake.summary_columns import COLUMNS
 from report_assets.report_api import ReportApiClient
 from report_assets.simulator.world import World, default_ledgers
 from report_assets.transforms.summaries import ALL_CHECKS, SUMMARY_TABLES, run_checks, summarize
@@ -109,6 +110,20 @@ def test_the_worked_example_comes_out_right(quiet_day: duckdb.DuckDBPyConnection
         "capture_fees_matched": 700, "closing_balance": 0, "is_final": True}
     first = rows_of(quiet_day, "payouts", "ledger_date = '2026-02-27'")[0]
     assert first["amount"] == 98_250 and first["is_final"] is False  # its period starts before our data
+
+
+def test_every_summary_column_carries_its_description_once_set_and_after_a_changed_one(
+    quiet_day: duckdb.DuckDBPyConnection,
+) -> None:
+    def comments(table: str) -> dict[str, str | None]:
+        return dict(quiet_day.execute("SELECT column_name, comment FROM duckdb_columns() WHERE table_name = ?",
+                                      [table]).fetchall())
+
+    summarize(quiet_day, [("L1", "2026-03-02")], RULES)
+    assert all(comments(table) == COLUMNS[table] for table in SUMMARY_TABLES)
+    quiet_day.execute("COMMENT ON COLUMN payouts.amount IS 'stale'")  # as an older version would have left it
+    summarize(quiet_day, [("L1", "2026-02-27")], RULES)
+    assert all(comments(table) == COLUMNS[table] for table in SUMMARY_TABLES)
 
 
 def test_a_late_fee_is_matched_to_its_capture_on_psp_reference(quiet_day: duckdb.DuckDBPyConnection) -> None:

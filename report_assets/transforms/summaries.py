@@ -114,8 +114,7 @@ def summarize(connection: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]]
         tables = {table: compute(connection, table, recomputed, rules.account_map) for table in SUMMARY_TABLES}
         for table, rows in tables.items():
             replace_summary(connection, table, rows)
-            for column, text in COLUMNS[table].items():
-                connection.execute(f"COMMENT ON COLUMN {table}.{column} IS {quote_literal(text)}")
+            database.comment_columns(connection, table, COLUMNS[table])
     return tables, recomputed
 
 

@@ -109,6 +109,16 @@ def ensure_ledger_table(connection: duckdb.DuckDBPyConnection, table: str, inclu
         connection.execute(f"COMMENT ON COLUMN {table}.{column.name} IS {quote_literal(column.description)}")
 
 
+def comment_columns(connection: duckdb.DuckDBPyConnection, table: str, comments: dict[str, str]) -> None:
+    """Gives the table's columns these comments, writing only those that differ: each COMMENT is a catalog change
+    of its own (75 of them took 56 ms, and this runs for every batch)."""
+    have = dict(connection.execute("SELECT column_name, comment FROM duckdb_columns() WHERE table_name = $table",
+                                   {"table": table}).fetchall())
+    for column, text in comments.items():
+        if have.get(column) != text:
+            connection.execute(f"COMMENT ON COLUMN {table}.{column} IS {quote_literal(text)}")
+
+
 @contextmanager
 def registered(connection: duckdb.DuckDBPyConnection, name: str, relation: pa.Table) -> Iterator[None]:
     """An Arrow table visible to SQL as ``name`` for the duration of the block."""
