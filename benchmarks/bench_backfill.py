@@ -50,7 +50,7 @@ from dagster._core.instance.ref import InstanceRef
 from timed_event_log import TIMES_FILE
 
 from report_assets.report_api import ApiSettings, ReportApiClient, Secret
-from report_assets.simulator.server import SimulatorProcess
+from report_assets.simulator.process import SimulatorProcess
 from report_assets.simulator.world import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_SUBSCRIPTION_KEY
 
 LAST_DAY = date(2026, 11, 24)

@@ -33,7 +33,7 @@ from bench_backfill import (  # a sibling script: Python puts this folder on the
 from report_assets.books.build import build_books, first_stored_dates
 from report_assets.lake.data_dir import DataDir
 from report_assets.simulator.embedded import deliver_statements
-from report_assets.simulator.server import SimulatorProcess
+from report_assets.simulator.process import SimulatorProcess
 from report_assets.transforms.accounts import load_account_map
 
 TODAY = date(2026, 11, 24)  # the simulator's frozen clock in bench_backfill: its bank has booked up to the 23rd

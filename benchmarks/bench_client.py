@@ -18,8 +18,8 @@ from datetime import date, timedelta
 
 from report_assets.report_api import ApiSettings, ReportApiClient, Secret
 from report_assets.simulator.generator import LedgerGenerator
+from report_assets.simulator.process import SimulatorProcess
 from report_assets.simulator.render import render_day
-from report_assets.simulator.server import SimulatorProcess
 from report_assets.simulator.world import (
     DEFAULT_CLIENT_ID,
     DEFAULT_CLIENT_SECRET,

@@ -26,7 +26,7 @@ from report_assets.defs.resources import DataDirResource
 from report_assets.lake.data_dir import DataDir
 from report_assets.lake.ledger_catalog import write_catalog
 from report_assets.settings import ENV_LOOKBACK, load_settings
-from report_assets.simulator.server import SimulatorProcess
+from report_assets.simulator.process import SimulatorProcess
 
 TICK = datetime(2026, 11, 24, 12, 17, tzinfo=UTC)
 SETTINGS = load_settings({ENV_LOOKBACK: "7"})

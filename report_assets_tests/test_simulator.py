@@ -13,7 +13,7 @@ import pytest
 
 from report_assets.report_api.entry_schema import ENTRY_TYPES_BY_TOPIC
 from report_assets.simulator.generator import LedgerGenerator, iter_dates
-from report_assets.simulator.server import SimulatorProcess
+from report_assets.simulator.process import SimulatorProcess
 from report_assets.simulator.world import World, default_ledgers
 from report_assets_tests.conftest import Sim
 

@@ -27,7 +27,7 @@ from report_assets.report_api.settings import (
 )
 from report_assets.settings import Settings
 from report_assets.simulator.embedded import deliver_statements, world_of
-from report_assets.simulator.server import SimulatorProcess
+from report_assets.simulator.process import SimulatorProcess
 from report_assets.simulator.world import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECRET, DEFAULT_SUBSCRIPTION_KEY
 
 SIMULATOR = "simulator"

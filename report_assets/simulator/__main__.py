@@ -102,7 +102,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     if args.fd is not None:
         sock = socket.socket(fileno=args.fd)
     else:
-        from report_assets.simulator.server import bind_loopback
+        from report_assets.simulator.process import bind_loopback
 
         sock = bind_loopback(args.port)
     port = sock.getsockname()[1]
