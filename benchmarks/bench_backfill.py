@@ -6,8 +6,9 @@ For each workload, in one invocation:
 - ``dagster asset materialize --select * --partition-range first...last``: the single run a UI backfill of
   these assets launches (BackfillPolicy.single_run), every asset with its checks (the books step is in it,
   skipped: the books follow the run), in a fresh DAGSTER_HOME and data directory, against its own simulator
-  process with the same options, on each ``--instance`` asked for: the project's (SQLite, its event log kept
-  open), Dagster's own SQLite event log, or PostgreSQL (a pgserver of its own);
+  process with the same options, on each ``--instance`` asked for: the project's SQLite or PostgreSQL instance
+  (a pgserver of its own; both with the project's event log, its connections kept), or either with Dagster's own
+  event log;
 - a run with nothing due (the last closed date again): the fixed cost of every run;
 - the hourly run: the open dates due again, everything before stored closed, as the schedule's run would be.
 Prints the wall times, the ratio (bare time / Dagster time: 1.0 would be as fast as fetching alone), where a
@@ -56,7 +57,7 @@ from report_assets.simulator.world import DEFAULT_CLIENT_ID, DEFAULT_CLIENT_SECR
 LAST_DAY = date(2026, 11, 24)
 NOW = "2026-11-24T13:00:00+00:00"  # the simulator's frozen clock: the 24th is open, everything before closed
 BENCHMARKS = Path(__file__).resolve().parent
-INSTANCES = ("sqlite", "dagster-sqlite", "postgres")
+INSTANCES = ("sqlite", "dagster-sqlite", "postgres", "dagster-postgres")
 
 
 @dataclass(frozen=True)
@@ -226,7 +227,9 @@ def instance_yaml(instance: str, scratch: Path) -> Iterator[str]:
             config = f"  config:\n    postgres_url: \"{url}\"\n"
             storages = [("run_storage", "run_storage", "PostgresRunStorage"),
                         ("schedule_storage", "schedule_storage", "PostgresScheduleStorage")]
-            yield head + "  class: TimedPostgresEventLogStorage\n" + config + "".join(
+            storage = "TimedKeptConnectionPostgresEventLogStorage" if instance == "postgres" else \
+                "TimedPostgresEventLogStorage"
+            yield head + f"  class: {storage}\n" + config + "".join(
                 f"{key}:\n  module: dagster_postgres.{module}\n  class: {name}\n" + config
                 for key, module, name in storages)
         finally:
@@ -373,7 +376,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smaller versions of the workloads")
     parser.add_argument("--instance", action="append", choices=INSTANCES,
                         help="the Dagster instance(s) to measure on, each against the same bare fetch: the project's "
-                             "(sqlite, the default), Dagster's own SQLite event log, or PostgreSQL")
+                             "SQLite (the default) or PostgreSQL one (dagster.yaml, deploy/dagster.yaml), or either "
+                             "with Dagster's own event log")
     parser.add_argument("--latency", type=float, help="seconds each request is answered late, for every workload")
     args = parser.parse_args()
     unknown = set(args.workloads) - set(WORKLOADS)

@@ -1,7 +1,7 @@
 """Event log storages that count the events a process writes and the time it spends writing them.
 
-The benchmark names one of these in its instance's ``dagster.yaml`` (the project's SQLite storage, Dagster's own,
-or dagster-postgres's), so that a measured run says how many events it wrote and what they cost, beside its wall
+The benchmark names one of these in its instance's ``dagster.yaml`` (the project's SQLite or PostgreSQL storage,
+or Dagster's own of either), so that a measured run says how many events it wrote and what they cost, beside its wall
 time. When the process ends, the storage appends one JSON line ``{"events": n, "batches": b, "seconds": s}`` to the
 file ``BENCH_EVENT_TIMES`` names.
 """
@@ -22,6 +22,7 @@ from dagster_postgres.event_log import PostgresEventLogStorage
 from dagster_postgres.utils import pg_url_from_config
 
 from report_assets.defs.event_log import KeptConnectionSqliteEventLogStorage
+from report_assets.defs.postgres_event_log import KeptConnectionPostgresEventLogStorage
 
 TIMES_FILE = "BENCH_EVENT_TIMES"
 
@@ -76,6 +77,10 @@ class TimedSqliteEventLogStorage(Timed, SqliteEventLogStorage):
     @classmethod
     def from_config_value(cls, inst_data: Any, config_value: Any) -> TimedSqliteEventLogStorage:
         return cls(inst_data=inst_data, **config_value)
+
+
+class TimedKeptConnectionPostgresEventLogStorage(Timed, KeptConnectionPostgresEventLogStorage):
+    pass
 
 
 class TimedPostgresEventLogStorage(Timed, PostgresEventLogStorage):

@@ -15,6 +15,7 @@ import time
 from collections import Counter
 from collections.abc import Iterator
 from datetime import UTC, datetime
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ import httpx
 import pgserver
 import pytest
 from dagster._core.instance.ref import InstanceRef
+from dagster._serdes import ConfigurableClass
 
 from report_assets.defs.automation.schedules import hourly_ledger_refresh
 from report_assets.defs.resources import DataDirResource
@@ -46,8 +48,20 @@ ASSETS = ["funds_ledger", "fees_ledger", "daily_fee_summary", "daily_payout_summ
 INSTANCE_YAML = """\
 telemetry:
   enabled: false
-storage:
-  postgres:
+run_storage:
+  module: dagster_postgres.run_storage
+  class: PostgresRunStorage
+  config:
+    postgres_url: "{url}"
+event_log_storage:
+  module: report_assets.defs.postgres_event_log
+  class: KeptConnectionPostgresEventLogStorage
+  config:
+    postgres_url: "{url}"
+schedule_storage:
+  module: dagster_postgres.schedule_storage
+  class: PostgresScheduleStorage
+  config:
     postgres_url: "{url}"
 concurrency:
   runs:
@@ -221,14 +235,21 @@ def test_a_backfill_on_postgres_runs_as_queued_runs_with_the_warehouse_serialize
 
 
 def test_the_deployment_instance_config_is_valid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """deploy/dagster.yaml, as the services would load it: PostgreSQL storage, queue, pool, retries, monitoring."""
+    """deploy/dagster.yaml, as the services would load it: PostgreSQL storage (the project's event log), queue,
+    pool, retries, monitoring."""
     from dagster._core.instance.config import dagster_instance_config
 
     (tmp_path / "dagster.yaml").write_text((PROJECT_ROOT / "deploy" / "dagster.yaml").read_text())
     for name in ("DAGSTER_PG_USERNAME", "DAGSTER_PG_PASSWORD", "DAGSTER_PG_HOST", "DAGSTER_PG_DB"):
         monkeypatch.setenv(name, "x")
     config, _ = dagster_instance_config(str(tmp_path))
-    assert set(config["storage"]) == {"postgres"}
+    assert config["event_log_storage"]["class"] == "KeptConnectionPostgresEventLogStorage"
+    assert config["run_storage"]["config"] == config["event_log_storage"]["config"] == \
+        config["schedule_storage"]["config"]
+    assert config["run_storage"]["config"]["postgres_db"]["hostname"] == {"env": "DAGSTER_PG_HOST"}
+    for storage in ("run_storage", "event_log_storage", "schedule_storage"):  # each class is there to load
+        named = getattr(import_module(config[storage]["module"]), config[storage]["class"])
+        assert issubclass(named, ConfigurableClass)
     assert config["concurrency"] == {"runs": {"max_concurrent_runs": 4}, "pools": {"default_limit": 1}}
     assert config["run_monitoring"]["enabled"] and config["run_retries"]["enabled"]
 
