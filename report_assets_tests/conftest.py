@@ -180,10 +180,10 @@ def check_evaluations(instance: dg.DagsterInstance, run_id: str) -> list[dg.Asse
 
 @pytest.fixture(scope="session", autouse=True)
 def ledger_step_fetches_in_process() -> Iterator[None]:
-    """Runs of the ledger step inside a test's process fetch in that process (``ingest_here``): a child's start-up
-    for each would be most of a small run's time. Runs in processes of their own (the main job, the dagster CLI,
-    the daemon's runs) keep the child, so the integration and system tiers test it, and test_intraday calls
-    ``ingest`` itself."""
+    """Runs of the ledger step inside a test's process fetch in that process (``ingest_here``) whatever their size:
+    a child's start-up for each would be most of a small run's time. Runs in processes of their own (the main job,
+    the dagster CLI, the daemon's runs) choose by ``REPORT_ASSETS_IN_PROCESS_UP_TO``, so the integration and system
+    tiers test both; test_ingest_process and test_intraday call ``ingest`` itself."""
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr("report_assets.defs.ledgers.assets.ingest", ingest_here)
         yield
