@@ -3,10 +3,12 @@ open between writes, and loses nothing for it: another instance on the same file
 reads every event a run wrote, in the files where Dagster puts them."""
 
 import shutil
+from collections import Counter
 from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 
 from report_assets.defs.event_log import KEPT, KeptConnectionSqliteEventLogStorage
 from report_assets.defs.resources import DataDirResource, ReportApiResource
@@ -25,8 +27,16 @@ def home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return home
 
 
-def test_a_run_on_the_project_instance_is_read_whole_by_another_instance(home: Path, sim: Sim,
-                                                                         tmp_path: Path) -> None:
+def test_a_run_on_the_project_instance_is_read_whole_by_another_instance(home: Path, sim: Sim, tmp_path: Path,
+                                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    asked: Counter[str] = Counter()  # what the writer asks the database about its own tables
+    dagsters_has_table = SqliteEventLogStorage.has_table
+
+    def has_table(storage: SqliteEventLogStorage, name: str) -> bool:
+        asked[name] += 1
+        return dagsters_has_table(storage, name)
+
+    monkeypatch.setattr(SqliteEventLogStorage, "has_table", has_table)
     with dg.DagsterInstance.from_config(str(home)) as writer:
         assert isinstance(writer.event_log_storage, KeptConnectionSqliteEventLogStorage)
         result = dg.materialize(
@@ -35,6 +45,11 @@ def test_a_run_on_the_project_instance_is_read_whole_by_another_instance(home: P
                        "data_dir": DataDirResource(path=str(tmp_path / "data"))},
             tags={"dagster/asset_partition_range_start": DATES[0], "dagster/asset_partition_range_end": DATES[1]})
         assert result.success
+        # Dagster asks at every check evaluation whether its table exists; the project's storage asks once.
+        assert asked["asset_check_executions"] == 1
+        assert not writer.event_log_storage.has_table("no_such_table")  # a no is asked again: a migration may add it
+        assert not writer.event_log_storage.has_table("no_such_table")
+        assert asked["no_such_table"] == 2
         kept = len(writer.event_log_storage._engines)
         assert 2 <= kept <= KEPT  # the run's file and the index stay open, no more than KEPT
         # Read while the writer still holds its connections open: committed, every event.

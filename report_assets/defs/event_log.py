@@ -29,6 +29,8 @@ from sqlalchemy import create_engine
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import Pool, SingletonThreadPool
 
+from report_assets.defs.event_log_schema import SchemaFactsKept
+
 KEPT = 16  # files a process keeps open: a run's own and the index, and a reader's few recent runs
 
 
@@ -37,7 +39,7 @@ def runs_dir(home: str | os.PathLike[str]) -> str:
     return os.path.join(home, "history", "runs")
 
 
-class KeptConnectionSqliteEventLogStorage(SqliteEventLogStorage):
+class KeptConnectionSqliteEventLogStorage(SchemaFactsKept, SqliteEventLogStorage):
     pool: type[Pool] = SingletonThreadPool  # each file's connection kept, one per thread
 
     def __init__(self, base_dir: str | None = None, inst_data: Any = None) -> None:
