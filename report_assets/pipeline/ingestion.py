@@ -16,9 +16,10 @@ from __future__ import annotations
 
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from queue import SimpleQueue
 from typing import Any, Protocol
 
 import duckdb
@@ -385,11 +386,16 @@ def fetch_and_store(client: ReportApiClient, data: DataDir, plans: Iterable[Date
             BatchWriter(data, options, say) as writer:
         dates = DatesToStore(writer, options, {plan.ledger_date: plan for plan in plans})
         running: dict[Future[FetchedDay], tuple[str, str, str]] = {}
+        # Each fetch says itself when it is done: with thousands of small ledger-days, waiting on the running
+        # futures together (concurrent.futures.wait) cost the loop a tenth of the interpreter's time.
+        finished: SimpleQueue[Future[FetchedDay]] = SimpleQueue()
 
         def submit_next() -> None:
             job = None if stop.is_set() else next(jobs, None)
             if job is not None:
-                running[pool.submit(fetch_day, client, job[2], LedgerDay(job[0], job[1]), options)] = job
+                future = pool.submit(fetch_day, client, job[2], LedgerDay(job[0], job[1]), options)
+                running[future] = job
+                future.add_done_callback(finished.put)
 
         for plan in plans:  # dates with nothing to fetch are ready at once
             if not remaining[plan.ledger_date]:
@@ -397,18 +403,17 @@ def fetch_and_store(client: ReportApiClient, data: DataDir, plans: Iterable[Date
         for _ in range(options.workers * 2):  # a bounded window: memory does not grow with the backfill
             submit_next()
         while running:
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
-            for future in finished:
-                ledger_date, ledger_id, topic = running.pop(future)
-                try:
-                    dates.fetched[ledger_date].append(future.result())
-                except Exception as exc:  # one ledger-day's failure must not stop the others
-                    dates.fetched[ledger_date].append(FailedDay(topic, LedgerDay(ledger_date, ledger_id), str(exc),
-                                                                isinstance(exc, ApiUnavailableError)))
-                submit_next()
-                remaining[ledger_date] -= 1
-                if not remaining[ledger_date]:
-                    dates.date_ready(ledger_date)
+            future = finished.get()
+            ledger_date, ledger_id, topic = running.pop(future)
+            try:
+                dates.fetched[ledger_date].append(future.result())
+            except Exception as exc:  # one ledger-day's failure must not stop the others
+                dates.fetched[ledger_date].append(FailedDay(topic, LedgerDay(ledger_date, ledger_id), str(exc),
+                                                            isinstance(exc, ApiUnavailableError)))
+            submit_next()
+            remaining[ledger_date] -= 1
+            if not remaining[ledger_date]:
+                dates.date_ready(ledger_date)
             yield from dates.stored(block=False)
         dates.flush()
         yield from dates.stored(block=True)
