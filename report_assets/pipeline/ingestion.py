@@ -14,6 +14,7 @@ ledger-day whole and re-running repairs it.
 
 from __future__ import annotations
 
+import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
@@ -57,6 +58,9 @@ from report_assets.warehouse.database import (
 LEDGER_SORT_KEYS = ("ledger_id", "position")
 SMALL_DAY = 5_000  # entries of a ledger-day kept as validated dicts until its date is converted at once
 BATCH_ROWS = 500_000  # rows per warehouse batch (at a date's end): small enough to write while fetching goes on
+# Below this share of one core used since the last batch, the process is waiting on the API, not working: a date is
+# then stored as soon as it is in, whenever the writer is free (see DatesToStore.waiting_on_the_api).
+WAITING_CPU_SHARE = 0.75
 
 
 class WriteHooks:
@@ -355,15 +359,31 @@ class DatesToStore:
     batch: DateBatch = field(default_factory=DateBatch)
     writes: deque[Future[BatchOutcome]] = field(default_factory=deque)
 
+    since: tuple[float, float] = field(default_factory=lambda: (time.monotonic(), time.process_time()))
+
     def date_ready(self, ledger_date: str) -> None:
         self.batch.add_date(self.plan_of[ledger_date], self.fetched.pop(ledger_date, []), self.options)
-        if self.batch.ledger_days >= self.options.warehouse_batch or self.batch.rows >= BATCH_ROWS:
+        if (self.batch.ledger_days >= self.options.warehouse_batch or self.batch.rows >= BATCH_ROWS
+                or self.waiting_on_the_api()):
             self.flush()
+
+    def waiting_on_the_api(self) -> bool:
+        """Whether the writer is free and this process used under ``WAITING_CPU_SHARE`` of a core since the last
+        batch. Then fetching waits on the API (production answers tens of milliseconds late) and a batch costs
+        nothing that anything waits for, while the last one, which nothing overlaps, is what a run's end waits
+        on: small batches keep it small. A process busy fetching and storing (a fast API) keeps large batches,
+        whose fixed costs it would otherwise pay many times over; the writing counts, so small batches that cost
+        too much stop themselves."""
+        if any(not write.done() for write in self.writes):
+            return False
+        wall, cpu = time.monotonic() - self.since[0], time.process_time() - self.since[1]
+        return cpu < WAITING_CPU_SHARE * wall
 
     def flush(self) -> None:
         if self.batch.outcomes:
             self.writes.append(self.writer.submit(self.batch))
             self.batch = DateBatch()
+            self.since = (time.monotonic(), time.process_time())
 
     def stored(self, block: bool) -> Iterator[BatchOutcome]:
         """The batches written so far, in order; waits for the oldest when asked to, or when two are queued (so
