@@ -13,7 +13,8 @@ from report_assets.pipeline.ingest_process import ingest
 from report_assets.pipeline.ingestion import IngestOptions, WriteHooks
 from report_assets.pipeline.planning import DatePlan
 from report_assets.report_api import ReportApiClient
-from report_assets_tests.conftest import RULES, Sim, settings_for
+from report_assets.simulator.faults import FaultSettings
+from report_assets_tests.conftest import RULES, Sim, SimFactory, settings_for
 
 LEDGERS = ["302321", "405512", "517734"]
 
@@ -43,3 +44,18 @@ def test_a_run_of_up_to_in_process_up_to_ledger_days_stores_in_its_own_process_a
     writers = set(pids.read_text().split())
     assert len(writers) == 1
     assert (writers != {str(os.getpid())}) is in_a_child
+
+
+def test_while_the_api_answers_late_dates_are_stored_as_they_come_in_not_all_at_the_end(
+    start_simulator: SimFactory, tmp_path: Path
+) -> None:
+    """Four small dates make one batch at the end on a fast API; waiting on a slow one, the first date ready is
+    stored while the others are still being fetched, so a run's end does not wait on all of them."""
+    late = start_simulator(faults=FaultSettings(rate_slow=1.0, slow_seconds=0.3))
+    dates = ["2026-11-16", "2026-11-17", "2026-11-18", "2026-11-19"]
+    with ReportApiClient(settings_for(late)) as client:
+        batches = list(ingest(client, DataDir(tmp_path / "data"), [DatePlan(d, fetch=LEDGERS) for d in dates],
+                              IngestOptions("simulator", RULES), print))
+    assert len(batches) >= 2
+    assert [outcome.ledger_date for batch in batches for outcome in batch.dates] == dates
+    assert all(sorted(outcome.stored_closed) == LEDGERS for batch in batches for outcome in batch.dates)
