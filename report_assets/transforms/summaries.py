@@ -175,13 +175,19 @@ def run_checks(connection: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]
     known = {"funds": SQL_LISTS["known_funds_types"], "fees": SQL_LISTS["known_fees_types"]}
     freshness = {"today": (today or date.today()).isoformat(),
                  "freshness_days": str(rules.freshness_days)}
-    results: dict[DataCheck, list[Finding]] = {}
     connection.execute(money_macro_sql())  # the messages say money as people read it
+    # One query for all of them: each on its own paid a query's fixed cost in DuckDB, 19 times in every batch
+    # stored whatever its size (a date of 10 ledgers: 207.6 ms apart, 160.0 ms as one).
+    text = "\nUNION ALL\n".join(
+        f"SELECT {index} AS check_index, ledger_id, ledger_date, detail FROM (\n" + sql(
+            f"checks/{check.name}", table=TABLE_OF_TOPIC.get(check.topic or "", ""), topic=check.topic or "",
+            known_types=known.get(check.topic or "", ""), payout_types=SQL_LISTS["payout_types"], **freshness
+        ).rstrip().removesuffix(";") + "\n)"
+        for index, check in enumerate(checks))
+    found: list[list[tuple[str, date, str]]] = [[] for _ in checks]
     with registered(connection, "slice_keys", slice_keys(keys)):
-        for check in checks:
-            text = sql(f"checks/{check.name}", table=TABLE_OF_TOPIC.get(check.topic or "", ""),
-                       topic=check.topic or "", known_types=known.get(check.topic or "", ""),
-                       payout_types=SQL_LISTS["payout_types"], **freshness)
-            results[check] = [Finding(detail, ledger_id, ledger_date.isoformat())
-                              for ledger_id, ledger_date, detail in connection.execute(text).fetchall()]
-    return results
+        for index, ledger_id, ledger_date, detail in connection.execute(text).fetchall() if checks else []:
+            found[index].append((ledger_id, ledger_date, detail))
+    return {check: [Finding(detail, ledger_id, ledger_date.isoformat()) for ledger_id, ledger_date, detail in
+                    sorted(rows, key=lambda row: tuple(map(str, row)))]  # in a union, no branch keeps its order
+            for check, rows in zip(checks, found, strict=True)}
