@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import ssl
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
@@ -277,3 +278,18 @@ def test_settings_from_the_environment() -> None:
     settings = settings_from_env({"REPORT_API_CLIENT_ID": "id", "REPORT_API_CLIENT_SECRET": "s",
                                   "REPORT_API_TOKEN_FLOW": "partner"})
     assert settings is not None and settings.flow == "partner" and settings.base_url == "https://api.vipps.no"
+
+
+def test_https_clients_share_one_verifying_tls_context_and_plain_http_ones_trust_no_certificate(sim: Sim) -> None:
+    contexts = []
+    for url in ("https://api.vipps.no", "https://api.vipps.no", sim.base_url):
+        with ReportApiClient(settings_for(sim, base_url=url)) as client:
+            contexts.append(client._http._transport._pool._ssl_context)  # type: ignore[attr-defined]
+    verifying, again, plain = contexts
+    assert verifying is again  # the CA bundle is loaded once a process, not once a client
+    for context in (verifying, plain):
+        assert context.verify_mode == ssl.CERT_REQUIRED and context.check_hostname
+    assert verifying.cert_store_stats()["x509_ca"] > 0
+    assert plain.cert_store_stats()["x509_ca"] == 0  # plain HTTP: no certificate can pass
+    with ReportApiClient(settings_for(sim)) as client:  # and plain HTTP still works
+        assert client.list_ledgers()

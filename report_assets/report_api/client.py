@@ -21,6 +21,7 @@ import orjson
 import pyarrow as pa
 
 from report_assets import __version__
+from report_assets.core.tls import tls_for
 from report_assets.report_api.auth import TokenProvider, is_subscription_key_refusal
 from report_assets.report_api.errors import (
     AuthenticationError,
@@ -182,6 +183,7 @@ class ReportApiClient:
                 max_connections=settings.max_connections, max_keepalive_connections=settings.max_connections
             ),
             transport=transport,
+            verify=tls_for(settings.base_url),
         )
         self.tokens = TokenProvider(settings, self._http, self._send, clock)
 

@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 
 from report_assets.core.files import replace_file
+from report_assets.core.tls import tls_for
 
 
 def months_between(first: date, last: date) -> list[date]:
@@ -39,7 +40,7 @@ def deliver_statements(base_url: str, first_dates: dict[str, date], folder: Path
     """Fetches each ledger's statements from its first stored month to this one; returns files written."""
     written = 0
     folder.mkdir(parents=True, exist_ok=True)
-    with httpx.Client(base_url=base_url, timeout=60) as http:
+    with httpx.Client(base_url=base_url, timeout=60, verify=tls_for(base_url)) as http:
         for ledger_id, first in sorted(first_dates.items()):
             for month in months_between(first, today):
                 path = statement_path(folder, ledger_id, month)
@@ -59,7 +60,7 @@ def deliver_statements(base_url: str, first_dates: dict[str, date], folder: Path
 def world_of(base_url: str) -> dict[str, object] | None:
     """Which world a running simulator serves (its seed and data options), None when it does not say."""
     try:
-        response = httpx.get(f"{base_url.rstrip('/')}/_simulator/stats", timeout=10)
+        response = httpx.get(f"{base_url.rstrip('/')}/_simulator/stats", timeout=10, verify=tls_for(base_url))
         return response.json().get("world") if response.status_code == 200 else None
     except (httpx.HTTPError, ValueError):
         return None
