@@ -2,7 +2,7 @@
 
 httpx builds a new SSL context for every client, loading the whole CA bundle, even for a client that only speaks
 plain HTTP: 48 to 85 ms each here, two or three times in every run (the API client, the simulator's world, the
-bank delivery), a tenth of a merchant's hourly run. Clients of HTTPS URLs share one default context, which
+bank delivery), of a merchant's hourly run of about 3 s. Clients of HTTPS URLs share one default context, which
 verifies as httpx's own does; clients of plain-HTTP URLs (the simulator) get one that trusts no certificate at
 all, so that nothing unverified can pass through them should a server send them to TLS.
 """

@@ -22,6 +22,7 @@ class SchemaFactsKept(SqlEventLogStorage):
     _asset_key_columns_seen: set[str]
 
     def has_table(self, table_name: str) -> bool:
+        # Made on first use: Dagster's constructors ask before anything of this class could set them up.
         seen = self.__dict__.setdefault("_tables_seen", set())
         if table_name not in seen and super().has_table(table_name):
             seen.add(table_name)

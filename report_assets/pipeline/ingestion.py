@@ -60,7 +60,7 @@ SMALL_DAY = 5_000  # entries of a ledger-day kept as validated dicts until its d
 BATCH_ROWS = 500_000  # rows per warehouse batch (at a date's end): small enough to write while fetching goes on
 # Below this share of one core used since the last batch, the process is waiting on the API, not working: a date is
 # then stored as soon as it is in, whenever the writer is free (see DatesToStore.waiting_on_the_api).
-WAITING_CPU_SHARE = 0.75
+WAITING_CPU_SHARE = 0.5
 
 
 class WriteHooks:
@@ -358,7 +358,7 @@ class DatesToStore:
     fetched: defaultdict[str, list[FetchedDay | FailedDay]] = field(default_factory=lambda: defaultdict(list))
     batch: DateBatch = field(default_factory=DateBatch)
     writes: deque[Future[BatchOutcome]] = field(default_factory=deque)
-
+    # The wall clock and this process's CPU time at the last batch (or the start)
     since: tuple[float, float] = field(default_factory=lambda: (time.monotonic(), time.process_time()))
 
     def date_ready(self, ledger_date: str) -> None:
