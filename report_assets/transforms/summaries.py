@@ -183,11 +183,9 @@ def run_checks(connection: duckdb.DuckDBPyConnection, keys: list[tuple[str, str]
             f"checks/{check.name}", table=TABLE_OF_TOPIC.get(check.topic or "", ""), topic=check.topic or "",
             known_types=known.get(check.topic or "", ""), payout_types=SQL_LISTS["payout_types"], **freshness
         ).rstrip().removesuffix(";") + "\n)"
-        for index, check in enumerate(checks))
-    found: list[list[tuple[str, date, str]]] = [[] for _ in checks]
+        for index, check in enumerate(checks)) + "\nORDER BY ALL"  # a union keeps no branch's order
+    results: dict[DataCheck, list[Finding]] = {check: [] for check in checks}
     with registered(connection, "slice_keys", slice_keys(keys)):
         for index, ledger_id, ledger_date, detail in connection.execute(text).fetchall() if checks else []:
-            found[index].append((ledger_id, ledger_date, detail))
-    return {check: [Finding(detail, ledger_id, ledger_date.isoformat()) for ledger_id, ledger_date, detail in
-                    sorted(rows, key=lambda row: tuple(map(str, row)))]  # in a union, no branch keeps its order
-            for check, rows in zip(checks, found, strict=True)}
+            results[checks[index]].append(Finding(detail, ledger_id, ledger_date.isoformat()))
+    return results
