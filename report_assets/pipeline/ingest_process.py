@@ -34,6 +34,7 @@ from report_assets.report_api import ApiSettings, ReportApiClient, Secret
 
 PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 POLL_SECONDS = 2.0  # how often the parent looks whether the child is still alive while waiting
+EXIT_POLL_SECONDS = 0.05  # how soon the parent sees the child gone at the end: every run waits for that
 
 
 class SharedFlag:
@@ -159,9 +160,10 @@ def in_child(client: ReportApiClient, data: DataDir, plans: list[DatePlan], opti
                 yield value
     finally:  # done, or the caller stopped early (an error, a terminated run): fetch nothing more
         stop.set()
-        while child.is_alive():  # it finishes the dates it is writing; what it still says is read, not kept
+        # It finishes the dates it is writing; what it still says is read, not kept (a full pipe would block it).
+        while child.is_alive():
             with contextlib.suppress(queue.Empty):
-                channel.get(timeout=POLL_SECONDS)
+                channel.get(timeout=EXIT_POLL_SECONDS)
         child.join()
 
 
