@@ -58,7 +58,7 @@ LAST_DAY = date(2026, 11, 24)
 NOW = "2026-11-24T13:00:00+00:00"  # the simulator's frozen clock: the 24th is open, everything before closed
 BENCHMARKS = Path(__file__).resolve().parent
 INSTANCES = ("sqlite", "dagster-sqlite", "postgres", "dagster-postgres")
-PROJECT_PROCESSES = ("cli", "ingest")  # the run's process and its ingest child; the simulator stands in for the API
+PROJECT_PROCESSES = ("cli", "ingest", "fetch")  # the run's process, its ingest child and that one's fetch processes
 
 
 @dataclass(frozen=True)
@@ -106,21 +106,36 @@ def rss_mib(pid: int) -> float:
         return 0.0
 
 
-def process_name(pid: int) -> str:
+def command_line(pid: int) -> str:
     try:
         with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
-            parts = cmdline.read().split(b"\0")
-        text = " ".join(p.decode(errors="replace") for p in parts)
+            return " ".join(p.decode(errors="replace") for p in cmdline.read().split(b"\0"))
     except OSError:
+        return ""
+
+
+def parent_of(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return int(stat.read().rsplit(")", 1)[1].split()[1])
+    except (OSError, ValueError, IndexError):
+        return 0
+
+
+def process_name(pid: int) -> str:
+    text = command_line(pid)
+    if not text:
         return "?"
     if "report_assets.simulator" in text:
         return "simulator"
     if "dagster asset materialize" in text or "-m dagster asset" in text:
         return "cli"
-    # The run's process spawns a child for the fetching and storing (report_assets.pipeline.ingest_process), whose
-    # command line names multiprocessing.
+    # The run's process spawns a child for the fetching and storing (report_assets.pipeline.ingest_process), and that
+    # one its fetch processes (fetch_process), whose command lines name multiprocessing.
+    if "resource_tracker" in text:
+        return "other"
     if "multiprocessing" in text:
-        return "ingest"
+        return "fetch" if "multiprocessing" in command_line(parent_of(pid)) else "ingest"
     return "dagster" if "dagster" in text else "other"
 
 
@@ -310,7 +325,7 @@ class Measured:
     hourly: Run
 
 
-def through_dagster(work: Workload, instance: str, bare: Fetched) -> Measured:
+def through_dagster(work: Workload, instance: str, bare: Fetched, fetch_processes: int | None) -> Measured:
     days = dates_of(work.days)
     with (tempfile.TemporaryDirectory() as scratch_dir, SimulatorProcess.start(simulator_args(work)) as sim,
           instance_yaml(instance, Path(scratch_dir)) as yaml):
@@ -319,6 +334,9 @@ def through_dagster(work: Workload, instance: str, bare: Fetched) -> Measured:
         home.mkdir()
         (home / "dagster.yaml").write_text(yaml)
         env = dagster_env(home, data, sim.base_url, scratch / "event_times.jsonl")
+        if fetch_processes is not None:
+            env["REPORT_ASSETS_FETCH_PROCESSES"] = str(fetch_processes)
+            instance = f"{instance}, {fetch_processes} fetch processes"
         backfill = materialize(env, days[0], days[-1], sim.process.pid)
         with duckdb.connect(str(data / "warehouse.duckdb"), read_only=True) as connection:
             entries = sum(connection.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
@@ -379,6 +397,10 @@ def main() -> None:
                              "SQLite (the default) or PostgreSQL one (dagster.yaml, deploy/dagster.yaml), or either "
                              "with Dagster's own event log")
     parser.add_argument("--latency", type=float, help="seconds each request is answered late, for every workload")
+    parser.add_argument("--fetch-processes", type=int, action="append",
+                        help="runs with this many processes fetching beside the ingest child "
+                             "(REPORT_ASSETS_FETCH_PROCESSES), each against the same bare fetch (default: the "
+                             "setting's own default)")
     args = parser.parse_args()
     unknown = set(args.workloads) - set(WORKLOADS)
     if unknown:
@@ -391,9 +413,10 @@ def main() -> None:
             work = replace(work, latency=args.latency)
         bare = bare_fetch(work)
         for instance in args.instance or ["sqlite"]:
-            measured = through_dagster(work, instance, bare)
-            report(measured)
-            rows.append(summary_row(measured))
+            for processes in args.fetch_processes or [None]:
+                measured = through_dagster(work, instance, bare, processes)
+                report(measured)
+                rows.append(summary_row(measured))
     print("\n| workload | instance | latency | entries | bare fetch s | Dagster run s | ratio | events / their time | "
           "nothing-due run s | hourly run s | peak RSS (run, child) |")
     print("|---|---|---|---|---|---|---|---|---|---|---|")

@@ -25,6 +25,7 @@ from report_assets.core.setting_names import (
     ENV_CONTACT,
     ENV_DATA_DIR,
     ENV_DATES_PER_RUN,
+    ENV_FETCH_PROCESSES,
     ENV_FRESHNESS_DAYS,
     ENV_HISTORY_BATCH,
     ENV_IN_PROCESS_UP_TO,
@@ -60,6 +61,8 @@ DOCUMENTED: dict[str, tuple[str, str]] = {
     ENV_WAREHOUSE_BATCH: ("2000", "a whole number from 1 to 1000000: ledger-days per warehouse transaction"),
     ENV_IN_PROCESS_UP_TO: ("100", "a whole number from 0 to 1000000: ledger-days a run fetches in its own process; "
                            "a larger run fetches and stores in a child process while it reports to Dagster"),
+    ENV_FETCH_PROCESSES: ("(cores - 1, at most 3)", "a whole number from 0 to 16: processes fetching beside a larger "
+                          "run's child, sharing its connections; 0 fetches in the child alone"),
     ENV_STEP_RETRIES: ("2", "a whole number from 0 to 10: retries of a step after transient trouble"),
     ENV_LOOKBACK: ("7", "a whole number from 0 to 366: ledger dates the hourly schedule looks back"),
     ENV_FRESHNESS_DAYS: ("5", "a whole number from 1 to 366: days without a closed date before a warning"),
@@ -191,6 +194,7 @@ class Settings:
     max_connections: int
     warehouse_batch: int
     in_process_up_to: int  # ledger-days; a larger run fetches in a child process
+    fetch_processes: int  # processes fetching beside that child
     step_retries: int
     lookback_days: int
     freshness_days: int
@@ -243,6 +247,7 @@ def load_settings(env: Mapping[str, str] | None = None) -> Settings:
         max_connections=parsed(env, ENV_MAX_CONNECTIONS, whole_number(1, 64), 8),
         warehouse_batch=parsed(env, ENV_WAREHOUSE_BATCH, whole_number(1, 1_000_000), 2000),
         in_process_up_to=parsed(env, ENV_IN_PROCESS_UP_TO, whole_number(0, 1_000_000), 100),
+        fetch_processes=parsed(env, ENV_FETCH_PROCESSES, whole_number(0, 16), min(3, (os.cpu_count() or 1) - 1)),
         step_retries=parsed(env, ENV_STEP_RETRIES, whole_number(0, 10), 2),
         lookback_days=parsed(env, ENV_LOOKBACK, whole_number(0, 366), 7),
         freshness_days=parsed(env, ENV_FRESHNESS_DAYS, whole_number(1, 366), 5),

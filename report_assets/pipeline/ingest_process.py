@@ -5,34 +5,33 @@ of milliseconds each in SQLite) while fetching, converting and writing go on. In
 share one interpreter lock, and the reporting, not the work, set the pace of a year's backfill. So
 for any run larger than a few dates ``ingest`` spawns a child that does the work
 (``ingestion.fetch_and_store``) and hands back each stored batch's outcome, its log lines and any
-error; the parent only reports. The child stops fetching when asked (the caller stopped early) or
-when its parent dies, and always finishes the dates it is writing, so what is stored stays whole. A
-small run (a merchant's hourly one) does the work itself: there the child's start would cost more
-than it saves.
+error; the parent only reports. The child starts ``options.fetch_processes`` fetch processes
+(``fetch_process``) that share its fetching, and the run's one token. It stops fetching when asked (the
+caller stopped early) or when its parent dies, and always finishes the dates it is writing, so what is
+stored stays whole. A small run (a merchant's hourly one) does the work itself: there the child's
+start would cost more than it saves.
 """
 
 from __future__ import annotations
 
 import contextlib
-import ctypes
 import multiprocessing
 import os
-import pickle
 import queue
-import signal
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
 from report_assets.lake.data_dir import DataDir
+from report_assets.pipeline.fetch_process import ProcessPool
 from report_assets.pipeline.ingestion import BatchOutcome, IngestOptions, fetch_and_store
 from report_assets.pipeline.planning import DatePlan
-from report_assets.report_api import ApiSettings, ReportApiClient, Secret
+from report_assets.pipeline.spawned import die_with, sendable, settings_from_recipe, settings_recipe
+from report_assets.report_api import ReportApiClient
+from report_assets.report_api.auth import Token
 
-PR_SET_PDEATHSIG = 1  # prctl(2): the signal a process gets when its parent dies
 POLL_SECONDS = 2.0  # how often the parent looks whether the child is still alive while waiting
 EXIT_POLL_SECONDS = 0.05  # how soon the parent sees the child gone at the end: every run waits for that
 
@@ -55,44 +54,10 @@ class IngestionDiedError(RuntimeError):
     """The child doing the work exited without a word (killed, out of memory): what it stored is whole."""
 
 
-def settings_recipe(settings: ApiSettings) -> dict[str, Any]:
-    """The client's settings for the child: a ``Secret`` refuses pickling, so its value travels bare over the
-    pipe to our own child and is wrapped again there; it is never logged or stored."""
-    recipe = {f.name: getattr(settings, f.name) for f in fields(settings)}
-    for name, value in recipe.items():
-        if isinstance(value, Secret):
-            recipe[name] = ("secret", value.reveal())
-    return recipe
-
-
-def settings_from_recipe(recipe: dict[str, Any]) -> ApiSettings:
-    values = {name: Secret(value[1]) if isinstance(value, tuple) and value[:1] == ("secret",) else value
-              for name, value in recipe.items()}
-    return ApiSettings(**values)
-
-
-def sendable(exc: BaseException) -> BaseException:
-    """The error itself when it survives pickling (the caller tells retryable errors by type), else its text."""
-    try:
-        pickle.loads(pickle.dumps(exc))
-        return exc
-    except Exception:
-        return RuntimeError(f"{type(exc).__name__}: {exc}")
-
-
-def die_with(parent: int) -> None:
-    """The child must not outlive a parent that crashed or was killed: a run re-tried at once would otherwise
-    race an orphan. On Linux the kernel kills it with its parent (every write is crash-safe); elsewhere a
-    watcher stops its fetching."""
-    with contextlib.suppress(OSError, AttributeError):
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
-    if os.getppid() != parent:  # died before the line above took effect
-        os._exit(1)
-
-
-def work(recipe: dict[str, Any], where: tuple[str, str, float], plans: list[DatePlan], options: IngestOptions,
-         channel: Any, stop: SharedFlag, parent: int) -> None:
-    """The child: fetch and store, telling the parent each batch; stop when asked or orphaned."""
+def work(recipe: dict[str, Any], token: Token, where: tuple[str, str, float], plans: list[DatePlan],
+         options: IngestOptions, channel: Any, stop: SharedFlag, parent: int) -> None:
+    """The child: fetch and store with the parent's token, telling the parent each batch; stop when asked or
+    orphaned."""
     die_with(parent)
 
     def watch_parent() -> None:
@@ -103,9 +68,14 @@ def work(recipe: dict[str, Any], where: tuple[str, str, float], plans: list[Date
 
     threading.Thread(target=watch_parent, daemon=True).start()
     try:
+        processes = min(options.fetch_processes, options.workers - 1)
+        context = multiprocessing.get_context("spawn")
+        pools = [ProcessPool(context, recipe, token, options.spec, options.workers // (processes + 1))
+                 for _ in range(processes)]
         with ReportApiClient(settings_from_recipe(recipe)) as client:
+            client.tokens.adopt(token)
             for outcome in fetch_and_store(client, DataDir(Path(where[0]), *where[1:]), plans, options,
-                                           lambda text: channel.put(("say", text)), stop):
+                                           lambda text: channel.put(("say", text)), stop, pools):
                 channel.put(("batch", outcome))
     except BaseException as exc:
         channel.put(("error", sendable(exc)))
@@ -136,9 +106,11 @@ def in_child(client: ReportApiClient, data: DataDir, plans: list[DatePlan], opti
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: forking a threaded process is unsafe
     channel = context.Queue()
     stop = SharedFlag(context)
-    child = context.Process(target=work, name="report-assets-ingest", daemon=True, args=(
-        settings_recipe(client.settings), (str(data.root), data.lake_url, data.lake_retry_seconds), plans,
-        options, channel, stop, os.getpid()))
+    # Not a daemon: a daemon may have no children (its fetch processes). It is joined below, and dies with this one.
+    token = client.tokens.share()  # the run's one token: its child and that one's fetch processes use it too
+    where = (str(data.root), data.lake_url, data.lake_retry_seconds)
+    child = context.Process(target=work, name="report-assets-ingest", daemon=False, args=(
+        settings_recipe(client.settings), token, where, plans, options, channel, stop, os.getpid()))
     child.start()
     try:
         while True:

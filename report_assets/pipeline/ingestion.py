@@ -16,12 +16,13 @@ from __future__ import annotations
 
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from queue import SimpleQueue
-from typing import Any, Protocol
+from typing import Protocol
 
 import duckdb
 import pyarrow as pa
@@ -32,6 +33,7 @@ from report_assets.lake.data_dir import DataDir
 from report_assets.lake.parquet_lake import FetchStamp, ParquetLake, Run, entries_to_batch
 from report_assets.lake.schema import TABLE_OF_TOPIC, arrow_schema
 from report_assets.pipeline.date_figures import DateFigures, ledger_figures, summary_figures
+from report_assets.pipeline.fetching import FailedDay, FetchedDay, FetchJob, FetchPool, FetchSpec, ThreadPool
 from report_assets.pipeline.planning import DatePlan
 from report_assets.report_api import ReportApiClient
 from report_assets.report_api.entry_schema import page_batch
@@ -56,7 +58,6 @@ from report_assets.warehouse.database import (
 )
 
 LEDGER_SORT_KEYS = ("ledger_id", "position")
-SMALL_DAY = 5_000  # entries of a ledger-day kept as validated dicts until its date is converted at once
 BATCH_ROWS = 500_000  # rows per warehouse batch (at a date's end): small enough to write while fetching goes on
 # Below this share of one core used since the last batch, the process is waiting on the API, not working: a date is
 # then stored as soon as it is in, whenever the writer is free (see DatesToStore.waiting_on_the_api).
@@ -70,28 +71,6 @@ class WriteHooks:
 
     def reached(self, point: str) -> None:
         """Called as the write passes ``point``."""
-
-
-@dataclass
-class FetchedDay:
-    """One topic of one ledger-day, as fetched. A small day of short pages keeps its validated entries, to be
-    converted with the rest of its date at once; a large one, or one whose pages validation already put in
-    Arrow, is in the ledger table's form page by page as it arrives."""
-
-    topic: str
-    day: LedgerDay
-    is_open: bool
-    count: int
-    items: list[dict[str, Any]] = field(default_factory=list)
-    batches: list[pa.RecordBatch] = field(default_factory=list)
-
-
-@dataclass
-class FailedDay:
-    topic: str
-    day: LedgerDay
-    error: str
-    transient: bool  # the API stayed unavailable: worth trying again later
 
 
 @dataclass
@@ -133,32 +112,13 @@ class IngestOptions:
     with_summaries: bool = True
     warehouse_batch: int = 2000  # ledger-days per warehouse transaction, rounded up to whole dates
     in_process_up_to: int = 100  # ledger-days fetched in the caller's process; more go to a child (ingest_process)
+    fetch_processes: int = 0  # processes fetching beside a child that does the work (ingest_process), sharing workers
     hooks: WriteHooks = field(default_factory=WriteHooks)
     fetched_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
-
-def fetch_day(client: ReportApiClient, topic: str, day: LedgerDay, options: IngestOptions) -> FetchedDay:
-    schema = arrow_schema(options.include_gdpr)
-    stamp = FetchStamp(options.fetched_at, options.source)
-    fetched = FetchedDay(topic, day, False, 0)
-    with client.read_date(day.ledger_id, topic, day.ledger_date, include_gdpr=options.include_gdpr) as read:
-        fetched.is_open = read.is_open
-
-        def convert(page: pa.RecordBatch) -> None:
-            run = Run(day.ledger_id, read.is_open, fetched.count + 1, page.num_rows)
-            fetched.batches.append(entries_to_batch(page, [run], stamp, schema, options.include_gdpr))
-            fetched.count += page.num_rows
-
-        for items, arrow in read.iter_pages_with_arrow():
-            if arrow is not None or fetched.batches or len(fetched.items) + len(items) > SMALL_DAY:
-                if fetched.items:  # a large day, or pages validated in Arrow: into the ledger table now, in order
-                    convert(page_batch(fetched.items))
-                    fetched.items = []
-                convert(arrow if arrow is not None else page_batch(items))
-            else:
-                fetched.items += items
-    fetched.count += len(fetched.items)
-    return fetched
+    @property
+    def spec(self) -> FetchSpec:
+        return FetchSpec(self.include_gdpr, FetchStamp(self.fetched_at, self.source))
 
 
 def date_rows(days: list[FetchedDay], options: IngestOptions) -> pa.Table:
@@ -393,29 +353,38 @@ class DatesToStore:
 
 
 def fetch_and_store(client: ReportApiClient, data: DataDir, plans: Iterable[DatePlan], options: IngestOptions,
-                    say: Callable[[str], None], stop: StopFlag) -> Iterator[BatchOutcome]:
-    """Fetches every planned ledger-day over a bounded pool, date by date, while the writer stages store the
-    dates already complete; yields each batch of dates once stored. Stops submitting fetches once ``stop``
-    is set (what is in flight is still stored whole). ``ingest_process.ingest`` runs it in a child process."""
+                    say: Callable[[str], None], stop: StopFlag,
+                    pools: Sequence[FetchPool] = ()) -> Iterator[BatchOutcome]:
+    """Fetches every planned ledger-day over a bounded window of jobs, date by date, while the writer stages store
+    the dates already complete; yields each batch of dates once stored. Each job goes to the least busy of this
+    process's fetch threads and ``pools`` (fetchers elsewhere, sharing ``options.workers``). Stops submitting
+    fetches once ``stop`` is set (what is in flight is still stored whole). ``ingest_process.ingest`` runs it in
+    a child process."""
     plans = sorted(plans, key=lambda plan: plan.ledger_date)
-    jobs = iter([(plan.ledger_date, ledger_id, topic) for plan in plans for ledger_id in plan.fetch
+    jobs = iter([FetchJob(plan.ledger_date, ledger_id, topic) for plan in plans for ledger_id in plan.fetch
                  for topic in options.topics])
     remaining = {plan.ledger_date: len(plan.fetch) * len(options.topics) for plan in plans}
+    local = ThreadPool(client, options.spec, max(1, options.workers - sum(pool.threads for pool in pools)))
 
-    with ThreadPoolExecutor(max_workers=options.workers, thread_name_prefix="fetch") as pool, \
-            BatchWriter(data, options, say) as writer:
+    with closing_all([local, *pools]) as fetchers, BatchWriter(data, options, say) as writer:
         dates = DatesToStore(writer, options, {plan.ledger_date: plan for plan in plans})
-        running: dict[Future[FetchedDay], tuple[str, str, str]] = {}
+        running: dict[FetchJob, int] = {}  # job -> the fetcher it went to
+        busy = [0] * len(fetchers)
         # Each fetch says itself when it is done: with thousands of small ledger-days, waiting on the running
         # futures together (concurrent.futures.wait) cost the loop a tenth of the interpreter's time.
-        finished: SimpleQueue[Future[FetchedDay]] = SimpleQueue()
+        finished: SimpleQueue[tuple[FetchJob, FetchedDay | BaseException]] = SimpleQueue()
+
+        def done(job: FetchJob, outcome: FetchedDay | BaseException) -> None:
+            finished.put((job, outcome))
 
         def submit_next() -> None:
             job = None if stop.is_set() else next(jobs, None)
             if job is not None:
-                future = pool.submit(fetch_day, client, job[2], LedgerDay(job[0], job[1]), options)
-                running[future] = job
-                future.add_done_callback(finished.put)
+                ready = [i for i, fetcher in enumerate(fetchers) if fetcher.ready]
+                chosen = min(ready, key=lambda i: busy[i] / fetchers[i].threads)
+                running[job] = chosen
+                busy[chosen] += 1
+                fetchers[chosen].submit(job, done)
 
         for plan in plans:  # dates with nothing to fetch are ready at once
             if not remaining[plan.ledger_date]:
@@ -423,17 +392,26 @@ def fetch_and_store(client: ReportApiClient, data: DataDir, plans: Iterable[Date
         for _ in range(options.workers * 2):  # a bounded window: memory does not grow with the backfill
             submit_next()
         while running:
-            future = finished.get()
-            ledger_date, ledger_id, topic = running.pop(future)
-            try:
-                dates.fetched[ledger_date].append(future.result())
-            except Exception as exc:  # one ledger-day's failure must not stop the others
-                dates.fetched[ledger_date].append(FailedDay(topic, LedgerDay(ledger_date, ledger_id), str(exc),
-                                                            isinstance(exc, ApiUnavailableError)))
+            job, outcome = finished.get()
+            busy[running.pop(job)] -= 1
+            if isinstance(outcome, BaseException):  # one ledger-day's failure must not stop the others
+                if not isinstance(outcome, Exception):
+                    raise outcome
+                outcome = FailedDay(job.topic, job.day, str(outcome), isinstance(outcome, ApiUnavailableError))
+            dates.fetched[job.ledger_date].append(outcome)
             submit_next()
-            remaining[ledger_date] -= 1
-            if not remaining[ledger_date]:
-                dates.date_ready(ledger_date)
+            remaining[job.ledger_date] -= 1
+            if not remaining[job.ledger_date]:
+                dates.date_ready(job.ledger_date)
             yield from dates.stored(block=False)
         dates.flush()
         yield from dates.stored(block=True)
+
+
+@contextmanager
+def closing_all(pools: list[FetchPool]) -> Iterator[list[FetchPool]]:
+    try:
+        yield pools
+    finally:
+        for pool in pools:
+            pool.close()

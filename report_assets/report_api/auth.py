@@ -57,11 +57,22 @@ class TokenProvider:
         self._token: Token | None = None
 
     def get(self) -> str:
+        return self.share().value
+
+    def share(self) -> Token:
+        """The token in force (fetched if none), for a process this one starts to adopt: each would otherwise
+        fetch its own from the rate-limited endpoint."""
         with self._lock:
             token = self._token
             if token is None or self._clock() >= token.expires_at:
                 token = self._token = self._fetch()
-            return token.value
+            return token
+
+    def adopt(self, token: Token) -> None:
+        """Uses another process's token until it expires or is refused (its expiry is on the system's monotonic
+        clock, which every process of the machine shares)."""
+        with self._lock:
+            self._token = token
 
     def invalidate(self, value: str) -> None:
         """Forget a token the API refused, unless another thread has already replaced it."""

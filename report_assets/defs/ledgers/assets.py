@@ -202,7 +202,8 @@ def run_ledger_step(context: dg.AssetExecutionContext, client: ReportApiClient, 
                                 include_gdpr=report_api.include_gdpr_data,
                                 workers=report_api.max_connections, with_summaries=bool(summaries),
                                 warehouse_batch=step.settings.warehouse_batch,
-                                in_process_up_to=step.settings.in_process_up_to, hooks=step.hooks or WriteHooks())
+                                in_process_up_to=step.settings.in_process_up_to,
+                                fetch_processes=step.settings.fetch_processes, hooks=step.hooks or WriteHooks())
         yield from ingest(client, data, plans, options, context.log.warning)
     elif summaries:
         keys = [(i, p.ledger_date) for p in plans for i in [*p.fetch, *p.skipped_closed]]
