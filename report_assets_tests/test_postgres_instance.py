@@ -14,6 +14,7 @@ import os
 import time
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from importlib import import_module
 from pathlib import Path
@@ -148,6 +149,17 @@ def backfill_status(url: str, backfill_id: str, seconds: float) -> str:
     return until(finished, seconds, "the backfill")
 
 
+@contextmanager
+def steps_held_open(sim: Sim) -> Iterator[None]:
+    """Every request answered a second late while the test looks for a run in its ledger step: a run's step then
+    lasts seconds, not the fraction of one a fast machine takes over 9 small ledger-days, which polling missed."""
+    sim.control(faults={"rate_slow": 1.0, "slow_seconds": 1.0})
+    try:
+        yield
+    finally:
+        sim.control(faults={})
+
+
 def writing(instance: dg.DagsterInstance, backfill_id: str) -> list[str]:
     """The backfill's runs in progress whose ledger step has started: they are writing."""
     runs = instance.get_runs(dg.RunsFilter(tags={"dagster/backfill": backfill_id},
@@ -261,10 +273,11 @@ def test_the_daemon_killed_mid_backfill_and_restarted_still_completes_it_whole(
     and is started again (as systemd or Kubernetes would): the run goes on, the new daemon picks the backfill up
     where it was, and every ledger-day ends whole."""
     url, home, data, sim, services = (postgres_deployment[k] for k in ("url", "home", "data", "sim", "services"))
-    backfill_id = launch_backfill(url)
     with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
-        killed_runs = until(lambda: writing(instance, backfill_id), 300, "a backfill run in its ledger step")
-        services.kill_daemon()
+        with steps_held_open(sim):
+            backfill_id = launch_backfill(url)
+            killed_runs = until(lambda: writing(instance, backfill_id), 300, "a backfill run in its ledger step")
+            services.kill_daemon()
         services.restart_daemon()
         status = backfill_status(url, backfill_id, 900)
         killed = instance.get_run_by_id(killed_runs[0])
@@ -288,16 +301,17 @@ def test_postgres_restarted_while_a_run_writes_events_then_a_rerun_makes_everyth
     run ends, failed or retried or succeeded, never stuck; the same backfill launched again fetches what is
     missing, and every ledger-day is whole."""
     url, home, data, sim, server = (postgres_deployment[k] for k in ("url", "home", "data", "sim", "server"))
-    backfill_id = launch_backfill(url)
-    with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
-        hit = until(lambda: writing(instance, backfill_id), 300, "a backfill run in its ledger step")[0]
-    outage = time.monotonic()
-    server.cleanup()  # stops the server (its data stays)
-    time.sleep(5)  # the outage itself, not a wait for anything
-    restarted = pgserver.get_server(tmp_path / "pg", cleanup_mode="stop")
-    assert restarted.get_uri() == server.get_uri()
-    postgres_deployment["server"] = restarted
-    outage = time.monotonic() - outage
+    with steps_held_open(sim):  # until PostgreSQL is back: the run is still in its step during the outage
+        with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
+            backfill_id = launch_backfill(url)
+            hit = until(lambda: writing(instance, backfill_id), 300, "a backfill run in its ledger step")[0]
+        outage = time.monotonic()
+        server.cleanup()  # stops the server (its data stays)
+        time.sleep(5)  # the outage itself, not a wait for anything
+        restarted = pgserver.get_server(tmp_path / "pg", cleanup_mode="stop")
+        assert restarted.get_uri() == server.get_uri()
+        postgres_deployment["server"] = restarted
+        outage = time.monotonic() - outage
     first = backfill_status(url, backfill_id, 900)
     with dg.DagsterInstance.from_ref(InstanceRef.from_dir(str(home))) as instance:
         hit_run = instance.get_run_by_id(hit)
