@@ -151,9 +151,11 @@ def backfill_status(url: str, backfill_id: str, seconds: float) -> str:
 
 @contextmanager
 def steps_held_open(sim: Sim) -> Iterator[None]:
-    """Every request answered a second late while the test looks for a run in its ledger step: a run's step then
-    lasts seconds, not the fraction of one a fast machine takes over 9 small ledger-days, which polling missed."""
-    sim.control(faults={"rate_slow": 1.0, "slow_seconds": 1.0})
+    """The backfill's runs have work, and take seconds over it, while the test looks for one in its ledger step:
+    their dates are open (due again, whatever the discovery sensor's history run of the new ledgers stored
+    first), and every request is answered a second late. Without this the history run could store every date
+    before the backfill's runs started, whose steps then ended in a fraction of a second that polling missed."""
+    sim.control(open_dates=DATES, faults={"rate_slow": 1.0, "slow_seconds": 1.0})
     try:
         yield
     finally:
