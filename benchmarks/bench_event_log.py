@@ -8,8 +8,12 @@ and N check evaluations, on three event-log storages:
 - ``dagster``: Dagster's own ``SqliteEventLogStorage``, as every instance here uses it (a new SQLAlchemy engine
   and a new SQLite connection for every write, two for an asset event: the run's shard and the index);
 - ``engine-kept``: the same, but each shard's engine kept (NullPool still: a new connection per write);
-- ``connection-kept``: each shard's engine and connection kept (one per thread), which saves opening the file:
-  the project's storage (``report_assets/defs/event_log.py``, named in dagster.yaml).
+- ``connection-kept, FULL``: each shard's engine and connection kept (one per thread), which saves opening the
+  file, with SQLite's default ``synchronous=FULL`` (a commit waits for the disk);
+- ``connection-kept``: the same with ``synchronous=NORMAL``: the project's storage (``report_assets/defs/event_log.py``,
+  named in dagster.yaml), whose docstring says what that costs in durability.
+
+The engine-kept storage uses ``NORMAL`` too.
 
     python benchmarks/bench_event_log.py [--events 400] [--rounds 3]
 """
@@ -33,7 +37,10 @@ class EngineKeptStorage(KeptConnectionSqliteEventLogStorage):
     pool = NullPool
 
 
-STORAGES = {"dagster": None, "engine-kept": EngineKeptStorage, "connection-kept": KeptConnectionSqliteEventLogStorage}
+STORAGES: dict[str, tuple[type[SqliteEventLogStorage] | None, dict[str, str]]] = {
+    "dagster": (None, {}), "engine-kept": (EngineKeptStorage, {}),
+    "connection-kept, FULL": (KeptConnectionSqliteEventLogStorage, {"synchronous": "FULL"}),
+    "connection-kept": (KeptConnectionSqliteEventLogStorage, {})}
 QUIET = {"loggers": {"console": {"config": {"log_level": "ERROR"}}}}  # the storage's cost, not the console's
 
 
@@ -54,11 +61,12 @@ def toy_step(events: int) -> dg.AssetsDefinition:
     return step
 
 
-def seconds_per_event(storage: type[SqliteEventLogStorage] | None, events: int) -> float:
+def seconds_per_event(storage: type[SqliteEventLogStorage] | None, config: dict[str, str], events: int) -> float:
     """The extra time of a run logging ``2 * events`` events over one logging none, per event."""
     with tempfile.TemporaryDirectory() as scratch:
         overrides = {} if storage is None else {"event_log_storage": {
-            "module": storage.__module__, "class": storage.__name__, "config": {"base_dir": f"{scratch}/events"}}}
+            "module": storage.__module__, "class": storage.__name__,
+            "config": {"base_dir": f"{scratch}/events", **config}}}
         with dg.instance_for_test(temp_dir=scratch, overrides=overrides) as instance:
             dg.materialize([toy_step(1)], instance=instance, run_config=QUIET)  # warm: shards made, code imported
             started = time.perf_counter()
@@ -79,13 +87,13 @@ def main() -> None:
     args = parser.parse_args()
     figures: dict[str, list[float]] = {name: [] for name in STORAGES}
     for _ in range(args.rounds):  # interleaved, so that noise falls on each alike
-        for name, storage in STORAGES.items():
-            figures[name].append(seconds_per_event(storage, args.events))
+        for name, (storage, config) in STORAGES.items():
+            figures[name].append(seconds_per_event(storage, config, args.events))
     baseline = statistics.median(figures["dagster"])
     print(f"{2 * args.events} events a run (materializations and check evaluations), {args.rounds} rounds:")
     for name, found in figures.items():
         median = statistics.median(found)
-        print(f"  {name:16s} median {median * 1000:6.2f} ms an event ({', '.join(f'{f * 1000:.2f}' for f in found)})"
+        print(f"  {name:22s} median {median * 1000:6.2f} ms an event ({', '.join(f'{f * 1000:.2f}' for f in found)})"
               f"; {median / baseline:.2f} of Dagster's")
 
 

@@ -52,6 +52,9 @@ def test_a_run_on_the_project_instance_is_read_whole_by_another_instance(home: P
         assert asked["no_such_table"] == 2
         kept = len(writer.event_log_storage._engines)
         assert 2 <= kept <= KEPT  # the run's file and the index stay open, no more than KEPT
+        for engine in writer.event_log_storage._engines.values():  # a commit waits for no disk (1: NORMAL, 2: FULL)
+            with engine.connect() as connection:
+                assert connection.exec_driver_sql("PRAGMA synchronous").scalar() == 1
         # Read while the writer still holds its connections open: committed, every event.
         with dg.DagsterInstance.from_config(str(home)) as reader:
             for table in ("funds_ledger", "fees_ledger", "daily_payout_summary", "journal_lines"):
