@@ -13,7 +13,7 @@ commit no longer waits for the disk, only checkpoints do. In WAL mode that can c
 when a process crashes or is killed; what it costs is that after a power loss or an operating-system crash the
 last events written before it (those since the last checkpoint) may be gone: the UI would then lack those
 materializations and check results, while the data they describe, stored by the run in the lake and the
-warehouse, stays. ``bench_event_log.py``: 2.07 ms an event with ``FULL``, 1.21 ms with ``NORMAL``.
+warehouse, stays. ``bench_event_log.py``: 2.11 ms an event with ``FULL``, 1.27 ms with ``NORMAL``.
 
 ``dagster.yaml`` names it under ``event_log_storage``; its files are Dagster's default place,
 ``$DAGSTER_HOME/history/runs``, unless ``base_dir`` says otherwise (the main job says it when DAGSTER_HOME is unset).

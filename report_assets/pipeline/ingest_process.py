@@ -106,9 +106,9 @@ def in_child(client: ReportApiClient, data: DataDir, plans: list[DatePlan], opti
     context = multiprocessing.get_context("spawn")  # a fresh interpreter: forking a threaded process is unsafe
     channel = context.Queue()
     stop = SharedFlag(context)
-    # Not a daemon: a daemon may have no children (its fetch processes). It is joined below, and dies with this one.
     token = client.tokens.share()  # the run's one token: its child and that one's fetch processes use it too
     where = (str(data.root), data.lake_url, data.lake_retry_seconds)
+    # Not a daemon: a daemon may have no children (its fetch processes). It is joined below, and dies with this one.
     child = context.Process(target=work, name="report-assets-ingest", daemon=False, args=(
         settings_recipe(client.settings), token, where, plans, options, channel, stop, os.getpid()))
     child.start()

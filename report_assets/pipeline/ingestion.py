@@ -18,7 +18,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
-from contextlib import contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from queue import SimpleQueue
@@ -366,7 +366,10 @@ def fetch_and_store(client: ReportApiClient, data: DataDir, plans: Iterable[Date
     remaining = {plan.ledger_date: len(plan.fetch) * len(options.topics) for plan in plans}
     local = ThreadPool(client, options.spec, max(1, options.workers - sum(pool.threads for pool in pools)))
 
-    with closing_all([local, *pools]) as fetchers, BatchWriter(data, options, say) as writer:
+    fetchers: list[FetchPool] = [local, *pools]
+    with ExitStack() as closing, BatchWriter(data, options, say) as writer:
+        for fetcher in fetchers:  # each closed at the end, even if another's close raised
+            closing.callback(fetcher.close)
         dates = DatesToStore(writer, options, {plan.ledger_date: plan for plan in plans})
         running: dict[FetchJob, int] = {}  # job -> the fetcher it went to
         busy = [0] * len(fetchers)
@@ -407,11 +410,3 @@ def fetch_and_store(client: ReportApiClient, data: DataDir, plans: Iterable[Date
         dates.flush()
         yield from dates.stored(block=True)
 
-
-@contextmanager
-def closing_all(pools: list[FetchPool]) -> Iterator[list[FetchPool]]:
-    try:
-        yield pools
-    finally:
-        for pool in pools:
-            pool.close()
