@@ -2,13 +2,21 @@
 open between writes, and loses nothing for it: another instance on the same files, with connections of its own,
 reads every event a run wrote, in the files where Dagster puts them."""
 
+import logging
 import shutil
 from collections import Counter
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import dagster as dg
 import pytest
+from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluationPlanned
+from dagster._core.events.log import EventLogEntry
+from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
+from sqlalchemy import event as sqlalchemy_event
+from sqlalchemy.engine import Engine
 
 from report_assets.defs.event_log import KEPT, KeptConnectionSqliteEventLogStorage
 from report_assets.defs.resources import DataDirResource, ReportApiResource
@@ -68,3 +76,44 @@ def test_a_run_on_the_project_instance_is_read_whole_by_another_instance(home: P
                 dg.AssetCheckKey(dg.AssetKey("funds_ledger"), "balance_arithmetic"), limit=10)
             assert {record.event.asset_check_evaluation.partition for record in history} == set(DATES)
     assert (home / "history" / "runs" / f"{result.run_id}.db").exists()  # where Dagster's own storage puts it
+
+
+def test_a_runs_planned_checks_are_written_as_dagsters_own_storage_writes_them(tmp_path: Path) -> None:
+    dates = dg.DailyPartitionsDefinition(start_date="2025-01-01")
+    keys = dates.get_partition_keys()[:365]
+    planned = dg.DagsterEvent(
+        event_type_value=dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED.value, job_name="__ASSET_JOB",
+        step_key="ledger_entries", event_specific_data=AssetCheckEvaluationPlanned(
+            asset_key=dg.AssetKey("funds_ledger"), check_name="balance_arithmetic",
+            partitions_subset=dates.subset_with_partition_keys(keys).to_serializable_subset()))
+    entry = EventLogEntry(error_info=None, level=logging.DEBUG, user_message="", run_id="a-run", timestamp=1.7e9,
+                          job_name="__ASSET_JOB", dagster_event=planned)
+    rows, inserts = [], []
+
+    def seen(_conn: object, _cursor: object, statement: str, parameters: object, _context: object,
+             executemany: bool) -> None:
+        if statement.startswith("INSERT INTO asset_check_executions"):
+            inserts.append((executemany, len(parameters) if executemany else 1))  # type: ignore[arg-type]
+
+    for storage in (SqliteEventLogStorage(str(tmp_path / "dagster")),
+                    KeptConnectionSqliteEventLogStorage(str(tmp_path / "project"))):
+        inserts.clear()
+        with listening(Engine, "before_cursor_execute", seen):
+            storage.store_event(entry)
+        with storage.index_connection() as connection:
+            rows.append([row._asdict() for row in connection.execute(
+                AssetCheckExecutionsTable.select().order_by(AssetCheckExecutionsTable.c.partition))])
+        storage.dispose()
+    assert inserts == [(True, len(keys))]  # the project's: one statement, run for each date's row
+    assert len(rows[1]) == len(keys)  # a row per date, as Dagster's
+    assert [row["partition"] for row in rows[1]] == keys
+    assert rows[1] == rows[0]  # every column alike, the ids and the serialized event included
+
+
+@contextmanager
+def listening(target: object, name: str, listener: Callable[..., None]) -> Iterator[None]:
+    sqlalchemy_event.listen(target, name, listener)
+    try:
+        yield
+    finally:
+        sqlalchemy_event.remove(target, name, listener)

@@ -36,6 +36,7 @@ from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import Pool, SingletonThreadPool
 
+from report_assets.defs.event_log_planned_checks import PlannedChecksAtOnce
 from report_assets.defs.event_log_schema import SchemaFactsKept
 
 KEPT = 16  # files a process keeps open: a run's own and the index, and a reader's few recent runs
@@ -47,7 +48,7 @@ def runs_dir(home: str | os.PathLike[str]) -> str:
     return os.path.join(home, "history", "runs")
 
 
-class KeptConnectionSqliteEventLogStorage(SchemaFactsKept, SqliteEventLogStorage):
+class KeptConnectionSqliteEventLogStorage(PlannedChecksAtOnce, SchemaFactsKept, SqliteEventLogStorage):
     pool: type[Pool] = SingletonThreadPool  # each file's connection kept, one per thread
 
     def __init__(self, base_dir: str | None = None, inst_data: Any = None, synchronous: str = SYNCHRONOUS[0]) -> None:

@@ -21,6 +21,7 @@ from dagster._config import UserConfigSchema
 from dagster_postgres.event_log import PostgresEventLogStorage
 from dagster_postgres.utils import create_pg_engine, get_token_provider_from_config, pg_config, pg_url_from_config
 
+from report_assets.defs.event_log_planned_checks import PlannedChecksAtOnce
 from report_assets.defs.event_log_schema import SchemaFactsKept
 
 KEPT_CONNECTIONS = 1  # a run writes its events from one thread
@@ -28,7 +29,7 @@ OVERFLOW = 8  # threads writing at once beyond it get a connection of their own,
 RECYCLE_SECONDS = 3600
 
 
-class KeptConnectionPostgresEventLogStorage(SchemaFactsKept, PostgresEventLogStorage):
+class KeptConnectionPostgresEventLogStorage(PlannedChecksAtOnce, SchemaFactsKept, PostgresEventLogStorage):
     def __init__(self, postgres_url: str, should_autocreate_tables: bool = True, inst_data: Any = None,
                  token_provider: Any = None) -> None:
         super().__init__(postgres_url, should_autocreate_tables, inst_data, token_provider)
