@@ -2,7 +2,6 @@
 open between writes, and loses nothing for it: another instance on the same files, with connections of its own,
 reads every event a run wrote, in the files where Dagster puts them."""
 
-import logging
 import shutil
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -11,9 +10,6 @@ from pathlib import Path
 
 import dagster as dg
 import pytest
-from dagster._core.definitions.asset_checks.asset_check_evaluation import AssetCheckEvaluationPlanned
-from dagster._core.events.log import EventLogEntry
-from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 from sqlalchemy import event as sqlalchemy_event
 from sqlalchemy.engine import Engine
@@ -21,6 +17,7 @@ from sqlalchemy.engine import Engine
 from report_assets.defs.event_log import KEPT, KeptConnectionSqliteEventLogStorage
 from report_assets.defs.resources import DataDirResource, ReportApiResource
 from report_assets.settings import PROJECT_ROOT
+from report_assets_tests.check_events import PARTITIONS, assert_written_alike, rows_written
 from report_assets_tests.conftest import LEDGER_STEP, Sim
 
 DATES = ("2026-11-17", "2026-11-18")
@@ -78,36 +75,21 @@ def test_a_run_on_the_project_instance_is_read_whole_by_another_instance(home: P
     assert (home / "history" / "runs" / f"{result.run_id}.db").exists()  # where Dagster's own storage puts it
 
 
-def test_a_runs_planned_checks_are_written_as_dagsters_own_storage_writes_them(tmp_path: Path) -> None:
-    dates = dg.DailyPartitionsDefinition(start_date="2025-01-01")
-    keys = dates.get_partition_keys()[:365]
-    planned = dg.DagsterEvent(
-        event_type_value=dg.DagsterEventType.ASSET_CHECK_EVALUATION_PLANNED.value, job_name="__ASSET_JOB",
-        step_key="ledger_entries", event_specific_data=AssetCheckEvaluationPlanned(
-            asset_key=dg.AssetKey("funds_ledger"), check_name="balance_arithmetic",
-            partitions_subset=dates.subset_with_partition_keys(keys).to_serializable_subset()))
-    entry = EventLogEntry(error_info=None, level=logging.DEBUG, user_message="", run_id="a-run", timestamp=1.7e9,
-                          job_name="__ASSET_JOB", dagster_event=planned)
-    rows, inserts = [], []
+def test_a_runs_check_events_are_written_as_dagsters_own_storage_writes_them(tmp_path: Path) -> None:
+    """The project's storage writes planned checks and evaluations its own, cheaper way: every row it writes, in the
+    run's file and in the index, equals what Dagster's own storage writes for the same events."""
+    inserts = []
 
     def seen(_conn: object, _cursor: object, statement: str, parameters: object, _context: object,
              executemany: bool) -> None:
         if statement.startswith("INSERT INTO asset_check_executions"):
             inserts.append((executemany, len(parameters) if executemany else 1))  # type: ignore[arg-type]
 
-    for storage in (SqliteEventLogStorage(str(tmp_path / "dagster")),
-                    KeptConnectionSqliteEventLogStorage(str(tmp_path / "project"))):
-        inserts.clear()
-        with listening(Engine, "before_cursor_execute", seen):
-            storage.store_event(entry)
-        with storage.index_connection() as connection:
-            rows.append([row._asdict() for row in connection.execute(
-                AssetCheckExecutionsTable.select().order_by(AssetCheckExecutionsTable.c.partition))])
-        storage.dispose()
-    assert inserts == [(True, len(keys))]  # the project's: one statement, run for each date's row
-    assert len(rows[1]) == len(keys)  # a row per date, as Dagster's
-    assert [row["partition"] for row in rows[1]] == keys
-    assert rows[1] == rows[0]  # every column alike, the ids and the serialized event included
+    dagsters = rows_written(SqliteEventLogStorage(str(tmp_path / "dagster")))
+    with listening(Engine, "before_cursor_execute", seen):
+        projects = rows_written(KeptConnectionSqliteEventLogStorage(str(tmp_path / "project")))
+    assert inserts[0] == (True, len(PARTITIONS))  # the project's: the year's planned rows, one statement run for each
+    assert_written_alike(projects, dagsters)
 
 
 @contextmanager

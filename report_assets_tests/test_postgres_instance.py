@@ -26,14 +26,17 @@ import pgserver
 import pytest
 from dagster._core.instance.ref import InstanceRef
 from dagster._serdes import ConfigurableClass
+from dagster_postgres.event_log import PostgresEventLogStorage
 
 from report_assets.defs.automation.schedules import hourly_ledger_refresh
+from report_assets.defs.postgres_event_log import KeptConnectionPostgresEventLogStorage
 from report_assets.defs.resources import DataDirResource
 from report_assets.lake.data_dir import DataDir
 from report_assets.report_api import ReportApiClient
 from report_assets.settings import ENV_LOOKBACK, PROJECT_ROOT
 from report_assets.simulator.object_store import BUCKET, seaweed_s3
 from report_assets.simulator.world import World, default_ledgers
+from report_assets_tests.check_events import assert_written_alike, rows_written
 from report_assets_tests.conftest import Sim, SimFactory, project_settings, settings_for
 from report_assets_tests.services import graphql, reading, running_services, until
 
@@ -246,6 +249,21 @@ def test_a_backfill_on_postgres_runs_as_queued_runs_with_the_warehouse_serialize
             today = connection.execute("SELECT count(DISTINCT ledger_id) FROM funds_ledger WHERE ledger_date = "
                                        "DATE '2026-11-20'").fetchone()[0]
         assert today == len(LEDGERS)
+
+
+def test_a_runs_check_events_on_postgres_are_written_as_dagster_postgres_writes_them(tmp_path: Path) -> None:
+    """The project's PostgreSQL event log writes a check evaluation in one transaction instead of three: every row
+    equals what dagster-postgres's own storage writes for the same events, each in a database of its own."""
+    server = pgserver.get_server(tmp_path / "pg", cleanup_mode="stop")
+    try:
+        written = {}
+        for name, storage in (("dagster", PostgresEventLogStorage), ("project", KeptConnectionPostgresEventLogStorage)):
+            server.psql(f"CREATE DATABASE {name};")
+            written[name] = rows_written(storage(
+                server.get_uri(name).replace("postgresql://", "postgresql+psycopg2://", 1)))
+        assert_written_alike(written["project"], written["dagster"])
+    finally:
+        server.cleanup()
 
 
 def test_the_deployment_instance_config_is_valid(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -30,13 +30,15 @@ from contextlib import contextmanager
 from typing import Any
 
 from dagster._config import Field, StringSource
+from dagster._core.events import DagsterEventType
+from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
 from sqlalchemy import create_engine, event
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.pool import Pool, SingletonThreadPool
 
-from report_assets.defs.event_log_planned_checks import PlannedChecksAtOnce
+from report_assets.defs.event_log_checks import INSERT_EVENT, CheckEventsAtOnce
 from report_assets.defs.event_log_schema import SchemaFactsKept
 
 KEPT = 16  # files a process keeps open: a run's own and the index, and a reader's few recent runs
@@ -48,7 +50,7 @@ def runs_dir(home: str | os.PathLike[str]) -> str:
     return os.path.join(home, "history", "runs")
 
 
-class KeptConnectionSqliteEventLogStorage(PlannedChecksAtOnce, SchemaFactsKept, SqliteEventLogStorage):
+class KeptConnectionSqliteEventLogStorage(CheckEventsAtOnce, SchemaFactsKept, SqliteEventLogStorage):
     pool: type[Pool] = SingletonThreadPool  # each file's connection kept, one per thread
 
     def __init__(self, base_dir: str | None = None, inst_data: Any = None, synchronous: str = SYNCHRONOUS[0]) -> None:
@@ -92,6 +94,20 @@ class KeptConnectionSqliteEventLogStorage(PlannedChecksAtOnce, SchemaFactsKept, 
         while len(self._engines) > KEPT:
             self._engines.popitem(last=False)[1].dispose()
         return engine
+
+    def store_event(self, event: EventLogEntry) -> None:
+        """A run's check evaluation as Dagster's ``store_event`` writes it (the run's file, its mirror in the index,
+        the check's row), the index's two writes in one transaction (``event_log_checks``); any other event as
+        Dagster writes it."""
+        if not (event.dagster_event_type == DagsterEventType.ASSET_CHECK_EVALUATION and event.run_id):
+            super().store_event(event)
+            return
+        row = self._event_to_row(event)
+        with self.run_connection(event.run_id) as connection:
+            connection.execute(INSERT_EVENT, row)
+        with self.index_connection() as connection:
+            event_id = connection.execute(INSERT_EVENT, row).inserted_primary_key[0]
+            self.record_check_evaluation(connection, event, event_id, row["event"])
 
     def _on_connect(self, connection: Any, _: Any) -> None:
         connection.execute(f"PRAGMA synchronous={self._synchronous}")
