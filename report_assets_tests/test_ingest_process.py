@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
 
 from report_assets.lake.data_dir import DataDir
 from report_assets.pipeline.ingest_process import ingest
-from report_assets.pipeline.ingestion import IngestOptions, WriteHooks
+from report_assets.pipeline.ingestion import BATCH_DATES, IngestOptions, WriteHooks
 from report_assets.pipeline.planning import DatePlan
 from report_assets.report_api import ReportApiClient
 from report_assets.simulator.faults import FaultSettings
@@ -57,5 +58,20 @@ def test_while_the_api_answers_late_dates_are_stored_as_they_come_in_not_all_at_
         batches = list(ingest(client, DataDir(tmp_path / "data"), [DatePlan(d, fetch=LEDGERS) for d in dates],
                               IngestOptions("simulator", RULES), print))
     assert len(batches) >= 2
+    assert [outcome.ledger_date for batch in batches for outcome in batch.dates] == dates
+    assert all(sorted(outcome.stored_closed) == LEDGERS for batch in batches for outcome in batch.dates)
+
+
+def test_a_few_ledgers_over_many_dates_are_stored_and_handed_on_a_month_of_dates_at_a_time(
+    sim: Sim, tmp_path: Path
+) -> None:
+    """Three ledgers of 40 dates are 240 ledger-days, far below a batch's size: yet the first dates are handed on
+    (to be reported) once BATCH_DATES of them are stored, not after all 40."""
+    first = date(2026, 10, 14)
+    dates = [(first + timedelta(days=n)).isoformat() for n in range(40)]
+    with ReportApiClient(settings_for(sim)) as client:
+        batches = list(ingest(client, DataDir(tmp_path / "data"), [DatePlan(d, fetch=LEDGERS) for d in dates],
+                              IngestOptions("simulator", RULES, in_process_up_to=1000), print))
+    assert [len(batch.dates) for batch in batches] == [BATCH_DATES, len(dates) - BATCH_DATES]
     assert [outcome.ledger_date for batch in batches for outcome in batch.dates] == dates
     assert all(sorted(outcome.stored_closed) == LEDGERS for batch in batches for outcome in batch.dates)

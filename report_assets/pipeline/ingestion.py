@@ -59,6 +59,11 @@ from report_assets.warehouse.database import (
 
 LEDGER_SORT_KEYS = ("ledger_id", "position")
 BATCH_ROWS = 500_000  # rows per warehouse batch (at a date's end): small enough to write while fetching goes on
+# Dates per warehouse batch at most. A batch's dates are reported to Dagster (some 26 events a date, in the run's
+# process) only once it is stored: a merchant's few ledgers would otherwise make a year one batch, reported only
+# after all of it was stored. 3 ledgers x 365 dates, 50 captures a weekday: 21.3 s as one batch, 16.8 s in batches
+# of 31 dates, 18.5 s of 15.
+BATCH_DATES = 31
 # Below this share of one core used since the last batch, the process is waiting on the API, not working: a date is
 # then stored as soon as it is in, whenever the writer is free (see DatesToStore.waiting_on_the_api).
 WAITING_CPU_SHARE = 0.5
@@ -324,7 +329,7 @@ class DatesToStore:
     def date_ready(self, ledger_date: str) -> None:
         self.batch.add_date(self.plan_of[ledger_date], self.fetched.pop(ledger_date, []), self.options)
         if (self.batch.ledger_days >= self.options.warehouse_batch or self.batch.rows >= BATCH_ROWS
-                or self.waiting_on_the_api()):
+                or len(self.batch.outcomes) >= BATCH_DATES or self.waiting_on_the_api()):
             self.flush()
 
     def waiting_on_the_api(self) -> bool:
