@@ -12,7 +12,7 @@ by column with Dagster's own storage's.
 - **Evaluations.** Each evaluation updates its planned row. Dagster builds that statement anew for every event
   and serializes the event a second time for it; here the statements are built once, with bound parameters, and the
   event's serialized form is the one its ``event_logs`` row got. The storage classes write the row and the update in
-  one transaction (``store_check_evaluation``).
+  one transaction (their ``store_event``).
 """
 
 from __future__ import annotations
