@@ -30,7 +30,6 @@ from contextlib import contextmanager
 from typing import Any
 
 from dagster._config import Field, StringSource
-from dagster._core.events import DagsterEventType
 from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.event_log.sqlite.sqlite_event_log import SqliteEventLogStorage
 from dagster._core.storage.sqlite import SQLITE_BUSY_TIMEOUT_SECONDS
@@ -95,14 +94,8 @@ class KeptConnectionSqliteEventLogStorage(CheckEventsAtOnce, SchemaFactsKept, Sq
             self._engines.popitem(last=False)[1].dispose()
         return engine
 
-    def store_event(self, event: EventLogEntry) -> None:
-        """A run's check evaluation as Dagster's ``store_event`` writes it (the run's file, its mirror in the index,
-        the check's row), the index's two writes in one transaction (``event_log_checks``); any other event as
-        Dagster writes it."""
-        if not (event.dagster_event_type == DagsterEventType.ASSET_CHECK_EVALUATION and event.run_id):
-            super().store_event(event)
-            return
-        row = self._event_to_row(event)
+    def write_check_evaluation(self, event: EventLogEntry, row: dict[str, Any]) -> None:
+        """The run's file, then its mirror in the index and the check's row in one transaction."""
         with self.run_connection(event.run_id) as connection:
             connection.execute(INSERT_EVENT, row)
         with self.index_connection() as connection:

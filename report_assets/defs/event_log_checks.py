@@ -11,8 +11,8 @@ by column with Dagster's own storage's.
   one executemany, compiled once.
 - **Evaluations.** Each evaluation updates its planned row. Dagster builds that statement anew for every event
   and serializes the event a second time for it; here the statements are built once, with bound parameters, and the
-  event's serialized form is the one its ``event_logs`` row got. The storage classes write the row and the update in
-  one transaction (their ``store_event``).
+  event's serialized form is the one its ``event_logs`` row got. Each storage class writes the row and the update
+  in one transaction (its ``write_check_evaluation``).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast
 
 import sqlalchemy as db
+from dagster._core.events import DagsterEventType
 from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.asset_check_execution_record import AssetCheckExecutionRecordStatus
 from dagster._core.storage.event_log.schema import AssetCheckExecutionsTable, SqlEventLogStorageTable
@@ -46,7 +47,20 @@ INSERT_CHECK_ROW = AssetCheckExecutionsTable.insert()
 
 
 class CheckEventsAtOnce(SqlEventLogStorage):
-    """Mixed in before a Dagster SQL event log storage class."""
+    """Mixed in before a Dagster SQL event log storage class, which says how it writes a run's check evaluation
+    (``write_check_evaluation``)."""
+
+    def store_event(self, event: EventLogEntry) -> None:
+        """A run's check evaluation through ``write_check_evaluation``; any other event as Dagster writes it."""
+        if event.dagster_event_type == DagsterEventType.ASSET_CHECK_EVALUATION and event.run_id:
+            self.write_check_evaluation(event, self._event_to_row(event))
+        else:
+            super().store_event(event)
+
+    def write_check_evaluation(self, event: EventLogEntry, row: dict[str, Any]) -> None:
+        """Writes ``row`` (the event's ``event_logs`` row) where Dagster's ``store_event`` would, then the check's row
+        (``record_check_evaluation``)."""
+        raise NotImplementedError
 
     def _store_asset_check_evaluation_planned(self, event: EventLogEntry, event_id: int | None) -> None:
         assert event.dagster_event is not None
@@ -58,8 +72,7 @@ class CheckEventsAtOnce(SqlEventLogStorage):
                "evaluation_event_timestamp": self._event_insert_timestamp(event),
                "evaluation_event_storage_id": event_id}
         with self.index_connection() as connection:
-            connection.execute(AssetCheckExecutionsTable.insert(),
-                               [{**row, "partition": partition} for partition in partitions])
+            connection.execute(INSERT_CHECK_ROW, [{**row, "partition": partition} for partition in partitions])
 
     def record_check_evaluation(self, connection: Connection, event: EventLogEntry, event_id: int,
                                 serialized: str) -> None:

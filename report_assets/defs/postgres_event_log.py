@@ -19,7 +19,6 @@ from typing import Any
 
 import sqlalchemy as db
 from dagster._config import UserConfigSchema
-from dagster._core.events import DagsterEventType
 from dagster._core.events.log import EventLogEntry
 from dagster._core.storage.event_log.schema import SqlEventLogStorageTable
 from dagster_postgres.event_log import PostgresEventLogStorage
@@ -47,13 +46,8 @@ class KeptConnectionPostgresEventLogStorage(CheckEventsAtOnce, SchemaFactsKept, 
             max_overflow=OVERFLOW, pool_pre_ping=True, pool_recycle=RECYCLE_SECONDS,
             **({"connect_args": {"options": options}} if options else {}))
 
-    def store_event(self, event: EventLogEntry) -> None:
-        """A run's check evaluation as dagster-postgres's ``store_event`` writes it (its row, the notification, the
-        check's row) in one transaction instead of three (``event_log_checks``); any other event as it writes it."""
-        if not (event.dagster_event_type == DagsterEventType.ASSET_CHECK_EVALUATION and event.run_id):
-            super().store_event(event)
-            return
-        row = self._event_to_row(event)
+    def write_check_evaluation(self, event: EventLogEntry, row: dict[str, Any]) -> None:
+        """Its row, the notification and the check's row in one transaction, where dagster-postgres takes three."""
         with self.index_transaction() as connection:
             event_id = connection.execute(INSERT_EVENT_RETURNING_ID, row).scalar_one()
             connection.execute(NOTIFY, {"notify_id": f"{event.run_id}_{event_id}"})
