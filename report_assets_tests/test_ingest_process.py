@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+import duckdb
 import pytest
 
 from report_assets.lake.data_dir import DataDir
@@ -16,6 +19,7 @@ from report_assets.pipeline.ingestion import BATCH_DATES, IngestOptions, WriteHo
 from report_assets.pipeline.planning import DatePlan
 from report_assets.report_api import ReportApiClient
 from report_assets.simulator.faults import FaultSettings
+from report_assets.warehouse.database import BULK_THREADS
 from report_assets_tests.conftest import RULES, Sim, SimFactory, settings_for
 
 LEDGERS = ["302321", "405512", "517734"]
@@ -78,3 +82,44 @@ def test_a_few_ledgers_over_many_dates_are_stored_and_handed_on_a_month_of_dates
     assert [len(batch.dates) for batch in batches] == [BATCH_DATES, len(dates) - BATCH_DATES]
     assert [outcome.ledger_date for batch in batches for outcome in batch.dates] == dates
     assert all(sorted(outcome.stored_closed) == LEDGERS for batch in batches for outcome in batch.dates)
+
+
+def test_the_writer_inserts_on_one_duckdb_thread_and_runs_its_queries_on_every_core(
+    sim: Sim, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DuckDB's parallel insert and checkpoint cost more CPU for no less time (database.BULK_THREADS): a batch is
+    inserted on one thread, its checks and summaries use DuckDB's default, and the connection closes on one again."""
+    threads: dict[str, int] = {}
+
+    def setting(connection: duckdb.DuckDBPyConnection) -> int:
+        return connection.execute("SELECT current_setting('threads')").fetchall()[0][0]
+
+    def replace_slices(connection: duckdb.DuckDBPyConnection, *args: object) -> None:
+        threads["insert"] = setting(connection)
+        original_replace(connection, *args)
+
+    def check_and_summarize(connection: duckdb.DuckDBPyConnection, *args: object) -> ingestion.Checked:
+        threads["queries"] = setting(connection)
+        return original_check(connection, *args)
+
+    original_replace, original_check = ingestion.replace_slices, ingestion.check_and_summarize
+    monkeypatch.setattr(ingestion, "replace_slices", replace_slices)
+    monkeypatch.setattr(ingestion, "check_and_summarize", check_and_summarize)
+    closing: list[int] = []
+    original_open = ingestion.open_for_write
+
+    @contextmanager
+    def open_for_write(*args: object, **kwargs: object) -> Iterator[duckdb.DuckDBPyConnection]:
+        with original_open(*args, **kwargs) as connection:
+            yield connection
+            closing.append(setting(connection))
+
+    monkeypatch.setattr(ingestion, "open_for_write", open_for_write)
+    with ReportApiClient(settings_for(sim)) as client:
+        batches = list(ingest(client, DataDir(tmp_path / "data"), [DatePlan("2026-11-20", fetch=LEDGERS)],
+                              IngestOptions("simulator", RULES), print))
+    assert [sorted(outcome.stored_closed) for batch in batches for outcome in batch.dates] == [LEDGERS]
+    with duckdb.connect() as fresh:
+        default = setting(fresh)
+    assert threads == {"insert": BULK_THREADS, "queries": default}
+    assert closing == [BULK_THREADS]

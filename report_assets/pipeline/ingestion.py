@@ -48,6 +48,7 @@ from report_assets.transforms.summaries import (
     summarize,
 )
 from report_assets.warehouse.database import (
+    all_threads,
     catalog_view,
     ensure_ledger_table,
     ensure_status_table,
@@ -204,7 +205,7 @@ def write_warehouse(data: DataDir, batch: DateBatch, options: IngestOptions, say
     if not batch.stored:
         return Checked({})
     keys = sorted({day.key for day, _, _, _ in batch.stored})
-    with open_for_write(data.warehouse, say=say) as connection:
+    with open_for_write(data.warehouse, say=say, bulk=True) as connection:
         prepare_warehouse(connection, data, options.include_gdpr)
         options.hooks.reached("after-parquet")
         with transaction(connection):  # the batch's ledger-days of both topics, and their status, at once
@@ -217,7 +218,8 @@ def write_warehouse(data: DataDir, batch: DateBatch, options: IngestOptions, say
                                         options.fetched_at, options.source)
                                        for day, topic, is_open, entries in batch.stored])
             options.hooks.reached("inside-duckdb")
-        return check_and_summarize(connection, keys, options.with_summaries, options.rules)
+        with all_threads(connection):
+            return check_and_summarize(connection, keys, options.with_summaries, options.rules)
 
 
 def finish_batch(data: DataDir, batch: DateBatch, checked: Checked, fetched_at: datetime,
