@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -123,3 +125,13 @@ def test_the_writer_inserts_on_one_duckdb_thread_and_runs_its_queries_on_every_c
         default = setting(fresh)
     assert threads == {"insert": BULK_THREADS, "queries": default}
     assert closing == [BULK_THREADS]
+
+
+def test_a_spawned_process_of_the_project_leaves_out_httpx_s_command_line_client() -> None:
+    """httpx imports its CLI (rich, pygments) when they are installed, 32 ms of each spawned process's start: the
+    ingest child's is on every larger run's way."""
+    loaded = subprocess.run(
+        [sys.executable, "-c", "import sys, report_assets.pipeline.ingest_process; "
+                               "print(sorted(m for m in ('httpx', 'rich', 'pygments') if m in sys.modules))"],
+        capture_output=True, text=True, check=True).stdout.split("\n")[0]
+    assert loaded == "['httpx']"
