@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Callable, Iterator, Mapping
+from contextlib import nullcontext
 from dataclasses import replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -185,5 +186,7 @@ def ledger_step_fetches_in_process() -> Iterator[None]:
     the dagster CLI, the daemon's runs) choose by ``REPORT_ASSETS_IN_PROCESS_UP_TO``, so the integration and system
     tiers test both; test_ingest_process and test_intraday call ``ingest`` itself."""
     with pytest.MonkeyPatch.context() as patch:
-        patch.setattr("report_assets.defs.ledgers.assets.ingest", ingest_here)
+        patch.setattr("report_assets.defs.ledgers.assets.ingest",
+                      lambda client, data, plans, options, say, child: ingest_here(client, data, plans, options, say))
+        patch.setattr("report_assets.defs.ledgers.assets.prestart", lambda *args: nullcontext())
         yield

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -16,10 +17,10 @@ import pytest
 
 from report_assets.lake.data_dir import DataDir
 from report_assets.pipeline import ingestion
-from report_assets.pipeline.ingest_process import ingest
+from report_assets.pipeline.ingest_process import IngestChild, ingest, prestart
 from report_assets.pipeline.ingestion import BATCH_DATES, IngestOptions, WriteHooks
 from report_assets.pipeline.planning import DatePlan
-from report_assets.report_api import ReportApiClient
+from report_assets.report_api import ApiSettings, ReportApiClient, Secret
 from report_assets.simulator.faults import FaultSettings
 from report_assets.warehouse.database import BULK_THREADS
 from report_assets_tests.conftest import RULES, Sim, SimFactory, settings_for
@@ -135,3 +136,46 @@ def test_a_spawned_process_of_the_project_leaves_out_httpx_s_command_line_client
                                "print(sorted(m for m in ('httpx', 'rich', 'pygments') if m in sys.modules))"],
         capture_output=True, text=True, check=True).stdout.split("\n")[0]
     assert loaded == "['httpx']"
+
+
+def test_a_child_started_before_the_plans_stores_them_once_sent(sim: Sim, tmp_path: Path) -> None:
+    """``prestart`` spawns the child while the run still reads its ledgers and token; the plans reach it later."""
+    pids = tmp_path / "pids"
+    data = DataDir(tmp_path / "data")
+    options = IngestOptions("simulator", RULES, in_process_up_to=2, hooks=WorkerPids(str(pids)))
+    with ReportApiClient(settings_for(sim)) as client, \
+            prestart(client.settings, data, options, most_ledger_days=3, dates=1) as child:
+        assert isinstance(child, IngestChild)
+        started = child.process.pid
+        batches = list(ingest(client, data, [DatePlan("2026-11-20", fetch=LEDGERS)], options, print, child))
+    assert [sorted(outcome.stored_closed) for batch in batches for outcome in batch.dates] == [LEDGERS]
+    assert pids.read_text().split() == [str(started)]
+
+
+def test_a_child_started_for_a_run_that_turns_out_small_is_killed_unused_and_writes_nothing(
+    sim: Sim, tmp_path: Path
+) -> None:
+    """Every date but one was stored closed already: the run does its one ledger-day itself."""
+    pids = tmp_path / "pids"
+    data = DataDir(tmp_path / "data")
+    options = IngestOptions("simulator", RULES, in_process_up_to=2, hooks=WorkerPids(str(pids)))
+    with ReportApiClient(settings_for(sim)) as client:
+        with prestart(client.settings, data, options, most_ledger_days=None, dates=30) as child:
+            assert isinstance(child, IngestChild)
+            batches = list(ingest(client, data, [DatePlan("2026-11-20", fetch=LEDGERS[:1])], options, print, child))
+        assert child.process.exitcode == -signal.SIGKILL
+    assert [outcome.stored_closed for batch in batches for outcome in batch.dates] == [LEDGERS[:1]]
+    assert pids.read_text().split() == [str(os.getpid())]
+
+
+@pytest.mark.parametrize(("most_ledger_days", "dates", "started"),
+                         [(3, 1, False), (4, 2, True), (None, 1, False), (None, 2, True)])
+def test_a_child_is_started_early_only_for_a_run_that_may_be_larger_than_in_process_up_to(
+    tmp_path: Path, most_ledger_days: int | None, dates: int, started: bool
+) -> None:
+    """A run whose ledgers are not known yet (no ledger list read so far) is taken as large if it spans dates."""
+    options = IngestOptions("simulator", RULES, in_process_up_to=3)
+    settings = ApiSettings(client_id="id", client_secret=Secret("secret"), subscription_key=Secret("key"),
+                           base_url="http://127.0.0.1:9")
+    with prestart(settings, DataDir(tmp_path / "data"), options, most_ledger_days, dates) as child:
+        assert isinstance(child, IngestChild) is started

@@ -9,8 +9,10 @@ a run fetches only what is not stored closed, so re-running a date, or the whole
 
 
 from collections.abc import Iterator
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 import dagster as dg
 from pydantic import Field
@@ -21,10 +23,16 @@ from report_assets.defs.ledgers.checks import CHECK_SPECS, batch_evaluations
 from report_assets.defs.ledgers.metadata import date_materializations
 from report_assets.defs.resources import SIMULATOR, DataDirResource, ReportApiResource
 from report_assets.lake.data_dir import DataDir, MixedSourcesError
-from report_assets.lake.ledger_catalog import TrackingError, ledgers_for_run, read_catalog, refresh_catalog
+from report_assets.lake.ledger_catalog import (
+    TrackingError,
+    ledgers_for_run,
+    read_catalog,
+    refresh_catalog,
+    tracked_ledgers,
+)
 from report_assets.lake.schema import TABLE_OF_TOPIC
 from report_assets.lake.store import LakeStoreError
-from report_assets.pipeline.ingest_process import IngestionDiedError, ingest
+from report_assets.pipeline.ingest_process import IngestChild, IngestionDiedError, ingest, prestart
 from report_assets.pipeline.ingestion import BatchOutcome, DateOutcome, IngestOptions, WriteHooks, summarize_stored
 from report_assets.pipeline.planning import DatePlan, plan_dates
 from report_assets.pipeline.run_failure import run_failure
@@ -132,12 +140,14 @@ def run_step(context: dg.AssetExecutionContext, config: LedgerRunConfig, report_
     dates = sorted(context.partition_keys)
     failures: dict[DataCheck, list[Finding]] = {}
     outcomes: list[DateOutcome] = []
+    options = ingest_options(topics, summaries, report_api, step)
     try:
-        with report_api.client() as client:
-            timezones = run_ledgers(client, data, config, report_api, step, context.log)
+        catalog = read_catalog(data.lake)
+        with report_api.client() as client, early_child(client, data, options, catalog, config, step, dates) as child:
+            timezones = run_ledgers(client, data, config, report_api, step, context.log, catalog)
             plans = plan_dates(dates, timezones, data.status.states(dates[0], dates[-1]), datetime.now(UTC),
                                config.refetch)
-            for batch in run_ledger_step(context, client, data, topics, summaries, plans, report_api, step):
+            for batch in run_ledger_step(context, client, data, options, summaries, plans, report_api, step, child):
                 for check, found in batch.failures.items():
                     failures.setdefault(check, []).extend(found)
                 for outcome in batch.dates:
@@ -173,12 +183,34 @@ def books_now_older(dates: list[str]) -> dg.AssetObservation:
     })
 
 
+def ingest_options(topics: list[str], summaries: list[str], report_api: ReportApiResource,
+                   step: StepSettings) -> IngestOptions | None:
+    """How the run fetches and stores, if it fetches at all (it may only recompute summaries)."""
+    if not topics:
+        return None
+    return IngestOptions(source=report_api.source, rules=rules_of(step.settings), topics=tuple(topics),
+                         include_gdpr=report_api.include_gdpr_data, workers=report_api.max_connections,
+                         with_summaries=bool(summaries), warehouse_batch=step.settings.warehouse_batch,
+                         in_process_up_to=step.settings.in_process_up_to,
+                         fetch_processes=step.settings.fetch_processes, hooks=step.hooks or WriteHooks())
+
+
+def early_child(client: ReportApiClient, data: DataDir, options: IngestOptions | None,
+                catalog: dict[str, dict[str, Any]], config: LedgerRunConfig, step: StepSettings,
+                dates: list[str]) -> AbstractContextManager[IngestChild | None]:
+    """The ingest child a run this large may want, started before the ledger list, token and plans (``prestart``):
+    the run fetches at most its ledgers (those named, else those tracked) on each of its dates."""
+    if options is None:
+        return nullcontext()
+    ledgers = len(config.ledger_ids) or len(tracked_ledgers(catalog, step.settings.ledger_ids)) or None
+    return prestart(client.settings, data, options, ledgers and ledgers * len(dates), len(dates))
+
+
 def run_ledgers(client: ReportApiClient, data: DataDir, config: LedgerRunConfig, report_api: ReportApiResource,
-                step: StepSettings, log: dg.DagsterLogManager) -> dict[str, str]:
-    """The ledgers this run covers, with their time zones. With no catalog yet (a first run from the CLI), the
-    run reads the ledger list itself, as the discovery sensor would."""
+                step: StepSettings, log: dg.DagsterLogManager, catalog: dict[str, dict[str, Any]]) -> dict[str, str]:
+    """The ledgers this run covers (of ``catalog``, as read at its start), with their time zones. With no catalog
+    yet (a first run from the CLI), the run reads the ledger list itself, as the discovery sensor would."""
     report_api.claim(data, client)
-    catalog = read_catalog(data.lake)
     if not catalog:
         log.info("No ledger catalog yet: reading the ledger list.")
         refresh_catalog(client.list_ledgers(), data.lake, step.settings.timezone, datetime.now(UTC),
@@ -187,24 +219,19 @@ def run_ledgers(client: ReportApiClient, data: DataDir, config: LedgerRunConfig,
     return ledgers_for_run(catalog, step.settings.ledger_ids, config.ledger_ids)
 
 
-def run_ledger_step(context: dg.AssetExecutionContext, client: ReportApiClient, data: DataDir, topics: list[str],
-                    summaries: list[str], plans: list[DatePlan], report_api: ReportApiResource,
-                    step: StepSettings) -> Iterator[BatchOutcome]:
+def run_ledger_step(context: dg.AssetExecutionContext, client: ReportApiClient, data: DataDir,
+                    options: IngestOptions | None, summaries: list[str], plans: list[DatePlan],
+                    report_api: ReportApiResource, step: StepSettings,
+                    child: IngestChild | None) -> Iterator[BatchOutcome]:
     """Fetches the selected ledgers (then summarizes), or only recomputes the selected summaries."""
     due = sum(len(p.fetch) for p in plans)
     skipped = sum(len(p.skipped_closed) for p in plans)
-    if topics:
+    if options is not None:
         if report_api.source == SIMULATOR:
             context.log.warning("No Report API credentials are set: fetching from the SIMULATOR, not production.")
         context.log.info(f"{len(plans)} ledger date(s): fetching {due} ledger-day(s), skipping {skipped} already "
                          f"stored closed, with {report_api.max_connections} connections from the {report_api.source}")
-        options = IngestOptions(source=report_api.source, rules=rules_of(step.settings), topics=tuple(topics),
-                                include_gdpr=report_api.include_gdpr_data,
-                                workers=report_api.max_connections, with_summaries=bool(summaries),
-                                warehouse_batch=step.settings.warehouse_batch,
-                                in_process_up_to=step.settings.in_process_up_to,
-                                fetch_processes=step.settings.fetch_processes, hooks=step.hooks or WriteHooks())
-        yield from ingest(client, data, plans, options, context.log.warning)
+        yield from ingest(client, data, plans, options, context.log.warning, child)
     elif summaries:
         keys = [(i, p.ledger_date) for p in plans for i in [*p.fetch, *p.skipped_closed]]
         batch = summarize_stored(data, keys, rules_of(step.settings), context.log.warning)
