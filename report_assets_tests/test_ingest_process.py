@@ -159,11 +159,13 @@ def test_a_child_started_for_a_run_that_turns_out_small_is_killed_unused_and_wri
     pids = tmp_path / "pids"
     data = DataDir(tmp_path / "data")
     options = IngestOptions("simulator", RULES, in_process_up_to=2, hooks=WorkerPids(str(pids)))
-    with ReportApiClient(settings_for(sim)) as client:
-        with prestart(client.settings, data, options, most_ledger_days=None, dates=30) as child:
-            assert isinstance(child, IngestChild)
-            batches = list(ingest(client, data, [DatePlan("2026-11-20", fetch=LEDGERS[:1])], options, print, child))
-        assert child.process.exitcode == -signal.SIGKILL
+    with ReportApiClient(settings_for(sim)) as client, \
+            prestart(client.settings, data, options, most_ledger_days=None, dates=30) as child:
+        assert isinstance(child, IngestChild)
+        stored = ingest(client, data, [DatePlan("2026-11-20", fetch=LEDGERS[:1])], options, print, child)
+        first = next(stored)
+        assert child.process.exitcode == -signal.SIGKILL  # before the work here went on
+        batches = [first, *stored]
     assert [outcome.stored_closed for batch in batches for outcome in batch.dates] == [LEDGERS[:1]]
     assert pids.read_text().split() == [str(os.getpid())]
 

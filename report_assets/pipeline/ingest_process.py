@@ -112,8 +112,12 @@ class IngestChild:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.discard()
+
+    def discard(self) -> None:
+        """Kills it, unless it was sent its plans: until then it has written nothing."""
         if not self.used:
-            self.process.kill()  # waiting for its plans: it has written nothing
+            self.process.kill()
             self.process.join()
 
     def relay(self, client: ReportApiClient, data: DataDir, plans: list[DatePlan], options: IngestOptions,
@@ -172,6 +176,8 @@ def ingest(client: ReportApiClient, data: DataDir, plans: Iterable[DatePlan], op
     reporting a date or two takes little from the fetching."""
     plans = list(plans)
     if sum(len(plan.fetch) for plan in plans) <= options.in_process_up_to:
+        if child is not None:
+            child.discard()  # now: it would take a core's share from the work here
         batches = ingest_here(client, data, plans, options, say)
     elif child is not None:
         batches = child.relay(client, data, plans, options, say)
