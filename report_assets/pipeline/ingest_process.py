@@ -92,7 +92,7 @@ class IngestChild:
     """The child process that does a larger run's work, started before the run knows its plans: a fresh
     interpreter importing the project takes about a quarter of a second, which then passes while the run reads
     its ledgers, gets its token and plans (``prestart``). It writes nothing until it is sent the plans; unused, it
-    is killed as the block ends."""
+    is killed once the run turns out small, or as the block ends (the run failed before its plans)."""
 
     def __init__(self, settings: ApiSettings, data: DataDir, options: IngestOptions) -> None:
         context = multiprocessing.get_context("spawn")  # a fresh interpreter: forking a threaded process is unsafe
