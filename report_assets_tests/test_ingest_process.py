@@ -181,3 +181,16 @@ def test_a_child_is_started_early_only_for_a_run_that_may_be_larger_than_in_proc
                            base_url="http://127.0.0.1:9")
     with prestart(settings, DataDir(tmp_path / "data"), options, most_ledger_days, dates) as child:
         assert isinstance(child, IngestChild) is started
+
+
+def test_a_child_started_for_a_run_that_fails_before_its_plans_is_killed_with_it(tmp_path: Path) -> None:
+    """The ledger list, the token or the plans can fail after the child is up: it must not outlive the step."""
+    options = IngestOptions("simulator", RULES, in_process_up_to=3)
+    settings = ApiSettings(client_id="id", client_secret=Secret("secret"), subscription_key=Secret("key"),
+                           base_url="http://127.0.0.1:9")
+    with pytest.raises(RuntimeError, match="ledger list"), \
+            prestart(settings, DataDir(tmp_path / "data"), options, None, 2) as child:
+        raise RuntimeError("the ledger list could not be read")
+    assert isinstance(child, IngestChild)
+    assert child.process.exitcode == -signal.SIGKILL
+    assert not (tmp_path / "data").exists()  # it wrote nothing
