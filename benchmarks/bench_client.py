@@ -1,8 +1,13 @@
-"""Simulator generation rate, simulator serving rate per core, and the client's end-to-end rate.
+"""Simulator generation rate, simulator serving rate per core, the client's end-to-end rate, and its CPU.
 
 10 ledgers x 30 days x both topics at about 1,000 captures a weekday. Each client run starts a fresh
 simulator process (so it generates as it serves, nothing cached) and reads every ledger-day over
 loopback with a bounded pool of threads and connections. Prints medians of the runs.
+
+The client's CPU per million entries, on one simulator warmed up first (it serves from its cache, so the
+client's own cost shows): on 1 and on 8 threads, and on one event loop with 8 connections (httpx's
+``AsyncClient``, the same validation), alternated. Reading the same pages costs more CPU on 8 threads than on
+one; this says whether an event loop would take that away.
 
     python benchmarks/bench_client.py [--runs 3] [--ledgers 10] [--days 30] [--workers 8]
 """
@@ -10,13 +15,19 @@ loopback with a bounded pool of threads and connections. Prints medians of the r
 from __future__ import annotations
 
 import argparse
+import asyncio
 import os
 import statistics
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import date, timedelta
 
+import httpx
+import orjson
+
 from report_assets.report_api import ApiSettings, ReportApiClient, Secret
+from report_assets.report_api.errors import ReadContext
+from report_assets.report_api.validation import EntryStreamValidator, check_dates_page
 from report_assets.simulator.generator import LedgerGenerator
 from report_assets.simulator.process import SimulatorProcess
 from report_assets.simulator.render import render_day
@@ -49,13 +60,20 @@ def generation_rate(ledgers: int, days: list[date]) -> float:
     return entries / (time.process_time() - started)
 
 
+def settings_for(base_url: str, workers: int) -> ApiSettings:
+    return ApiSettings(client_id=DEFAULT_CLIENT_ID, client_secret=Secret(DEFAULT_CLIENT_SECRET),
+                       subscription_key=Secret(DEFAULT_SUBSCRIPTION_KEY), base_url=base_url, max_connections=workers)
+
+
+def jobs_of(ledgers: int, days: list[date]) -> list[tuple[str, str, date]]:
+    return [(spec.ledger_id, topic, day) for spec in default_ledgers(ledgers) for day in days
+            for topic in ("funds", "fees")]
+
+
 def client_run(ledgers: int, days: list[date], workers: int) -> dict[str, float]:
     with SimulatorProcess.start(["--ledgers", str(ledgers), "--page-size", "1000"]) as sim:
-        settings = ApiSettings(client_id=DEFAULT_CLIENT_ID, client_secret=Secret(DEFAULT_CLIENT_SECRET),
-                               subscription_key=Secret(DEFAULT_SUBSCRIPTION_KEY), base_url=sim.base_url,
-                               max_connections=workers)
-        jobs = [(spec.ledger_id, topic, day) for spec in default_ledgers(ledgers) for day in days
-                for topic in ("funds", "fees")]
+        settings = settings_for(sim.base_url, workers)
+        jobs = jobs_of(ledgers, days)
         with ReportApiClient(settings) as client:
             client.list_ledgers()  # token and connection set up outside the timing
             server_cpu = cpu_seconds(sim.process.pid)
@@ -73,6 +91,57 @@ def client_run(ledgers: int, days: list[date], workers: int) -> dict[str, float]
     entries = sum(count for count, _ in results)
     return {"entries": entries, "wall": wall, "rate": entries / wall, "bytes_per_entry":
             sum(size for _, size in results) / entries, "serve_rate_per_core": entries / server_cpu}
+
+
+def threads_read(client: ReportApiClient, jobs: list[tuple[str, str, date]], workers: int) -> int:
+    def read(job: tuple[str, str, date]) -> int:
+        with client.read_date(*job) as day:
+            return sum(len(page) for page in day.iter_pages())
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return sum(pool.map(read, jobs))
+
+
+async def loop_read(client: ReportApiClient, jobs: list[tuple[str, str, date]], workers: int) -> int:
+    """The same pages on one event loop: each ledger-day's pages in turn, ``workers`` ledger-days at once."""
+    headers = client._auth_headers(client.tokens.get())
+    limits = httpx.Limits(max_connections=workers, max_keepalive_connections=workers)
+    async with httpx.AsyncClient(base_url=client.settings.base_url, limits=limits) as http:
+        slots = asyncio.Semaphore(workers)
+
+        async def read(ledger_id: str, topic: str, day: date) -> int:
+            text = day.isoformat()
+            validator = EntryStreamValidator(ReadContext(ledger_id, topic, text), ledger_date=text)
+            entries, cursor, page_no = 0, None, 0
+            async with slots:
+                while True:
+                    page_no += 1
+                    response = await http.get(f"/report/v2/ledgers/{ledger_id}/{topic}/dates/{text}",
+                                              params={"cursor": cursor} if cursor else {}, headers=headers)
+                    page = check_dates_page(validator, orjson.loads(response.content), page_no)
+                    entries += len(page.items)
+                    if page.cursor is None:
+                        return entries
+                    cursor = page.cursor
+
+        return sum(await asyncio.gather(*(read(*job) for job in jobs)))
+
+
+def client_cpu(ledgers: int, days: list[date], runs: int) -> dict[str, list[float]]:
+    """The client's CPU seconds per million entries, each way, alternated on one warm simulator."""
+    ways = {"1 thread": lambda c, j: threads_read(c, j, 1), "8 threads": lambda c, j: threads_read(c, j, 8),
+            "one event loop, 8 connections": lambda c, j: asyncio.run(loop_read(c, j, 8))}
+    cpu: dict[str, list[float]] = {name: [] for name in ways}
+    with (SimulatorProcess.start(["--ledgers", str(ledgers), "--page-size", "1000"]) as sim,
+          ReportApiClient(settings_for(sim.base_url, 8)) as client):
+        jobs = jobs_of(ledgers, days)
+        threads_read(client, jobs, 8)  # the simulator generates every page once; from here it serves its cache
+        for _ in range(runs):
+            for name, way in ways.items():
+                before = time.process_time()
+                entries = way(client, jobs)
+                cpu[name].append((time.process_time() - before) / entries * 1e6)
+    return cpu
 
 
 def main() -> None:
@@ -97,6 +166,9 @@ def main() -> None:
           f"entries/s  runs {[round(r) for r in rates]}")
     print(f"wall per run: median {statistics.median(r['wall'] for r in runs):.2f} s")
     print(f"bytes per entry on the wire: {statistics.median(r['bytes_per_entry'] for r in runs):.1f}")
+    for name, seconds in client_cpu(args.ledgers, days, args.runs).items():
+        print(f"client CPU on a warm simulator, {name}: median {statistics.median(seconds):.2f} s per million "
+              f"entries  runs {[round(s, 2) for s in seconds]}")
 
 
 if __name__ == "__main__":
