@@ -6,8 +6,9 @@ loopback with a bounded pool of threads and connections. Prints medians of the r
 
 The client's CPU per million entries, on one simulator warmed up first (it serves from its cache, so the
 client's own cost shows): on 1 and on 8 threads, and on one event loop with 8 connections (httpx's
-``AsyncClient``, the same validation), alternated. Reading the same pages costs more CPU on 8 threads than on
-one; this says whether an event loop would take that away.
+``AsyncClient``, the same validation, without the client's retries and page buffer: if anything this favours the
+loop), alternated. Reading the same pages costs more CPU on 8 threads than on one; this says whether an event loop
+would take that away.
 
     python benchmarks/bench_client.py [--runs 3] [--ledgers 10] [--days 30] [--workers 8]
 """
