@@ -100,6 +100,7 @@ class IngestChild:
         self.stop = SharedFlag(context)
         inbox, self._plans = context.Pipe(duplex=False)
         self.used = False
+        self.data, self.source = data, options.source  # what it was started for; relay claims the data for it
         where = (str(data.root), data.lake_url, data.lake_retry_seconds)
         # Not a daemon: a daemon may have no children (its fetch processes). It is joined at the end, and dies with
         # this process.
@@ -120,10 +121,10 @@ class IngestChild:
             self.process.kill()
             self.process.join()
 
-    def relay(self, client: ReportApiClient, data: DataDir, plans: list[DatePlan], options: IngestOptions,
+    def relay(self, client: ReportApiClient, plans: list[DatePlan],
               say: Callable[[str], None]) -> Iterator[BatchOutcome]:
         """Sends the child the run's token and plans, then relays what it stored; this process only reports."""
-        data.claim(options.source)
+        self.data.claim(self.source)
         # the run's one token: the child and its fetch processes use it too
         self._plans.send((client.tokens.share(), plans))
         self._plans.close()
@@ -180,7 +181,7 @@ def ingest(client: ReportApiClient, data: DataDir, plans: Iterable[DatePlan], op
             child.discard()  # now: it would take a core's share from the work here
         batches = ingest_here(client, data, plans, options, say)
     elif child is not None:
-        batches = child.relay(client, data, plans, options, say)
+        batches = child.relay(client, plans, say)
     else:
         batches = in_child(client, data, plans, options, say)
     for reported, batch in enumerate(batches, start=1):
@@ -193,7 +194,7 @@ def in_child(client: ReportApiClient, data: DataDir, plans: list[DatePlan], opti
              say: Callable[[str], None]) -> Iterator[BatchOutcome]:
     """The work in a child process started now; this one only relays what it stored."""
     with IngestChild(client.settings, data, options) as child:
-        yield from child.relay(client, data, plans, options, say)
+        yield from child.relay(client, plans, say)
 
 
 def ingest_here(client: ReportApiClient, data: DataDir, plans: Iterable[DatePlan], options: IngestOptions,
