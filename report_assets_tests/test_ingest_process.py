@@ -26,6 +26,9 @@ from report_assets.warehouse.database import BULK_THREADS
 from report_assets_tests.conftest import RULES, Sim, SimFactory, settings_for
 
 LEDGERS = ["302321", "405512", "517734"]
+# Keys for a child that never fetches: nothing listens on port 9.
+NO_API = ApiSettings(client_id="id", client_secret=Secret("secret"), subscription_key=Secret("key"),
+                     base_url="http://127.0.0.1:9")
 
 
 @dataclass
@@ -177,19 +180,15 @@ def test_a_child_is_started_early_only_for_a_run_that_may_be_larger_than_in_proc
 ) -> None:
     """A run whose ledgers are not known yet (no ledger list read so far) is taken as large if it spans dates."""
     options = IngestOptions("simulator", RULES, in_process_up_to=3)
-    settings = ApiSettings(client_id="id", client_secret=Secret("secret"), subscription_key=Secret("key"),
-                           base_url="http://127.0.0.1:9")
-    with prestart(settings, DataDir(tmp_path / "data"), options, most_ledger_days, dates) as child:
+    with prestart(NO_API, DataDir(tmp_path / "data"), options, most_ledger_days, dates) as child:
         assert isinstance(child, IngestChild) is started
 
 
 def test_a_child_started_for_a_run_that_fails_before_its_plans_is_killed_with_it(tmp_path: Path) -> None:
     """The ledger list, the token or the plans can fail after the child is up: it must not outlive the step."""
     options = IngestOptions("simulator", RULES, in_process_up_to=3)
-    settings = ApiSettings(client_id="id", client_secret=Secret("secret"), subscription_key=Secret("key"),
-                           base_url="http://127.0.0.1:9")
     with pytest.raises(RuntimeError, match="ledger list"), \
-            prestart(settings, DataDir(tmp_path / "data"), options, None, 2) as child:
+            prestart(NO_API, DataDir(tmp_path / "data"), options, None, 2) as child:
         raise RuntimeError("the ledger list could not be read")
     assert isinstance(child, IngestChild)
     assert child.process.exitcode == -signal.SIGKILL
